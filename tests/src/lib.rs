@@ -1,0 +1,42 @@
+//! Helpers shared by the workspace's end-to-end suites (`tests/tests/*.rs`):
+//! locating the built `sdtrace` binary, the C fixtures compiled by this
+//! crate's build script, and the Debian files the suites read.
+
+use std::path::{Path, PathBuf};
+
+/// Directory where the build script put the compiled C fixtures.
+pub fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("SDTRACE_FIXTURE_DIR"))
+}
+
+/// Path of a compiled C fixture by name.
+pub fn fixture(name: &str) -> PathBuf {
+    fixture_dir().join(name)
+}
+
+/// The `sdtrace` binary built from this workspace.
+pub fn sdtrace_bin() -> PathBuf {
+    let mut p = std::env::current_exe().expect("test binary path");
+    p.pop();
+    if p.ends_with("deps") {
+        p.pop();
+    }
+    p.join("sdtrace")
+}
+
+/// Whether the suite runs under CI, where missing prerequisites fail tests.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A Debian file a suite needs. Under CI a missing file fails the test;
+/// elsewhere the caller gets `None` and reports the test as not run.
+pub fn system_file(path: &str) -> Option<&Path> {
+    let p = Path::new(path);
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(!in_ci(), "{path} is missing; the test command installs it (scripts/test)");
+    eprintln!("NOT RUN: {path} is missing; run scripts/test to install it");
+    None
+}
