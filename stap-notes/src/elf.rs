@@ -144,7 +144,11 @@ impl Segment {
     /// File offset of `vaddr` if the segment holds it in its file-backed part.
     pub fn file_offset_of(&self, vaddr: u64) -> Option<u64> {
         let delta = vaddr.checked_sub(self.vaddr)?;
-        (delta < self.filesz).then(|| self.offset + delta)
+        if delta < self.filesz {
+            self.offset.checked_add(delta)
+        } else {
+            None
+        }
     }
 }
 

@@ -46,7 +46,7 @@ pub struct Mapped {
 
 /// An I/O error naming the file.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {source}")]
+#[error("{}", path.display())]
 pub struct OpenError {
     /// The file.
     pub path: PathBuf,

@@ -383,9 +383,15 @@ mod tests {
         for endian in [Endian::Little, Endian::Big] {
             let desc = sample().encode_desc(endian, 8).unwrap();
             let md = ProbeMetadata::parse(&desc, endian, 0).unwrap();
-            assert_eq!((md.provider, md.name, md.file, md.line, md.doc), ("http", "request__start", "src/server.rs", 42, "A request was accepted."));
+            assert_eq!(
+                (md.provider, md.name, md.file, md.line, md.doc),
+                ("http", "request__start", "src/server.rs", 42, "A request was accepted.")
+            );
             let args: Vec<_> = md.args().map(Result::unwrap).collect();
-            assert_eq!(args[0], MetaArg { name: "id", kind: ArgKind::Int { size: 8, signed: false }, first_note_arg: 0 });
+            assert_eq!(
+                args[0],
+                MetaArg { name: "id", kind: ArgKind::Int { size: 8, signed: false }, first_note_arg: 0 }
+            );
             assert_eq!(args[1], MetaArg { name: "path", kind: ArgKind::Str, first_note_arg: 1 });
             assert_eq!(md.note_arg_count(), 3);
         }
@@ -395,7 +401,10 @@ mod tests {
     fn newer_version_is_reported_not_misread() {
         let mut desc = sample().encode_desc(Endian::Little, 8).unwrap();
         desc[0] = 2;
-        assert!(matches!(ProbeMetadata::parse(&desc, Endian::Little, 7), Err(Error::UnsupportedMetadataVersion { version: 2, offset: 7, .. })));
+        assert!(matches!(
+            ProbeMetadata::parse(&desc, Endian::Little, 7),
+            Err(Error::UnsupportedMetadataVersion { version: 2, offset: 7, .. })
+        ));
     }
 
     #[test]

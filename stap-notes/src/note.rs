@@ -84,7 +84,8 @@ impl<'a> Iterator for RawNotes<'a> {
         let name_at = start + 12;
         // The descriptor starts at the next multiple of the alignment after the
         // name, counted from the note's start (which is itself aligned).
-        let Some(desc_at) = namesz.checked_add(12).and_then(|n| pad(n, self.align)).and_then(|n| start.checked_add(n)) else {
+        let Some(desc_at) = namesz.checked_add(12).and_then(|n| pad(n, self.align)).and_then(|n| start.checked_add(n))
+        else {
             self.failed = true;
             return bad("note name");
         };

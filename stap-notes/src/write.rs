@@ -61,7 +61,8 @@ pub fn encode_stapsdt_note(out: &mut Vec<u8>, class: Class, endian: Endian, n: &
         match class {
             Class::Elf64 => desc.extend_from_slice(&endian.put_u64(v)),
             Class::Elf32 => {
-                let v = u32::try_from(v).map_err(|_| Error::Write(format!("address {v:#x} does not fit a 32-bit file")))?;
+                let v =
+                    u32::try_from(v).map_err(|_| Error::Write(format!("address {v:#x} does not fit a 32-bit file")))?;
                 desc.extend_from_slice(&endian.put_u32(v));
             }
         }
@@ -268,7 +269,14 @@ impl SdtElfBuilder {
             w.write_shstrtab();
             w.write_null_section_header();
             let sections = [
-                (elf::SHT_PROGBITS, elf::SHF_ALLOC | elf::SHF_EXECINSTR, addr_of_text(text_off), text_off, site_count.max(1), 16),
+                (
+                    elf::SHT_PROGBITS,
+                    elf::SHF_ALLOC | elf::SHF_EXECINSTR,
+                    addr_of_text(text_off),
+                    text_off,
+                    site_count.max(1),
+                    16,
+                ),
                 (elf::SHT_PROGBITS, elf::SHF_ALLOC, base_addr, base_off, if self.with_base { 1 } else { 0 }, 1),
                 (elf::SHT_PROGBITS, elf::SHF_ALLOC | elf::SHF_WRITE, probes_vaddr, probes_off, sem_count * 2, 2),
                 (elf::SHT_NOTE, 0, 0, notes_off, notes.len(), 4),

@@ -95,11 +95,16 @@ fn check_file(path: &str, expected_kind: ElfKind) -> usize {
         };
         assert_eq!(&o2, t, "{path}");
         let site = elf.probe_site(o);
-        let off = site.file_offset.unwrap_or_else(|| panic!("{path}: {}:{} site has no file offset", o.provider, o.name));
+        let off =
+            site.file_offset.unwrap_or_else(|| panic!("{path}: {}:{} site has no file offset", o.provider, o.name));
         // Debian's files are not prelinked: the site is where the note says,
         // and it is a nop (the bytes `sys/sdt.h` emits).
         assert_eq!(site.address, o.pc);
-        assert_eq!(map[off as usize], 0x90, "{path}: {}:{} site at file offset {off:#x} is not a nop", o.provider, o.name);
+        assert_eq!(
+            map[off as usize], 0x90,
+            "{path}: {}:{} site at file offset {off:#x} is not a nop",
+            o.provider, o.name
+        );
         if let Some(sem) = site.semaphore {
             let seg = elf.segment_of(sem.address).expect("semaphore segment");
             assert!(seg.is_writable(), "{path}: semaphore not in a writable segment");

@@ -16,7 +16,8 @@ fn ident() -> impl Strategy<Value = String> {
 
 fn arg_kind() -> impl Strategy<Value = ArgKind> {
     prop_oneof![
-        (prop::sample::select(vec![1u8, 2, 4, 8]), any::<bool>()).prop_map(|(size, signed)| ArgKind::Int { size, signed }),
+        (prop::sample::select(vec![1u8, 2, 4, 8]), any::<bool>())
+            .prop_map(|(size, signed)| ArgKind::Int { size, signed }),
         Just(ArgKind::Bool),
         Just(ArgKind::Char),
         prop::sample::select(vec![4u8, 8]).prop_map(|size| ArgKind::Float { size }),
@@ -30,14 +31,25 @@ fn arg_kind() -> impl Strategy<Value = ArgKind> {
 
 fn metadata(provider: String, name: String) -> impl Strategy<Value = ProbeMetadataBuf> {
     ("[ -~]{0,20}", any::<u32>(), "[^\0]{0,40}", prop::collection::vec((ident(), arg_kind()), 0..6)).prop_map(
-        move |(file, line, doc, args)| ProbeMetadataBuf { provider: provider.clone(), name: name.clone(), file, line, doc, args },
+        move |(file, line, doc, args)| ProbeMetadataBuf {
+            provider: provider.clone(),
+            name: name.clone(),
+            file,
+            line,
+            doc,
+            args,
+        },
     )
 }
 
 fn probe() -> impl Strategy<Value = ProbeDef> {
     (ident(), ident(), prop::collection::vec("[ -~]{0,30}", 1..4), any::<bool>(), any::<bool>()).prop_flat_map(
         |(provider, name, sites, semaphore, with_md)| {
-            let md = if with_md { metadata(provider.clone(), name.clone()).prop_map(Some).boxed() } else { Just(None).boxed() };
+            let md = if with_md {
+                metadata(provider.clone(), name.clone()).prop_map(Some).boxed()
+            } else {
+                Just(None).boxed()
+            };
             md.prop_map(move |metadata| ProbeDef {
                 provider: provider.clone(),
                 name: name.clone(),
@@ -157,7 +169,11 @@ proptest! {
 
 fn arg_type() -> impl Strategy<Value = ArgType> {
     prop_oneof![
-        (prop::sample::select(vec![1u8, 2, 4, 8]), any::<bool>()).prop_map(|(s, signed)| ArgType { size: s, signed, float: false }),
+        (prop::sample::select(vec![1u8, 2, 4, 8]), any::<bool>()).prop_map(|(s, signed)| ArgType {
+            size: s,
+            signed,
+            float: false
+        }),
         prop::sample::select(vec![4u8, 8]).prop_map(ArgType::float),
     ]
 }
@@ -181,21 +197,24 @@ fn x86_location() -> impl Strategy<Value = Location<'static>> {
                 offset: off.into(),
                 symbol: None
             })),
-        (prop::sample::select(vec!["counter", "_ZN4core3fmt5write17h2f0c", "var.1234", "_state"]), -4096i64..4096).prop_map(
-            |(name, addend)| Location::Memory(MemOperand {
+        (prop::sample::select(vec!["counter", "_ZN4core3fmt5write17h2f0c", "var.1234", "_state"]), -4096i64..4096)
+            .prop_map(|(name, addend)| Location::Memory(MemOperand {
                 base: Some(args::Register::X86(args::x86::Reg::Rip)),
                 index: None,
                 scale: 1,
                 offset: 0,
                 symbol: Some(SymbolRef { name, addend, reloc: Reloc::Absolute })
-            })
-        ),
+            })),
     ]
 }
 
 fn a64_location() -> impl Strategy<Value = Location<'static>> {
     let reg = || reg_of(args::aarch64::register_names(), args::aarch64::register);
-    let base = || reg().prop_filter("core register", |r| !matches!(r.reg, args::Register::AArch64(args::aarch64::Reg::V(_)))).prop_map(|r| r.reg);
+    let base = || {
+        reg()
+            .prop_filter("core register", |r| !matches!(r.reg, args::Register::AArch64(args::aarch64::Reg::V(_))))
+            .prop_map(|r| r.reg)
+    };
     prop_oneof![
         reg().prop_map(Location::Register),
         any::<i64>().prop_map(Location::Constant),
@@ -223,7 +242,13 @@ fn notes_aligned_to_8_are_walked_with_8_byte_padding() {
 fn missing_stapsdt_base_uses_recorded_addresses() {
     let mut b = SdtElfBuilder::new(Class::Elf64, Endian::Little, 62);
     b.with_base = false;
-    b.probes.push(ProbeDef { provider: "p".into(), name: "n".into(), sites: vec!["8@%rdi".into()], semaphore: true, metadata: None });
+    b.probes.push(ProbeDef {
+        provider: "p".into(),
+        name: "n".into(),
+        sites: vec!["8@%rdi".into()],
+        semaphore: true,
+        metadata: None,
+    });
     let (bytes, built) = b.build().unwrap();
     let elf = ElfFile::parse(&bytes).unwrap();
     assert_eq!(elf.stapsdt_base(), None);
@@ -236,7 +261,13 @@ fn missing_stapsdt_base_uses_recorded_addresses() {
 fn prelinked_notes_are_corrected_by_the_base_section() {
     let mut b = SdtElfBuilder::new(Class::Elf64, Endian::Little, 62);
     b.prelink_shift = 0x20_0000;
-    b.probes.push(ProbeDef { provider: "p".into(), name: "n".into(), sites: vec![String::new()], semaphore: true, metadata: None });
+    b.probes.push(ProbeDef {
+        provider: "p".into(),
+        name: "n".into(),
+        sites: vec![String::new()],
+        semaphore: true,
+        metadata: None,
+    });
     let (bytes, built) = b.build().unwrap();
     let elf = ElfFile::parse(&bytes).unwrap();
     let n = elf.stapsdt_notes().next().unwrap().unwrap();
@@ -250,7 +281,13 @@ fn prelinked_notes_are_corrected_by_the_base_section() {
 fn stripped_section_headers_fall_back_to_pt_note() {
     let mut b = SdtElfBuilder::new(Class::Elf32, Endian::Big, 20);
     b.with_sections = false;
-    b.probes.push(ProbeDef { provider: "prov".into(), name: "probe".into(), sites: vec!["4@%r3".into(), String::new()], semaphore: false, metadata: None });
+    b.probes.push(ProbeDef {
+        provider: "prov".into(),
+        name: "probe".into(),
+        sites: vec!["4@%r3".into(), String::new()],
+        semaphore: false,
+        metadata: None,
+    });
     let (bytes, _) = b.build().unwrap();
     let elf = ElfFile::parse(&bytes).unwrap();
     assert!(elf.sections().is_empty());
@@ -264,4 +301,13 @@ fn truncated_note_is_an_error_naming_the_offset() {
     encode_note(&mut data, Endian::Little, 4, b"stapsdt", 3, &[0; 30]);
     let err = RawNotes::new(&data[..data.len() - 4], 0x40, 4, Endian::Little).next().unwrap().unwrap_err();
     assert_eq!(err.to_string(), "truncated note descriptor at file offset 0x40");
+}
+
+/// Found by the `elf_notes` fuzz target: a segment whose file offset plus
+/// the site's distance into it overflows u64 panicked in `vaddr_to_offset`.
+#[test]
+fn segment_offset_overflow_is_no_file_offset() {
+    let seg = stap_notes::elf::Segment { vaddr: 0x1000, memsz: 0x100, offset: u64::MAX - 4, filesz: 0x100, flags: 5 };
+    assert_eq!(seg.file_offset_of(0x1010), None);
+    assert_eq!(seg.file_offset_of(0x1002), Some(u64::MAX - 2));
 }

@@ -14,14 +14,26 @@ pub fn fixture(name: &str) -> PathBuf {
     fixture_dir().join(name)
 }
 
-/// The `sdtrace` binary built from this workspace.
+/// The `sdtrace` binary built from this workspace (`$SDTRACE_BIN` overrides).
+///
+/// Cargo builds a package's binaries only for that package's own tests, so
+/// `scripts/test` runs `cargo build --workspace --bins` first.
 pub fn sdtrace_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("SDTRACE_BIN") {
+        return PathBuf::from(p);
+    }
     let mut p = std::env::current_exe().expect("test binary path");
     p.pop();
     if p.ends_with("deps") {
         p.pop();
     }
-    p.join("sdtrace")
+    let bin = p.join("sdtrace");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --workspace --bins` first (scripts/test does)",
+        bin.display()
+    );
+    bin
 }
 
 /// Whether the suite runs under CI, where missing prerequisites fail tests.

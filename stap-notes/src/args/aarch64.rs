@@ -103,6 +103,18 @@ pub fn parse_operand(s: &str) -> Result<Location<'_>, ArgErrorKind> {
     register(s).map(Location::Register).ok_or_else(|| ArgErrorKind::UnknownRegister(s.to_string()))
 }
 
+/// Every register name the grammar accepts, 64-bit names first.
+pub fn register_names() -> Vec<String> {
+    let mut v: Vec<String> = (0..31).map(|n| format!("x{n}")).collect();
+    v.extend(["sp", "xzr"].map(String::from));
+    v.extend((0..31).map(|n| format!("w{n}")));
+    v.extend(["wsp", "wzr", "fp", "lr"].map(String::from));
+    for p in ["v", "q", "d", "s", "h", "b"] {
+        v.extend((0..32).map(|n| format!("{p}{n}")));
+    }
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use crate::args::{parse_arg, Arch};
@@ -141,16 +153,4 @@ mod tests {
             assert!(parse_arg(bad, Arch::AArch64).is_err(), "{bad}");
         }
     }
-}
-
-/// Every register name the grammar accepts, 64-bit names first.
-pub fn register_names() -> Vec<String> {
-    let mut v: Vec<String> = (0..31).map(|n| format!("x{n}")).collect();
-    v.extend(["sp", "xzr"].map(String::from));
-    v.extend((0..31).map(|n| format!("w{n}")));
-    v.extend(["wsp", "wzr", "fp", "lr"].map(String::from));
-    for p in ["v", "q", "d", "s", "h", "b"] {
-        v.extend((0..32).map(|n| format!("{p}{n}")));
-    }
-    v
 }

@@ -15,7 +15,11 @@ pub fn format_arg(ty: ArgType, location: &Location<'_>, arch: Arch) -> Result<St
     Ok(format!("{}@{operand}", ty.prefix()))
 }
 
-fn reg_name(r: &RegOperand, names: Vec<String>, lookup: fn(&str) -> Option<RegOperand>) -> Result<String, ArgErrorKind> {
+fn reg_name(
+    r: &RegOperand,
+    names: Vec<String>,
+    lookup: fn(&str) -> Option<RegOperand>,
+) -> Result<String, ArgErrorKind> {
     names.into_iter().find(|n| lookup(n).as_ref() == Some(r)).ok_or(ArgErrorKind::Syntax)
 }
 

@@ -47,8 +47,8 @@ pub enum Arch {
 impl Arch {
     /// The architecture of an ELF file from `e_machine` and its class.
     pub fn from_elf(machine: u16, class: crate::elf::Class) -> Option<Arch> {
-        use goblin::elf::header::*;
         use crate::elf::Class::*;
+        use goblin::elf::header::*;
         Some(match (machine, class) {
             (EM_X86_64, _) => Arch::X86_64,
             (EM_386, _) => Arch::I386,

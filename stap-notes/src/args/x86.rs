@@ -208,6 +208,23 @@ pub fn parse_operand(s: &str, _arch: Arch) -> Result<Location<'_>, ArgErrorKind>
     Ok(Location::Memory(mem))
 }
 
+/// Every register name the grammar accepts (without `%`), widest forms first.
+pub fn register_names() -> Vec<String> {
+    let mut v: Vec<String> = vec!["rip".into(), "eip".into()];
+    for (_, b) in LEGACY {
+        if b.len() == 1 {
+            v.extend([format!("r{b}x"), format!("e{b}x"), format!("{b}x"), format!("{b}l"), format!("{b}h")]);
+        } else {
+            v.extend([format!("r{b}"), format!("e{b}"), b.to_string(), format!("{b}l")]);
+        }
+    }
+    for n in 8..16 {
+        v.extend([format!("r{n}"), format!("r{n}d"), format!("r{n}w"), format!("r{n}b")]);
+    }
+    v.extend((0..32).map(|n| format!("xmm{n}")));
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use crate::args::{parse_arg, Arch};
@@ -287,21 +304,4 @@ mod tests {
         assert!(parse_arg("8@", Arch::X86_64).is_err());
         assert!(parse_arg("8@%fs:0x28", Arch::X86_64).is_err());
     }
-}
-
-/// Every register name the grammar accepts (without `%`), widest forms first.
-pub fn register_names() -> Vec<String> {
-    let mut v: Vec<String> = vec!["rip".into(), "eip".into()];
-    for (_, b) in LEGACY {
-        if b.len() == 1 {
-            v.extend([format!("r{b}x"), format!("e{b}x"), format!("{b}x"), format!("{b}l"), format!("{b}h")]);
-        } else {
-            v.extend([format!("r{b}"), format!("e{b}"), b.to_string(), format!("{b}l")]);
-        }
-    }
-    for n in 8..16 {
-        v.extend([format!("r{n}"), format!("r{n}d"), format!("r{n}w"), format!("r{n}b")]);
-    }
-    v.extend((0..32).map(|n| format!("xmm{n}")));
-    v
 }

@@ -1,0 +1,168 @@
+//! Discovery: every SDT probe in an ELF file, grouped by (provider, name),
+//! with corrected addresses, file offsets, parsed arguments and metadata.
+//!
+//! This is the catalog `sdtrace list` prints and the tracer attaches from.
+//! It owns its strings, so it outlives the mapping it was read from.
+
+use std::path::{Path, PathBuf};
+
+use stap_notes::meta::ArgKind;
+use stap_notes::{Arch, ElfFile, ElfKind, Mapped};
+
+/// A problem discovering the probes of one file.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoveryError {
+    /// The file could not be opened or mapped.
+    #[error(transparent)]
+    Open(#[from] stap_notes::OpenError),
+    /// The file is not an ELF file, or its notes are malformed.
+    #[error("{}", path.display())]
+    Elf {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        #[source]
+        source: stap_notes::Error,
+    },
+}
+
+/// One call site of a probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// Address of the probe instruction (after `.stapsdt.base` correction).
+    pub address: u64,
+    /// File offset of the probe instruction, for the kernel's uprobe interfaces.
+    pub file_offset: Option<u64>,
+    /// The argument string as recorded in the note.
+    pub raw_args: String,
+    /// Each argument parsed: its canonical form, or why it cannot be read.
+    pub args: Vec<Result<SiteArg, String>>,
+}
+
+/// A parsed argument of one site.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteArg {
+    /// Value type from the note (`u64`, `i32`, `f64`).
+    pub ty: String,
+    /// Location in canonical form (`reg rdi`, `mem [rbp - 8]`, `imm 5`).
+    pub location: String,
+}
+
+/// An argument described by an sdtrace metadata record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedArg {
+    /// The argument's name.
+    pub name: String,
+    /// Its type in sdtrace's vocabulary.
+    pub kind: ArgKind,
+}
+
+/// What a metadata record says of a probe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description {
+    /// Named, typed arguments.
+    pub args: Vec<NamedArg>,
+    /// The doc comment.
+    pub doc: String,
+    /// Source file and line where the probe is declared.
+    pub source: Option<(String, u32)>,
+}
+
+/// A probe: every site that shares a provider and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// Provider name.
+    pub provider: String,
+    /// Probe name as in the note (`function__entry`).
+    pub name: String,
+    /// Semaphore address and file offset, when the probe has one.
+    pub semaphore: Option<(u64, Option<u64>)>,
+    /// Call sites in file order.
+    pub sites: Vec<Site>,
+    /// The metadata record, when the file has one for this probe.
+    pub description: Option<Description>,
+}
+
+impl Probe {
+    /// Argument types as the first site's note gives them (`u64`, `i32`, …).
+    pub fn note_arg_types(&self) -> Vec<String> {
+        self.sites
+            .first()
+            .map(|s| s.args.iter().map(|a| a.as_ref().map_or_else(|_| "?".into(), |a| a.ty.clone())).collect())
+            .unwrap_or_default()
+    }
+}
+
+/// The probes of one ELF file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectProbes {
+    /// The file as named by the user.
+    pub path: PathBuf,
+    /// Its architecture, when stap-notes has a grammar for it.
+    pub arch: Option<Arch>,
+    /// Executable, PIE or shared object.
+    pub kind: ElfKind,
+    /// GNU build-id in hex.
+    pub build_id: Option<String>,
+    /// Probes in the order of their first note.
+    pub probes: Vec<Probe>,
+    /// Metadata records that name no probe in the file (a provider bug worth showing).
+    pub orphan_records: usize,
+}
+
+/// Read every probe of the ELF file at `path`.
+pub fn discover_file(path: &Path) -> Result<ObjectProbes, DiscoveryError> {
+    let map = Mapped::open(path)?;
+    let elf_err = |source| DiscoveryError::Elf { path: path.to_path_buf(), source };
+    let elf = ElfFile::parse(&map).map_err(elf_err)?;
+    let arch = elf.arch();
+    let mut probes: Vec<Probe> = Vec::new();
+    for note in elf.stapsdt_notes() {
+        let note = note.map_err(elf_err)?;
+        let site = elf.probe_site(&note);
+        let args = match arch {
+            Some(arch) => note
+                .arg_specs(arch)
+                .map(|a| {
+                    a.map(|a| SiteArg { ty: a.ty.to_string(), location: a.location.to_string() })
+                        .map_err(|e| e.to_string())
+                })
+                .collect(),
+            None => vec![Err(format!("no argument grammar for machine {}", elf.machine()))],
+        };
+        let s = Site { address: site.address, file_offset: site.file_offset, raw_args: note.args.to_string(), args };
+        let sem = site.semaphore.map(|s| (s.address, s.file_offset));
+        match probes.iter_mut().find(|p| p.provider == note.provider && p.name == note.name) {
+            Some(p) => {
+                p.sites.push(s);
+                if p.semaphore.is_none() {
+                    p.semaphore = sem;
+                }
+            }
+            None => probes.push(Probe {
+                provider: note.provider.to_string(),
+                name: note.name.to_string(),
+                semaphore: sem,
+                sites: vec![s],
+                description: None,
+            }),
+        }
+    }
+    let mut orphan_records = 0;
+    for record in elf.metadata_records() {
+        let record = record.map_err(elf_err)?;
+        let Some(p) = probes.iter_mut().find(|p| p.provider == record.provider && p.name == record.name) else {
+            orphan_records += 1;
+            continue;
+        };
+        let args = record
+            .args()
+            .map(|a| a.map(|a| NamedArg { name: a.name.to_string(), kind: a.kind }))
+            .collect::<Result<_, _>>()
+            .map_err(elf_err)?;
+        let source = (!record.file.is_empty()).then(|| (record.file.to_string(), record.line));
+        p.description = Some(Description { args, doc: record.doc.to_string(), source });
+    }
+    let build_id = elf.build_id().map(|id| id.iter().map(|b| format!("{b:02x}")).collect());
+    Ok(ObjectProbes { path: path.to_path_buf(), arch, kind: elf.kind(), build_id, probes, orphan_records })
+}
