@@ -105,6 +105,15 @@ impl fmt::Display for Reg {
 
 /// Map a register name (without `%`) to its full register, width and shift.
 pub fn register(name: &str) -> Option<RegOperand> {
+    static TABLE: std::sync::OnceLock<std::collections::HashMap<String, RegOperand>> = std::sync::OnceLock::new();
+    TABLE
+        .get_or_init(|| register_names().into_iter().filter_map(|n| derive_register(&n).map(|r| (n, r))).collect())
+        .get(name)
+        .copied()
+}
+
+/// The register-name rules; [`register`] caches their result for every name.
+fn derive_register(name: &str) -> Option<RegOperand> {
     let op = |reg, width, shift| Some(RegOperand { reg: Register::X86(reg), width, shift });
     match name {
         "rip" => return op(Reg::Rip, 8, 0),
@@ -219,7 +228,7 @@ pub fn register_names() -> Vec<String> {
         }
     }
     for n in 8..16 {
-        v.extend([format!("r{n}"), format!("r{n}d"), format!("r{n}w"), format!("r{n}b")]);
+        v.extend([format!("r{n}"), format!("r{n}d"), format!("r{n}w"), format!("r{n}b"), format!("r{n}l")]);
     }
     v.extend((0..32).map(|n| format!("xmm{n}")));
     v
