@@ -1,8 +1,15 @@
-//! The `sdtrace` tracer: discovery of SDT probes in files, and (in later
-//! stages) the D compiler, the kernel layer and the event consumer.
+//! The `sdtrace` tracer: discovery of SDT probes in files and processes,
+//! eBPF code generation, the kernel layer, and the event consumer.
 //!
 //! The binary in `main.rs` is a thin command line over this library.
 
+pub mod bpf;
+pub mod catalog;
+pub mod consumer;
 pub mod discovery;
+pub mod kernel;
 pub mod listing;
 pub mod pattern;
+pub mod process;
+pub mod target;
+pub mod trace;

@@ -7,13 +7,17 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use std::time::Duration;
+use tracer::consumer::Style;
 use tracer::discovery::discover_file;
 use tracer::listing;
 use tracer::pattern::ProbePattern;
+use tracer::trace::{self, TraceConfig, TraceError};
 
 const EXIT_HELP: &str = "\
 Exit status: 0 on success, 1 when a probe pattern matched nothing, 2 on an error
-(a file that cannot be read or is not ELF, a malformed note).";
+(a file that cannot be read or is not ELF, a malformed note, a probe that cannot
+be attached).";
 
 /// Find and trace SDT probes (USDT) in programs and libraries.
 #[derive(Debug, Parser)]
@@ -54,6 +58,56 @@ that stapsdt probe names use for DTrace's '-'.")]
         #[arg(long)]
         json: bool,
     },
+    /// Trace SDT probes: print one line per probe hit with its decoded arguments.
+    ///
+    /// sdtrace generates its own eBPF programs (no compiler at run time), checks
+    /// every site is a nop it knows before probing it, and attaches with
+    /// uprobe_multi links; semaphores are raised by the kernel while tracing and
+    /// lowered when sdtrace exits.
+    #[command(after_help = "\
+Examples:
+  sdtrace trace 'python:function__entry' -c 'python3.11 app.py'
+  sdtrace trace 'python:function-*' -p 1234 --json
+  sdtrace trace '/usr/bin/python3.11:python:gc*' --duration 10
+  sdtrace trace 'ruby:method-entry' -- ruby -e 'puts 1'
+
+Probes are [PATH:]PROVIDER:PROBE with shell globs; '-' matches '__'. Without -p
+or -c, a pattern must name a PATH and every process running it is traced.
+String arguments are shown for probes with sdtrace metadata and for the
+runtimes sdtrace knows (python, ruby, libstdcxx); others print as numbers.
+Ends on Ctrl-C, SIGTERM, --duration, or when the traced processes exit.")]
+    Trace {
+        /// Probe patterns.
+        #[arg(required = true, value_name = "PROBE")]
+        probes: Vec<String>,
+        /// Trace this process (repeatable).
+        #[arg(short, long = "pid", value_name = "PID")]
+        pids: Vec<u32>,
+        /// Start COMMAND (split on spaces) and trace it from its first instruction.
+        #[arg(short, long, value_name = "COMMAND", conflicts_with = "argv")]
+        command: Option<String>,
+        /// The command to start, after `--`, with its arguments as given.
+        #[arg(last = true, value_name = "ARGV")]
+        argv: Vec<String>,
+        /// Print NDJSON events (schema in docs/trace-json.md).
+        #[arg(long)]
+        json: bool,
+        /// Stop after SECONDS.
+        #[arg(long, value_name = "SECONDS")]
+        duration: Option<f64>,
+        /// Bytes copied from each string argument.
+        #[arg(long, default_value_t = 128, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(1..=4096))]
+        strsize: u16,
+        /// Ring buffer size in MiB (a power of two).
+        #[arg(long, default_value_t = 8, value_name = "MiB")]
+        bufsize: u32,
+        /// How often events are read, in milliseconds.
+        #[arg(long, default_value_t = 10, value_name = "MS")]
+        switchrate: u64,
+        /// Do not print the summary line at exit.
+        #[arg(short, long)]
+        quiet: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -72,6 +126,40 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
+        Command::Trace { probes, pids, command, argv, json, duration, strsize, bufsize, switchrate, quiet } => {
+            if !bufsize.is_power_of_two() {
+                anyhow::bail!("--bufsize must be a power of two (MiB), not {bufsize}");
+            }
+            let command = match command {
+                Some(c) => c.split_whitespace().map(String::from).collect(),
+                None => argv,
+            };
+            let cfg = TraceConfig {
+                patterns: probes,
+                pids,
+                command,
+                style: if json { Style::Json } else { Style::Text },
+                strsize: strsize.into(),
+                bufsize: bufsize << 20,
+                switchrate: Duration::from_millis(switchrate.max(1)),
+                duration: duration.map(Duration::from_secs_f64),
+            };
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::new(stdout.lock());
+            let summary = match trace::run(&cfg, &mut out) {
+                Ok(s) => s,
+                Err(e @ TraceError::NoMatch { .. }) => {
+                    eprintln!("sdtrace: {e}");
+                    return Ok(ExitCode::from(1));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            out.flush().context("writing output")?;
+            if !quiet {
+                eprintln!("sdtrace: {} events from {} sites, {} dropped", summary.events, summary.sites, summary.drops);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::List { paths, mut patterns, verbose, json } => {
             // `sdtrace list FILE PATTERN`: a trailing argument that names no
             // file but parses as a pattern is a pattern, as in `tplist`.

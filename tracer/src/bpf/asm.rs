@@ -1,0 +1,90 @@
+//! An instruction buffer with named forward labels, so code generators can
+//! jump to a block before they emit it.
+
+use super::insn::{Cond, Insn, Reg};
+
+/// A jump target, resolved when [`Asm::bind`] is called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Label(usize);
+
+/// Collects instructions and patches jump offsets once labels are bound.
+#[derive(Debug, Default)]
+pub struct Asm {
+    insns: Vec<Insn>,
+    labels: Vec<Option<usize>>,
+    fixups: Vec<(usize, Label)>,
+}
+
+impl Asm {
+    /// An empty buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Append one instruction.
+    pub fn emit(&mut self, insn: Insn) {
+        self.insns.push(insn);
+    }
+    /// Append several instructions.
+    pub fn emit_all(&mut self, insns: impl IntoIterator<Item = Insn>) {
+        self.insns.extend(insns);
+    }
+    /// A new, unbound label.
+    pub fn label(&mut self) -> Label {
+        self.labels.push(None);
+        Label(self.labels.len() - 1)
+    }
+    /// Bind `label` to the next instruction.
+    pub fn bind(&mut self, label: Label) {
+        self.labels[label.0] = Some(self.insns.len());
+    }
+    /// `if dst cond imm goto label`.
+    pub fn jmp_imm(&mut self, cond: Cond, dst: Reg, imm: i32, label: Label) {
+        self.fixups.push((self.insns.len(), label));
+        self.emit(Insn::jmp_imm(cond, dst, imm, 0));
+    }
+    /// `goto label`.
+    pub fn goto(&mut self, label: Label) {
+        self.fixups.push((self.insns.len(), label));
+        self.emit(Insn::jmp_imm(Cond::Always, Reg(0), 0, 0));
+    }
+    /// Number of instructions so far.
+    pub fn len(&self) -> usize {
+        self.insns.len()
+    }
+    /// Whether nothing was emitted.
+    pub fn is_empty(&self) -> bool {
+        self.insns.is_empty()
+    }
+    /// Resolve every jump and return the program.
+    ///
+    /// # Panics
+    /// When a label used by a jump was never bound, or a jump is longer
+    /// than an offset can hold: both are bugs in the code generator.
+    pub fn finish(mut self) -> Vec<Insn> {
+        for (at, label) in self.fixups {
+            let target = self.labels[label.0].expect("jump to an unbound label");
+            let off = target as i64 - at as i64 - 1;
+            self.insns[at].off = i16::try_from(off).expect("jump too long");
+        }
+        self.insns
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bpf::insn::R0;
+
+    #[test]
+    fn forward_jumps_are_patched() {
+        let mut a = Asm::new();
+        let out = a.label();
+        a.jmp_imm(Cond::Eq, R0, 0, out);
+        a.emit(Insn::mov_imm(R0, 1));
+        a.emit(Insn::mov_imm(R0, 2));
+        a.bind(out);
+        a.emit(Insn::exit());
+        let p = a.finish();
+        assert_eq!(p[0].off, 2);
+    }
+}

@@ -1,0 +1,318 @@
+//! The program that runs on a USDT probe hit: reserve an event in the ring
+//! buffer, fill in time, pid/tid, the site's cookie, comm and every
+//! argument read per its spec, copy strings, submit without a wake-up.
+//!
+//! One program serves every site whose arguments are fetched the same way
+//! (a uprobe_multi link attaches it to all of them); the cookie tells the
+//! consumer which site fired.
+//!
+//! Event layout (host byte order), shared with [`crate::consumer`]:
+//!
+//! ```text
+//! 0   u64 timestamp (bpf_ktime_get_ns)
+//! 8   u64 tgid << 32 | tid
+//! 16  u64 cookie (site id)
+//! 24  u8  comm[16]
+//! 40  u64 args[N]        integers sign- or zero-extended to 64 bits
+//! ..  u8  strings[S][strsize]   NUL-terminated, in argument order
+//! ```
+
+use stap_notes::args::{aarch64, x86, Location, Register};
+use stap_notes::{Arch, ArgSpec};
+
+use super::asm::Asm;
+use super::insn::{helper, Alu, Cond, Insn, Size, R0, R1, R10, R2, R3, R6, R7};
+
+/// Byte offset of `args[0]` in an event.
+pub const ARGS_OFFSET: usize = 40;
+/// `BPF_RB_NO_WAKEUP`: the consumer polls on a timer instead.
+const BPF_RB_NO_WAKEUP: i32 = 1;
+
+/// How to fetch one argument value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fetch {
+    /// A saved register at `ctx_off` in `pt_regs`, shifted right by `shift` bits.
+    Reg {
+        /// Offset in the probe context.
+        ctx_off: i16,
+        /// Bits to shift right (8 for `%ah`).
+        shift: u8,
+    },
+    /// User memory at `base + index*scale + disp`.
+    Mem {
+        /// Context offset of the base register.
+        base: Option<i16>,
+        /// Context offset of the index register and the scale.
+        index: Option<(i16, u8)>,
+        /// Displacement.
+        disp: i64,
+    },
+    /// A constant.
+    Const(i64),
+}
+
+/// How to turn an argument into text, when it is a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StringRead {
+    /// Not a string.
+    No,
+    /// A pointer to NUL-terminated text.
+    NulTerminated,
+    /// A pointer whose length in bytes is argument `len_arg`.
+    WithLength {
+        /// Index of the length argument.
+        len_arg: usize,
+    },
+}
+
+/// Everything the program needs to read one argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ArgPlan {
+    /// Where the value is.
+    pub fetch: Fetch,
+    /// Size in bytes of the value.
+    pub size: u8,
+    /// Sign-extend (else zero-extend) to 64 bits.
+    pub signed: bool,
+    /// Whether the value points at text to copy.
+    pub string: StringRead,
+}
+
+/// Offset of a register's slot in the kernel's `struct pt_regs` on x86-64.
+fn x86_ctx_offset(r: x86::Reg) -> Option<i16> {
+    use x86::Reg::*;
+    Some(match r {
+        R15 => 0,
+        R14 => 8,
+        R13 => 16,
+        R12 => 24,
+        Rbp => 32,
+        Rbx => 40,
+        R11 => 48,
+        R10 => 56,
+        R9 => 64,
+        R8 => 72,
+        Rax => 80,
+        Rcx => 88,
+        Rdx => 96,
+        Rsi => 104,
+        Rdi => 112,
+        Rip => 128,
+        Rsp => 152,
+        Xmm(_) => return None,
+    })
+}
+
+/// Offset of a register's slot in `struct user_pt_regs` on aarch64.
+fn aarch64_ctx_offset(r: aarch64::Reg) -> Option<i16> {
+    match r {
+        aarch64::Reg::X(n) => Some(i16::from(n) * 8),
+        aarch64::Reg::Sp => Some(31 * 8),
+        aarch64::Reg::Xzr | aarch64::Reg::V(_) => None,
+    }
+}
+
+fn ctx_offset(reg: Register, arch: Arch) -> Result<i16, String> {
+    let off = match (reg, arch) {
+        (Register::X86(r), Arch::X86_64) => x86_ctx_offset(r),
+        (Register::AArch64(r), Arch::AArch64) => aarch64_ctx_offset(r),
+        _ => None,
+    };
+    off.ok_or_else(|| format!("register {reg} is not saved where a uprobe program can read it"))
+}
+
+/// Plan the reading of `spec` on `arch`, or say why it cannot be read.
+pub fn plan_arg(spec: &ArgSpec<'_>, arch: Arch, string: StringRead) -> Result<ArgPlan, String> {
+    if !matches!(arch, Arch::X86_64 | Arch::AArch64) {
+        return Err(format!("tracing {arch} is not supported"));
+    }
+    let fetch = match spec.location {
+        Location::Constant(v) => Fetch::Const(v),
+        // Floats passed in general registers are read like integers; SSE
+        // and SIMD registers are not saved in pt_regs.
+        Location::Register(r) => Fetch::Reg {
+            ctx_off: ctx_offset(r.reg, arch).map_err(|e| format!("`{}`: {e}", spec.text))?,
+            shift: r.shift,
+        },
+        Location::Memory(m) => {
+            if m.symbol.is_some() {
+                return Err(format!("`{}`: symbol-relative operands are not supported yet", spec.text));
+            }
+            let base = m.base.map(|b| ctx_offset(b, arch)).transpose()?;
+            let index = m.index.map(|i| ctx_offset(i, arch).map(|o| (o, m.scale))).transpose()?;
+            Fetch::Mem { base, index, disp: m.offset }
+        }
+    };
+    Ok(ArgPlan { fetch, size: spec.ty.size, signed: spec.ty.signed && !spec.ty.float, string })
+}
+
+/// Size in bytes of the events a program with `args` writes.
+pub fn event_size(args: &[ArgPlan], strsize: usize) -> usize {
+    ARGS_OFFSET + 8 * args.len() + strsize * args.iter().filter(|a| a.string != StringRead::No).count()
+}
+
+/// Extend the low `size` bytes of `reg` to 64 bits.
+fn extend(a: &mut Asm, reg: super::insn::Reg, size: u8, signed: bool) {
+    if size >= 8 {
+        return;
+    }
+    let bits = 64 - 8 * i32::from(size);
+    a.emit(Insn::alu_imm(Alu::Lsh, reg, bits));
+    a.emit(Insn::alu_imm(if signed { Alu::Arsh } else { Alu::Rsh }, reg, bits));
+}
+
+/// Generate the program. `ringbuf_fd` and `drops_fd` are the ring buffer
+/// and the per-CPU drop counter; `strsize` bounds every string copy.
+pub fn generate(args: &[ArgPlan], strsize: usize, ringbuf_fd: i32, drops_fd: i32) -> Vec<Insn> {
+    let size = event_size(args, strsize) as i32;
+    let mut a = Asm::new();
+    let drop = a.label();
+    a.emit(Insn::mov(R6, R1));
+    a.emit_all(Insn::ld_map_fd(R1, ringbuf_fd));
+    a.emit(Insn::mov_imm(R2, size));
+    a.emit(Insn::mov_imm(R3, 0));
+    a.emit(Insn::call(helper::RINGBUF_RESERVE));
+    a.jmp_imm(Cond::Eq, R0, 0, drop);
+    a.emit(Insn::mov(R7, R0));
+
+    a.emit(Insn::call(helper::KTIME_GET_NS));
+    a.emit(Insn::store(Size::DW, R7, 0, R0));
+    a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+    a.emit(Insn::store(Size::DW, R7, 8, R0));
+    a.emit(Insn::mov(R1, R6));
+    a.emit(Insn::call(helper::GET_ATTACH_COOKIE));
+    a.emit(Insn::store(Size::DW, R7, 16, R0));
+    a.emit(Insn::mov(R1, R7));
+    a.emit(Insn::alu_imm(Alu::Add, R1, 24));
+    a.emit(Insn::mov_imm(R2, 16));
+    a.emit(Insn::call(helper::GET_CURRENT_COMM));
+
+    for (i, arg) in args.iter().enumerate() {
+        let slot = (ARGS_OFFSET + 8 * i) as i16;
+        match arg.fetch {
+            Fetch::Const(v) => {
+                a.emit_all(Insn::ld_imm64(R1, v as u64));
+                extend(&mut a, R1, arg.size, arg.signed);
+                a.emit(Insn::store(Size::DW, R7, slot, R1));
+            }
+            Fetch::Reg { ctx_off, shift } => {
+                a.emit(Insn::load(Size::DW, R1, R6, ctx_off));
+                if shift != 0 {
+                    a.emit(Insn::alu_imm(Alu::Rsh, R1, i32::from(shift)));
+                }
+                extend(&mut a, R1, arg.size, arg.signed);
+                a.emit(Insn::store(Size::DW, R7, slot, R1));
+            }
+            Fetch::Mem { base, index, disp } => {
+                match base {
+                    Some(off) => a.emit(Insn::load(Size::DW, R3, R6, off)),
+                    None => a.emit(Insn::mov_imm(R3, 0)),
+                }
+                if disp != 0 {
+                    a.emit_all(Insn::ld_imm64(R2, disp as u64));
+                    a.emit(Insn::alu(Alu::Add, R3, R2));
+                }
+                if let Some((off, scale)) = index {
+                    a.emit(Insn::load(Size::DW, R2, R6, off));
+                    if scale > 1 {
+                        a.emit(Insn::alu_imm(Alu::Lsh, R2, scale.trailing_zeros() as i32));
+                    }
+                    a.emit(Insn::alu(Alu::Add, R3, R2));
+                }
+                // A failed read leaves the slot zero.
+                a.emit(Insn::store_imm(Size::DW, R7, slot, 0));
+                a.emit(Insn::mov(R1, R7));
+                a.emit(Insn::alu_imm(Alu::Add, R1, i32::from(slot)));
+                a.emit(Insn::mov_imm(R2, i32::from(arg.size.min(8))));
+                a.emit(Insn::call(helper::PROBE_READ_USER));
+                a.emit(Insn::load(Size::DW, R1, R7, slot));
+                extend(&mut a, R1, arg.size, arg.signed);
+                a.emit(Insn::store(Size::DW, R7, slot, R1));
+            }
+        }
+    }
+
+    let mut str_off = ARGS_OFFSET + 8 * args.len();
+    for (i, arg) in args.iter().enumerate() {
+        let slot = (ARGS_OFFSET + 8 * i) as i16;
+        match arg.string {
+            StringRead::No => continue,
+            StringRead::NulTerminated => {
+                a.emit(Insn::store_imm(Size::B, R7, str_off as i16, 0));
+                a.emit(Insn::mov(R1, R7));
+                a.emit(Insn::alu_imm(Alu::Add, R1, str_off as i32));
+                a.emit(Insn::mov_imm(R2, strsize as i32));
+                a.emit(Insn::load(Size::DW, R3, R7, slot));
+                a.emit(Insn::call(helper::PROBE_READ_USER_STR));
+            }
+            StringRead::WithLength { len_arg } => {
+                // Copy min(len, strsize - 1) bytes; the consumer reads the
+                // length from its own slot, so no terminator is needed.
+                let len_slot = (ARGS_OFFSET + 8 * len_arg) as i16;
+                let ok = a.label();
+                a.emit(Insn::load(Size::DW, R2, R7, len_slot));
+                a.jmp_imm(Cond::Le, R2, strsize as i32, ok);
+                a.emit(Insn::mov_imm(R2, strsize as i32));
+                a.bind(ok);
+                a.emit(Insn::mov(R1, R7));
+                a.emit(Insn::alu_imm(Alu::Add, R1, str_off as i32));
+                a.emit(Insn::load(Size::DW, R3, R7, slot));
+                a.emit(Insn::call(helper::PROBE_READ_USER));
+            }
+        }
+        str_off += strsize;
+    }
+
+    a.emit(Insn::mov(R1, R7));
+    a.emit(Insn::mov_imm(R2, BPF_RB_NO_WAKEUP));
+    a.emit(Insn::call(helper::RINGBUF_SUBMIT));
+    let out = a.label();
+    a.goto(out);
+
+    // The ring buffer is full: count the drop in this CPU's slot.
+    a.bind(drop);
+    a.emit(Insn::store_imm(Size::W, R10, -4, 0));
+    a.emit_all(Insn::ld_map_fd(R1, drops_fd));
+    a.emit(Insn::mov(R2, R10));
+    a.emit(Insn::alu_imm(Alu::Add, R2, -4));
+    a.emit(Insn::call(helper::MAP_LOOKUP_ELEM));
+    a.jmp_imm(Cond::Eq, R0, 0, out);
+    a.emit(Insn::load(Size::DW, R1, R0, 0));
+    a.emit(Insn::alu_imm(Alu::Add, R1, 1));
+    a.emit(Insn::store(Size::DW, R0, 0, R1));
+    a.bind(out);
+    a.emit(Insn::mov_imm(R0, 0));
+    a.emit(Insn::exit());
+    a.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stap_notes::args::parse_arg;
+
+    fn plan(s: &str) -> Result<ArgPlan, String> {
+        plan_arg(&parse_arg(s, Arch::X86_64).unwrap(), Arch::X86_64, StringRead::No)
+    }
+
+    #[test]
+    fn plans_follow_the_spec() {
+        assert_eq!(
+            plan("-4@%eax").unwrap(),
+            ArgPlan { fetch: Fetch::Reg { ctx_off: 80, shift: 0 }, size: 4, signed: true, string: StringRead::No }
+        );
+        assert_eq!(plan("1@%ah").unwrap().fetch, Fetch::Reg { ctx_off: 80, shift: 8 });
+        assert_eq!(plan("8@-8(%rbp)").unwrap().fetch, Fetch::Mem { base: Some(32), index: None, disp: -8 });
+        assert_eq!(plan("-4@$-5").unwrap().fetch, Fetch::Const(-5));
+        assert!(plan("8f@%xmm0").unwrap_err().contains("xmm0 is not saved"));
+        assert_eq!(plan("8f@%rax").unwrap().fetch, Fetch::Reg { ctx_off: 80, shift: 0 });
+        assert!(plan("8@counter(%rip)").unwrap_err().contains("symbol"));
+    }
+
+    #[test]
+    fn event_size_counts_strings() {
+        let a = plan("8@%rdi").unwrap();
+        let s = ArgPlan { string: StringRead::NulTerminated, ..a };
+        assert_eq!(event_size(&[a, s], 64), 40 + 16 + 64);
+    }
+}

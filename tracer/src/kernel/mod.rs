@@ -1,0 +1,9 @@
+//! The kernel layer: BPF maps, program loading, uprobe_multi links and the
+//! ring buffer, each an owned handle that releases its kernel object on
+//! drop. Every BPF syscall goes through libbpf-sys here and nowhere else.
+
+pub mod ringbuf;
+pub mod sys;
+pub mod uprobe;
+
+pub use sys::KernelError;

@@ -1,0 +1,186 @@
+//! Maps and programs: thin owned wrappers over libbpf's low-level calls.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+use crate::bpf::insn::Insn;
+
+/// A failure in the kernel layer, naming the call and the object.
+#[derive(Debug, thiserror::Error)]
+pub enum KernelError {
+    /// A syscall failed.
+    #[error("{call} failed for {what}: {source}{}", hint(.source))]
+    Syscall {
+        /// The libbpf call or syscall.
+        call: &'static str,
+        /// What it was for.
+        what: String,
+        /// The errno.
+        #[source]
+        source: io::Error,
+    },
+    /// The verifier rejected a program.
+    #[error("the kernel's verifier rejected program `{program}` ({source}).\nThis is a bug in sdtrace's code generator; please report it with the program and this log:\n{log}")]
+    Verifier {
+        /// Program name.
+        program: String,
+        /// The errno.
+        source: io::Error,
+        /// The verifier's log.
+        log: String,
+    },
+}
+
+fn hint(e: &io::Error) -> &'static str {
+    match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) => " (sdtrace needs root, or CAP_BPF and CAP_PERFMON)",
+        Some(libc::ENOSYS) => " (this kernel has no BPF support)",
+        _ => "",
+    }
+}
+
+fn check(ret: i32, call: &'static str, what: impl FnOnce() -> String) -> Result<OwnedFd, KernelError> {
+    if ret < 0 {
+        return Err(KernelError::Syscall { call, what: what(), source: io::Error::from_raw_os_error(-ret) });
+    }
+    // SAFETY: libbpf returned a new file descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(ret) })
+}
+
+/// A BPF map.
+#[derive(Debug)]
+pub struct Map {
+    fd: OwnedFd,
+    value_size: u32,
+}
+
+impl Map {
+    /// A ring buffer of `size` bytes (a power of two, multiple of the page size).
+    pub fn ringbuf(name: &str, size: u32) -> Result<Map, KernelError> {
+        Map::create(libbpf_sys::BPF_MAP_TYPE_RINGBUF, name, 0, 0, size)
+    }
+
+    /// A per-CPU array of `entries` u64 counters.
+    pub fn percpu_counters(name: &str, entries: u32) -> Result<Map, KernelError> {
+        Map::create(libbpf_sys::BPF_MAP_TYPE_PERCPU_ARRAY, name, 4, 8, entries)
+    }
+
+    fn create(
+        kind: libbpf_sys::bpf_map_type,
+        name: &str,
+        key: u32,
+        value: u32,
+        entries: u32,
+    ) -> Result<Map, KernelError> {
+        let cname = CString::new(name).expect("map names have no NUL");
+        // SAFETY: the name is a valid C string for the duration of the call; a
+        // null options pointer means defaults.
+        let ret = unsafe { libbpf_sys::bpf_map_create(kind, cname.as_ptr(), key, value, entries, std::ptr::null()) };
+        let fd = check(ret, "bpf_map_create", || format!("map `{name}`"))?;
+        Ok(Map { fd, value_size: value })
+    }
+
+    /// The map's file descriptor.
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+
+    /// Sum of a per-CPU u64 counter over every possible CPU.
+    pub fn percpu_sum(&self, key: u32) -> Result<u64, KernelError> {
+        // SAFETY: plain libbpf query without arguments.
+        let ncpu = unsafe { libbpf_sys::libbpf_num_possible_cpus() };
+        let ncpu = usize::try_from(ncpu).map_err(|_| KernelError::Syscall {
+            call: "libbpf_num_possible_cpus",
+            what: "drop counter".into(),
+            source: io::Error::from_raw_os_error(-ncpu),
+        })?;
+        let stride = (self.value_size as usize).next_multiple_of(8);
+        let mut values = vec![0u8; stride * ncpu];
+        // SAFETY: the key is 4 bytes and `values` holds one rounded value per possible CPU.
+        let ret = unsafe {
+            libbpf_sys::bpf_map_lookup_elem(self.fd(), (&key as *const u32).cast(), values.as_mut_ptr().cast())
+        };
+        if ret < 0 {
+            return Err(KernelError::Syscall {
+                call: "bpf_map_lookup_elem",
+                what: "drop counter".into(),
+                source: io::Error::from_raw_os_error(-ret),
+            });
+        }
+        Ok(values.chunks_exact(stride).map(|c| u64::from_ne_bytes(c[..8].try_into().expect("8 bytes"))).sum())
+    }
+}
+
+/// A loaded BPF program.
+#[derive(Debug)]
+pub struct Program {
+    fd: OwnedFd,
+    /// The name it was loaded under.
+    pub name: String,
+}
+
+impl Program {
+    /// Load a uprobe_multi program (type kprobe). On rejection, load it again
+    /// with the verifier log and return that log.
+    pub fn load_uprobe_multi(name: &str, insns: &[Insn]) -> Result<Program, KernelError> {
+        let cname = CString::new(name).expect("program names have no NUL");
+        let license = c"GPL";
+        let load = |log: Option<&mut Vec<u8>>| {
+            let mut opts = libbpf_sys::bpf_prog_load_opts {
+                sz: std::mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as _,
+                expected_attach_type: libbpf_sys::BPF_TRACE_UPROBE_MULTI,
+                ..Default::default()
+            };
+            if let Some(buf) = log {
+                opts.log_level = 1;
+                opts.log_size = buf.len() as u32;
+                opts.log_buf = buf.as_mut_ptr().cast();
+            }
+            // SAFETY: `Insn` has the layout of `struct bpf_insn` (8 bytes,
+            // same field order); the name, license and log buffer outlive the call.
+            unsafe {
+                libbpf_sys::bpf_prog_load(
+                    libbpf_sys::BPF_PROG_TYPE_KPROBE,
+                    cname.as_ptr(),
+                    license.as_ptr(),
+                    insns.as_ptr().cast(),
+                    insns.len() as _,
+                    &mut opts,
+                )
+            }
+        };
+        let ret = load(None);
+        if ret >= 0 {
+            // SAFETY: a new descriptor owned by nothing else.
+            return Ok(Program { fd: unsafe { OwnedFd::from_raw_fd(ret) }, name: name.to_string() });
+        }
+        let source = io::Error::from_raw_os_error(-ret);
+        if matches!(-ret, libc::EPERM | libc::EACCES) && !is_root() {
+            return Err(KernelError::Syscall { call: "bpf_prog_load", what: format!("program `{name}`"), source });
+        }
+        let mut log = vec![0u8; 1 << 20];
+        let again = load(Some(&mut log));
+        if again >= 0 {
+            // SAFETY: a new descriptor owned by nothing else.
+            return Ok(Program { fd: unsafe { OwnedFd::from_raw_fd(again) }, name: name.to_string() });
+        }
+        let end = log.iter().position(|&b| b == 0).unwrap_or(log.len());
+        let log = String::from_utf8_lossy(&log[..end]).into_owned();
+        if log.trim().is_empty() {
+            return Err(KernelError::Syscall { call: "bpf_prog_load", what: format!("program `{name}`"), source });
+        }
+        Err(KernelError::Verifier { program: name.to_string(), source, log })
+    }
+
+    /// The program's file descriptor.
+    pub fn fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// Whether the process runs as root.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}

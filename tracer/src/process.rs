@@ -1,0 +1,186 @@
+//! Starting a command held just before `execve`, so that probes are
+//! attached before it runs its first instruction of user code.
+//!
+//! The child is forked and blocks reading a pipe; `release` writes one byte
+//! and learns from a close-on-exec status pipe whether `execve` succeeded.
+//! Everything the child needs (path, argv, envp) is prepared before the
+//! fork, so the child only calls async-signal-safe functions.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+/// A problem with a traced process.
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// An existing process.
+    #[error("pid {pid}: {reason}")]
+    Pid {
+        /// The process.
+        pid: u32,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A command sdtrace starts.
+    #[error("command `{command}`: {reason}")]
+    Command {
+        /// The command line.
+        command: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl ProcessError {
+    /// An error about process `pid`.
+    pub fn new(pid: u32, reason: String) -> Self {
+        ProcessError::Pid { pid, reason }
+    }
+}
+
+/// A forked child waiting to `execve` its command.
+#[derive(Debug)]
+pub struct HeldCommand {
+    pid: libc::pid_t,
+    command: String,
+    go: Option<OwnedFd>,
+    status: OwnedFd,
+    exited: Option<i32>,
+}
+
+fn pipe(flags: libc::c_int) -> io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), flags) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors are new and owned by nothing else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+impl HeldCommand {
+    /// Fork a child that will run `exe` with `argv` once released.
+    pub fn spawn(exe: &Path, argv: &[String]) -> Result<Self, ProcessError> {
+        let command = argv.join(" ");
+        let err = |reason: String| ProcessError::Command { command: command.clone(), reason };
+        let cstr = |b: &[u8]| CString::new(b).map_err(|_| err("an argument contains a NUL byte".into()));
+        let path = cstr(exe.as_os_str().as_bytes())?;
+        let args = argv.iter().map(|a| cstr(a.as_bytes())).collect::<Result<Vec<_>, _>>()?;
+        let env = std::env::vars_os()
+            .map(|(k, v)| {
+                let mut kv = k.as_bytes().to_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                cstr(&kv)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut argp: Vec<*const libc::c_char> = args.iter().map(|a| a.as_ptr()).collect();
+        argp.push(std::ptr::null());
+        let mut envp: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
+        envp.push(std::ptr::null());
+        let (go_r, go_w) = pipe(libc::O_CLOEXEC).map_err(|e| err(e.to_string()))?;
+        let (st_r, st_w) = pipe(libc::O_CLOEXEC).map_err(|e| err(e.to_string()))?;
+
+        // SAFETY: sdtrace has no other threads at this point; the child
+        // calls only async-signal-safe functions (read, execve, write, _exit)
+        // on data prepared above.
+        let pid = unsafe { libc::fork() };
+        if pid < 0 {
+            return Err(err(io::Error::last_os_error().to_string()));
+        }
+        if pid == 0 {
+            // SAFETY: see above; every pointer refers to memory prepared before fork.
+            unsafe {
+                let mut b = 0u8;
+                let n = libc::read(go_r.as_raw_fd(), (&mut b as *mut u8).cast(), 1);
+                if n == 1 {
+                    libc::execve(path.as_ptr(), argp.as_ptr(), envp.as_ptr());
+                }
+                let errno = *libc::__errno_location();
+                libc::write(st_w.as_raw_fd(), (&errno as *const i32).cast(), 4);
+                libc::_exit(127);
+            }
+        }
+        drop(go_r);
+        drop(st_w);
+        Ok(HeldCommand { pid, command, go: Some(go_w), status: st_r, exited: None })
+    }
+
+    /// The child's pid.
+    pub fn pid(&self) -> u32 {
+        self.pid as u32
+    }
+
+    /// Let the child `execve`; fails when `execve` failed.
+    pub fn release(&mut self) -> Result<(), ProcessError> {
+        let Some(go) = self.go.take() else { return Ok(()) };
+        let b = 1u8;
+        // SAFETY: writing one byte from a local to a pipe we own.
+        unsafe { libc::write(go.as_raw_fd(), (&b as *const u8).cast(), 1) };
+        drop(go);
+        let mut errno = 0i32;
+        // SAFETY: reading at most 4 bytes into a local i32.
+        let n = unsafe { libc::read(self.status.as_raw_fd(), (&mut errno as *mut i32).cast(), 4) };
+        if n == 4 {
+            let _ = self.wait();
+            return Err(ProcessError::Command {
+                command: self.command.clone(),
+                reason: io::Error::from_raw_os_error(errno).to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The exit status, if the child has exited (without blocking).
+    pub fn try_wait(&mut self) -> Result<Option<i32>, ProcessError> {
+        if self.exited.is_some() {
+            return Ok(self.exited);
+        }
+        let mut status = 0;
+        // SAFETY: waiting on our own child with a valid status pointer.
+        let r = unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) };
+        if r == self.pid {
+            self.exited = Some(exit_code(status));
+        } else if r < 0 {
+            return Err(ProcessError::Command {
+                command: self.command.clone(),
+                reason: io::Error::last_os_error().to_string(),
+            });
+        }
+        Ok(self.exited)
+    }
+
+    fn wait(&mut self) -> Option<i32> {
+        if self.exited.is_none() {
+            let mut status = 0;
+            // SAFETY: waiting on our own child with a valid status pointer.
+            if unsafe { libc::waitpid(self.pid, &mut status, 0) } == self.pid {
+                self.exited = Some(exit_code(status));
+            }
+        }
+        self.exited
+    }
+}
+
+fn exit_code(status: i32) -> i32 {
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        128 + libc::WTERMSIG(status)
+    }
+}
+
+impl Drop for HeldCommand {
+    fn drop(&mut self) {
+        if self.exited.is_none() {
+            if self.go.is_some() {
+                // Never released: the child must not run untraced.
+                // SAFETY: signalling our own child.
+                unsafe { libc::kill(self.pid, libc::SIGKILL) };
+            }
+            let _ = self.wait();
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! What to trace: the ELF objects of running processes, of a command about
+//! to start, or named by path.
+//!
+//! A process's objects come from `/proc/PID/maps` (file-backed executable
+//! mappings). Each is opened through `/proc/PID/root` so that processes in
+//! other mount namespaces (containers) work, and through
+//! `/proc/PID/map_files` when the file was deleted or lives in a memfd.
+
+use std::path::{Path, PathBuf};
+
+/// One ELF object mapped by a process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappedObject {
+    /// The path as the process sees it (`/usr/bin/python3.11`, `/memfd:x (deleted)`).
+    pub name: String,
+    /// A path sdtrace can open and attach to from its own namespace.
+    pub open_path: PathBuf,
+}
+
+use crate::process::ProcessError;
+
+/// Every file-backed executable mapping of `pid`, once per file.
+pub fn process_objects(pid: u32) -> Result<Vec<MappedObject>, ProcessError> {
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).map_err(|e| {
+        ProcessError::new(
+            pid,
+            if e.kind() == std::io::ErrorKind::NotFound { "no such process".into() } else { e.to_string() },
+        )
+    })?;
+    let mut out: Vec<MappedObject> = Vec::new();
+    for line in maps.lines() {
+        let mut fields = line.splitn(6, ' ');
+        let (Some(range), Some(perms), Some(_off), Some(_dev), Some(inode)) =
+            (fields.next(), fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let name = fields.next().unwrap_or("").trim_start();
+        if !perms.contains('x') || inode == "0" || name.is_empty() || name.starts_with('[') {
+            continue;
+        }
+        if out.iter().any(|o| o.name == name) {
+            continue;
+        }
+        let open_path = if name.ends_with(" (deleted)") || name.starts_with("/memfd:") {
+            PathBuf::from(format!("/proc/{pid}/map_files/{range}"))
+        } else {
+            PathBuf::from(format!("/proc/{pid}/root{name}"))
+        };
+        out.push(MappedObject { name: name.to_string(), open_path });
+    }
+    Ok(out)
+}
+
+/// Find `program` the way a shell does: a path with `/` as is, else in `$PATH`.
+pub fn resolve_command(program: &str) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Path::new(program).is_file().then(|| PathBuf::from(program));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
+}
+
+/// The shared libraries an executable asks for (`DT_NEEDED`), found in its
+/// run paths and the standard library directories, followed one level deep.
+pub fn needed_libraries(exe: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = Vec::new();
+    let mut queue = vec![exe.to_path_buf()];
+    let mut depth = 0;
+    while !queue.is_empty() && depth < 2 {
+        let mut next = Vec::new();
+        for obj in queue {
+            let Ok(bytes) = std::fs::read(&obj) else { continue };
+            let Ok(elf) = goblin::elf::Elf::parse(&bytes) else { continue };
+            let mut dirs: Vec<PathBuf> =
+                elf.runpaths.iter().chain(&elf.rpaths).flat_map(|r| r.split(':')).map(PathBuf::from).collect();
+            dirs.extend(
+                [
+                    "/lib/x86_64-linux-gnu",
+                    "/usr/lib/x86_64-linux-gnu",
+                    "/lib/aarch64-linux-gnu",
+                    "/usr/lib/aarch64-linux-gnu",
+                    "/lib64",
+                    "/usr/lib64",
+                    "/lib",
+                    "/usr/lib",
+                    "/usr/local/lib",
+                ]
+                .map(PathBuf::from),
+            );
+            for lib in &elf.libraries {
+                if let Some(p) = dirs.iter().map(|d| d.join(lib)).find(|p| p.is_file()) {
+                    if !found.contains(&p) {
+                        found.push(p.clone());
+                        next.push(p);
+                    }
+                }
+            }
+        }
+        queue = next;
+        depth += 1;
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_process_maps_include_this_executable() {
+        let objs = process_objects(std::process::id()).unwrap();
+        let exe = std::fs::read_link("/proc/self/exe").unwrap();
+        assert!(objs.iter().any(|o| Path::new(&o.name) == exe), "{objs:?}");
+        assert!(objs.iter().all(|o| o.open_path.exists()), "{objs:?}");
+    }
+
+    #[test]
+    fn missing_process_is_named() {
+        let e = process_objects(u32::MAX - 1).unwrap_err();
+        assert_eq!(e.to_string(), format!("pid {}: no such process", u32::MAX - 1));
+    }
+}

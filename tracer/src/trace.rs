@@ -1,0 +1,487 @@
+//! `sdtrace trace`: find the probes that match, check every site, generate
+//! one program per argument layout, attach with uprobe_multi links, and
+//! print events until the target exits, a signal arrives or time is up.
+//!
+//! Order of work: plan (no kernel objects) → start the command, held
+//! before `execve` → create maps, load programs, attach → release the
+//! command → consume the ring buffer every `switchrate` → detach (drop).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use stap_notes::meta::ArgKind;
+use stap_notes::{Arch, ArgSpec};
+
+use crate::bpf::usdt::{self, ArgPlan, StringRead};
+use crate::catalog;
+use crate::consumer::{Consumer, DisplayArg, SiteFormat, Style};
+use crate::discovery::{discover_file, DiscoveryError, Probe};
+use crate::kernel::ringbuf::RingBuffer;
+use crate::kernel::sys::{Map, Program};
+use crate::kernel::uprobe::{self, SiteAttach, UprobeMultiLink};
+use crate::kernel::KernelError;
+use crate::pattern::{PatternError, ProbePattern};
+use crate::process::{HeldCommand, ProcessError};
+
+use crate::target;
+
+/// What to trace and how to print it.
+#[derive(Debug, Clone)]
+pub struct TraceConfig {
+    /// `[PATH:]PROVIDER:PROBE` patterns.
+    pub patterns: Vec<String>,
+    /// Processes to trace.
+    pub pids: Vec<u32>,
+    /// A command to start and trace (program and arguments).
+    pub command: Vec<String>,
+    /// Text or NDJSON.
+    pub style: Style,
+    /// Bytes copied of each string argument.
+    pub strsize: usize,
+    /// Ring buffer size in bytes.
+    pub bufsize: u32,
+    /// How often the ring buffer is drained.
+    pub switchrate: Duration,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+}
+
+impl Default for TraceConfig {
+    fn default() -> Self {
+        TraceConfig {
+            patterns: Vec::new(),
+            pids: Vec::new(),
+            command: Vec::new(),
+            style: Style::Text,
+            strsize: 128,
+            bufsize: 8 << 20,
+            switchrate: Duration::from_millis(10),
+            duration: None,
+        }
+    }
+}
+
+/// Why tracing could not start or went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// Bad options.
+    #[error("{0}")]
+    Usage(String),
+    /// A pattern did not parse.
+    #[error(transparent)]
+    Pattern(#[from] PatternError),
+    /// No probe matched.
+    #[error("no probe matches {patterns}{hint}")]
+    NoMatch {
+        /// The patterns.
+        patterns: String,
+        /// Suggestions.
+        hint: String,
+    },
+    /// Reading an object failed.
+    #[error(transparent)]
+    Discovery(#[from] DiscoveryError),
+    /// A process could not be read or started.
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    /// A site that sdtrace refuses to probe, or whose argument it cannot read.
+    #[error("{path}: {probe} at {address:#x}: {reason}")]
+    Site {
+        /// The object.
+        path: String,
+        /// `provider:name`.
+        probe: String,
+        /// Site address.
+        address: u64,
+        /// Why.
+        reason: String,
+    },
+    /// A BPF operation failed.
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+    /// Writing events failed.
+    #[error("writing events: {0}")]
+    Output(#[source] io::Error),
+}
+
+/// Totals reported at exit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Events printed.
+    pub events: u64,
+    /// Events the kernel dropped because the ring buffer was full.
+    pub drops: u64,
+    /// Probe sites attached.
+    pub sites: usize,
+    /// Undecodable events (a bug if not zero).
+    pub malformed: u64,
+}
+
+/// A pattern with an optional object path: `/usr/bin/python3.11:python:line`.
+#[derive(Debug, Clone)]
+struct TracePattern {
+    path: Option<PathBuf>,
+    probe: ProbePattern,
+}
+
+fn parse_pattern(s: &str) -> Result<TracePattern, PatternError> {
+    if s.starts_with('/') || s.starts_with('.') {
+        let parts: Vec<&str> = s.rsplitn(3, ':').collect();
+        if parts.len() == 3 {
+            return Ok(TracePattern {
+                path: Some(PathBuf::from(parts[2])),
+                probe: ProbePattern::parse(&format!("{}:{}", parts[1], parts[0]))?,
+            });
+        }
+        return Err(PatternError { text: s.into(), reason: "expected PATH:PROVIDER:PROBE".into() });
+    }
+    Ok(TracePattern { path: None, probe: ProbePattern::parse(s)? })
+}
+
+/// One object to attach in, and the process it is limited to.
+#[derive(Debug, Clone)]
+struct Scope {
+    open_path: PathBuf,
+    shown: String,
+    pid: Option<u32>,
+    /// Patterns that apply (those without a path, or naming this path).
+    patterns: Vec<ProbePattern>,
+}
+
+/// The sites of one object and process that share an argument layout.
+#[derive(Debug)]
+struct AttachGroup {
+    open_path: PathBuf,
+    pid: Option<u32>,
+    plans: Vec<ArgPlan>,
+    sites: Vec<SiteAttach>,
+}
+
+/// The nop forms a probe site may hold; anything else is refused.
+fn check_site_bytes(path: &Path, offset: u64, arch: Arch) -> Result<(), String> {
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut b = [0u8; 4];
+    let n = match arch {
+        Arch::X86_64 => 1,
+        _ => 4,
+    };
+    f.read_exact_at(&mut b[..n], offset).map_err(|e| format!("cannot read the site: {e}"))?;
+    let ok = match arch {
+        // The 1-byte `nop` that sys/sdt.h and our providers emit: probed
+        // there, the kernel takes the int3 trap path, which is safe
+        // everywhere. A 5-byte nop (`0f 1f 44 00 00`) is refused: kernels
+        // that optimise it call a trampoline that writes into the red zone.
+        Arch::X86_64 => b[0] == 0x90,
+        Arch::AArch64 => b == [0x1f, 0x20, 0x03, 0xd5],
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("the bytes there ({:02x?}) are not a nop sdtrace knows; refusing to place a probe", &b[..n]))
+    }
+}
+
+/// Describe the arguments of `probe`: metadata record, built-in catalog, or the note.
+fn describe(probe: &Probe, notes: &[ArgSpec<'_>]) -> Vec<(String, ArgKind)> {
+    if let Some(d) = &probe.description {
+        return d.args.iter().map(|a| (a.name.clone(), a.kind)).collect();
+    }
+    if let Some(c) = catalog::lookup(&probe.provider, &probe.name) {
+        if c.len() == notes.len() {
+            return c;
+        }
+    }
+    notes
+        .iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let kind = if a.ty.float {
+                ArgKind::Float { size: a.ty.size }
+            } else {
+                ArgKind::Int { size: a.ty.size, signed: a.ty.signed }
+            };
+            (format!("arg{i}"), kind)
+        })
+        .collect()
+}
+
+/// Plans and display formats for one site.
+fn plan_site(probe: &Probe, raw_args: &str, arch: Arch) -> Result<(Vec<ArgPlan>, Vec<DisplayArg>), String> {
+    let specs: Vec<ArgSpec<'_>> = stap_notes::args::parse_args(raw_args, arch).map_err(|e| e.to_string())?;
+    let described = describe(probe, &specs);
+    let needed: usize = described.iter().map(|(_, k)| k.note_args()).sum();
+    if needed != specs.len() {
+        return Err(format!("its description needs {needed} arguments but the note has {}", specs.len()));
+    }
+    let mut strings = vec![StringRead::No; specs.len()];
+    let mut display = Vec::new();
+    let (mut slot, mut string_index) = (0usize, 0usize);
+    for (name, kind) in described {
+        let string = match kind {
+            ArgKind::CStr => Some(StringRead::NulTerminated),
+            ArgKind::Str | ArgKind::Bytes | ArgKind::Json => Some(StringRead::WithLength { len_arg: slot + 1 }),
+            _ => None,
+        };
+        let idx = string.map(|s| {
+            strings[slot] = s;
+            string_index += 1;
+            string_index - 1
+        });
+        display.push(DisplayArg { name, kind, slot, string: idx });
+        slot += kind.note_args();
+    }
+    let plans = specs.iter().zip(strings).map(|(s, st)| usdt::plan_arg(s, arch, st)).collect::<Result<Vec<_>, _>>()?;
+    Ok((plans, display))
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+fn install_signal_handlers() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(sig, on_signal as *const () as libc::sighandler_t);
+        }
+    }
+}
+
+fn process_alive(pid: u32) -> bool {
+    // SAFETY: kill with signal 0 only checks for existence.
+    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Run a trace, printing events to `out`.
+pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError> {
+    if cfg.patterns.is_empty() {
+        return Err(TraceError::Usage("name at least one probe, e.g. 'python:function__entry'".into()));
+    }
+    let patterns = cfg.patterns.iter().map(|p| parse_pattern(p)).collect::<Result<Vec<_>, _>>()?;
+    let bare: Vec<ProbePattern> = patterns.iter().filter(|p| p.path.is_none()).map(|p| p.probe.clone()).collect();
+
+    // Where to look, and for which process.
+    let mut scopes: Vec<Scope> = Vec::new();
+    let mut command_exe = None;
+    if !cfg.command.is_empty() {
+        let exe = target::resolve_command(&cfg.command[0])
+            .ok_or_else(|| TraceError::Usage(format!("command `{}` not found", cfg.command[0])))?;
+        for obj in std::iter::once(exe.clone()).chain(target::needed_libraries(&exe)) {
+            scopes.push(Scope { shown: obj.display().to_string(), open_path: obj, pid: None, patterns: bare.clone() });
+        }
+        command_exe = Some(exe);
+    }
+    for &pid in &cfg.pids {
+        for obj in target::process_objects(pid)? {
+            scopes.push(Scope { shown: obj.name, open_path: obj.open_path, pid: Some(pid), patterns: bare.clone() });
+        }
+    }
+    for p in patterns.iter().filter(|p| p.path.is_some()) {
+        let path = p.path.clone().expect("filtered");
+        if !path.exists() {
+            return Err(TraceError::Usage(format!("{}: no such file", path.display())));
+        }
+        match scopes.iter_mut().find(|s| same_file(&s.open_path, &path)) {
+            Some(s) => s.patterns.push(p.probe.clone()),
+            None if cfg.pids.is_empty() && cfg.command.is_empty() => scopes.push(Scope {
+                shown: path.display().to_string(),
+                open_path: path,
+                pid: None,
+                patterns: vec![p.probe.clone()],
+            }),
+            None => {}
+        }
+    }
+    if scopes.is_empty() {
+        return Err(TraceError::Usage(
+            "say what to trace: -p PID, -c 'COMMAND', or a pattern with a path (/usr/bin/python3.11:python:line)"
+                .into(),
+        ));
+    }
+
+    // Plan every matching site.
+    let mut formats: Vec<SiteFormat> = Vec::new();
+    let mut groups: Vec<AttachGroup> = Vec::new();
+    let mut candidates: Vec<String> = Vec::new();
+    for scope in &scopes {
+        if scope.patterns.is_empty() {
+            continue;
+        }
+        let objects = discover_file(&scope.open_path)?;
+        let Some(arch) = objects.arch else { continue };
+        for probe in &objects.probes {
+            if !scope.patterns.iter().any(|p| p.matches(&probe.provider, &probe.name)) {
+                candidates.push(format!("{}:{}", probe.provider, probe.name));
+                continue;
+            }
+            let shown = format!("{}:{}", probe.provider, probe.name);
+            for site in &probe.sites {
+                let site_err = |reason: String| TraceError::Site {
+                    path: scope.shown.clone(),
+                    probe: shown.clone(),
+                    address: site.address,
+                    reason,
+                };
+                let offset = site.file_offset.ok_or_else(|| site_err("the site is not in the file".into()))?;
+                check_site_bytes(&scope.open_path, offset, arch).map_err(site_err)?;
+                let (plans, display) = plan_site(probe, &site.raw_args, arch).map_err(site_err)?;
+                let cookie = formats.len() as u64;
+                formats.push(SiteFormat {
+                    provider: probe.provider.clone(),
+                    probe: probe.name.clone(),
+                    slots: plans.len(),
+                    args: display,
+                });
+                let ref_ctr_offset = probe.semaphore.and_then(|(_, off)| off).unwrap_or(0);
+                let attach = SiteAttach { offset, ref_ctr_offset, cookie };
+                match groups
+                    .iter_mut()
+                    .find(|g| g.open_path == scope.open_path && g.pid == scope.pid && g.plans == plans)
+                {
+                    Some(g) => g.sites.push(attach),
+                    None => groups.push(AttachGroup {
+                        open_path: scope.open_path.clone(),
+                        pid: scope.pid,
+                        plans,
+                        sites: vec![attach],
+                    }),
+                }
+            }
+        }
+    }
+    if groups.is_empty() {
+        return Err(no_match(&cfg.patterns, &candidates));
+    }
+
+    // Start the command, held before execve, so attaching happens first.
+    let mut held = match &command_exe {
+        Some(exe) => Some(HeldCommand::spawn(exe, &cfg.command)?),
+        None => None,
+    };
+    let child_pid = held.as_ref().map(|h| h.pid());
+    if let Some(pid) = child_pid {
+        for g in groups.iter_mut().filter(|g| g.pid.is_none() && !cfg.command.is_empty()) {
+            g.pid = Some(pid);
+        }
+    }
+
+    let ringbuf = Map::ringbuf("sdtrace_events", cfg.bufsize)?;
+    let drops = Map::percpu_counters("sdtrace_drops", 1)?;
+    let mut programs: HashMap<Vec<ArgPlan>, Program> = HashMap::new();
+    let mut links: Vec<UprobeMultiLink> = Vec::new();
+    for (i, g) in groups.iter().enumerate() {
+        if !programs.contains_key(&g.plans) {
+            let insns = usdt::generate(&g.plans, cfg.strsize, ringbuf.fd(), drops.fd());
+            let prog = Program::load_uprobe_multi(&format!("sdtrace_usdt{i}"), &insns)?;
+            programs.insert(g.plans.clone(), prog);
+        }
+        links.push(uprobe::attach(&programs[&g.plans], &g.open_path, &g.sites, g.pid)?);
+    }
+    let sites: usize = links.iter().map(|l| l.sites).sum();
+
+    let consumer = RefCell::new(Consumer::new(&mut *out, formats, cfg.strsize, cfg.style));
+    consumer.borrow_mut().header().map_err(TraceError::Output)?;
+    let write_error: Cell<Option<io::Error>> = Cell::new(None);
+    let mut rb = RingBuffer::new(&ringbuf, |data| {
+        if let Err(e) = consumer.borrow_mut().event(data) {
+            write_error.set(Some(e));
+            STOP.store(true, Ordering::SeqCst);
+        }
+    })?;
+
+    STOP.store(false, Ordering::SeqCst);
+    install_signal_handlers();
+    if let Some(h) = held.as_mut() {
+        h.release()?;
+    }
+    let started = Instant::now();
+    loop {
+        rb.consume()?;
+        if STOP.load(Ordering::SeqCst) || cfg.duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        if let Some(h) = held.as_mut() {
+            if h.try_wait()?.is_some() {
+                break;
+            }
+        } else if !cfg.pids.is_empty() && !cfg.pids.iter().any(|&p| process_alive(p)) {
+            break;
+        }
+        std::thread::sleep(cfg.switchrate);
+    }
+    rb.consume()?;
+    drop(rb);
+    drop(links);
+    if let Some(e) = write_error.take() {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return Err(TraceError::Output(e));
+        }
+    }
+    let mut c = consumer.into_inner();
+    c.flush().map_err(TraceError::Output)?;
+    Ok(Summary { events: c.events, drops: drops.percpu_sum(0)?, sites, malformed: c.malformed })
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
+/// The error for patterns that matched nothing, with the closest probe names.
+fn no_match(patterns: &[String], candidates: &[String]) -> TraceError {
+    let mut scored: Vec<(usize, &String)> = candidates
+        .iter()
+        .map(|c| (patterns.iter().map(|p| edit_distance(&p.replace('-', "__"), c)).min().unwrap_or(usize::MAX), c))
+        .collect();
+    scored.sort();
+    scored.dedup_by(|a, b| a.1 == b.1);
+    let close: Vec<&str> = scored.iter().take(3).map(|(_, c)| c.as_str()).collect();
+    let hint = if close.is_empty() { String::new() } else { format!(" (did you mean {}?)", close.join(", ")) };
+    TraceError::NoMatch { patterns: patterns.join(", "), hint }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_with_paths() {
+        let p = parse_pattern("/usr/bin/python3.11:python:function__entry").unwrap();
+        assert_eq!(p.path.unwrap(), PathBuf::from("/usr/bin/python3.11"));
+        assert!(p.probe.matches("python", "function__entry"));
+        assert!(parse_pattern("python:line").unwrap().path.is_none());
+        assert!(parse_pattern("/usr/bin/x").is_err());
+    }
+
+    #[test]
+    fn suggestions_are_the_closest_names() {
+        let e =
+            no_match(&["python:functon-entry".into()], &["python:function__entry".into(), "python:gc__start".into()]);
+        assert!(e.to_string().contains("did you mean python:function__entry"), "{e}");
+    }
+}
