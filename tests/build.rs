@@ -35,5 +35,9 @@ fn main() {
         ],
         "sdt_lib",
     );
+    cc(
+        &["-O2", "-o", &o("sdt_lib_main"), "fixtures/sdt_lib_main.c", &o("libsdtfixture.so.1"), "-Wl,-rpath,$ORIGIN"],
+        "sdt_lib_main",
+    );
     println!("cargo:rustc-env=SDTRACE_FIXTURE_DIR={}", out.display());
 }

@@ -52,3 +52,29 @@ pub fn system_file(path: &str) -> Option<&Path> {
     eprintln!("NOT RUN: {path} is missing; run scripts/test to install it");
     None
 }
+
+/// Whether tests that attach probes can run: root is needed. Under CI a
+/// non-root run fails the test; elsewhere it prints `NOT RUN` and returns false.
+pub fn can_attach() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc_geteuid() } == 0;
+    if !root {
+        assert!(!in_ci(), "end-to-end tracing tests need root; CI runs as root");
+        eprintln!("NOT RUN: attaching probes needs root");
+    }
+    root
+}
+
+extern "C" {
+    #[link_name = "geteuid"]
+    fn libc_geteuid() -> u32;
+}
+
+/// Parse NDJSON output into values, failing on any malformed line.
+pub fn ndjson(out: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad NDJSON line {l:?}: {e}")))
+        .collect()
+}

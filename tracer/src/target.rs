@@ -72,8 +72,14 @@ pub fn needed_libraries(exe: &Path) -> Vec<PathBuf> {
         for obj in queue {
             let Ok(bytes) = std::fs::read(&obj) else { continue };
             let Ok(elf) = goblin::elf::Elf::parse(&bytes) else { continue };
-            let mut dirs: Vec<PathBuf> =
-                elf.runpaths.iter().chain(&elf.rpaths).flat_map(|r| r.split(':')).map(PathBuf::from).collect();
+            let origin = obj.parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+            let mut dirs: Vec<PathBuf> = elf
+                .runpaths
+                .iter()
+                .chain(&elf.rpaths)
+                .flat_map(|r| r.split(':'))
+                .map(|d| PathBuf::from(d.replace("${ORIGIN}", &origin).replace("$ORIGIN", &origin)))
+                .collect();
             dirs.extend(
                 [
                     "/lib/x86_64-linux-gnu",

@@ -1,0 +1,271 @@
+//! `sdtrace trace` end to end, as root: C fixtures built with `sys/sdt.h`
+//! (registers at -O2, memory operands at -O0, constants, twelve arguments,
+//! floats, semaphores, a probe in a shared library, one probe at two sites),
+//! Debian's python3.11 and ruby, and bpftrace counting the same events.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use tests::{can_attach, fixture, ndjson, sdtrace_bin, system_file};
+
+fn sdtrace(args: &[&str]) -> Output {
+    let out = Command::new(sdtrace_bin()).args(args).output().expect("run sdtrace");
+    eprintln!("sdtrace {args:?}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// Trace `command` as NDJSON; returns the events and all of stdout (the
+/// command's own output included) followed by sdtrace's stderr.
+fn trace_json(pattern: &str, command: &str) -> (Vec<Value>, String) {
+    let out = sdtrace(&["trace", "--json", pattern, "-c", command]);
+    assert!(out.status.success(), "sdtrace failed: {}", String::from_utf8_lossy(&out.stderr));
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&out.stderr));
+    (ndjson(&out.stdout), text)
+}
+
+fn args_of<'a>(events: &'a [Value], probe: &str) -> Vec<&'a Value> {
+    events.iter().filter(|e| e["probe"] == probe).map(|e| &e["args"]).collect()
+}
+
+fn check_fixture_values(binary: &str) {
+    let exe = fixture(binary);
+    let (events, _) = trace_json("fixture:*", &format!("{} 3", exe.display()));
+    let gated = args_of(&events, "gated");
+    assert_eq!(gated.len(), 3, "{events:?}");
+    for (i, a) in gated.iter().enumerate() {
+        let i = i as i64;
+        assert_eq!(a["arg0"], -i, "int8 -i");
+        assert_eq!(a["arg1"], i * 7, "uint16 7i");
+        assert_eq!(a["arg2"], -100 - i, "int32");
+        assert_eq!(a["arg3"].as_u64().unwrap(), u64::MAX - i as u64, "uint64 max-i");
+    }
+    for a in args_of(&events, "constants") {
+        assert_eq!((a["arg0"].as_i64(), a["arg1"].as_i64()), (Some(42), Some(-7)));
+    }
+    for (i, a) in args_of(&events, "twelve").iter().enumerate() {
+        for k in 0..12 {
+            assert_eq!(a[format!("arg{k}")], i as i64 + k, "twelve arg{k}");
+        }
+    }
+    for (i, a) in args_of(&events, "floats").iter().enumerate() {
+        assert_eq!(a["arg0"].as_f64(), Some(i as f64 / 2.0));
+        assert_eq!(a["arg1"].as_f64(), Some(i as f64 * 1.5));
+    }
+    let repeated: Vec<i64> = args_of(&events, "repeated").iter().map(|a| a["arg0"].as_i64().unwrap()).collect();
+    assert_eq!(repeated, [0, 0, 1, 3, 2, 6], "one probe, two sites, in program order");
+    for e in &events {
+        assert_eq!(e["provider"], "fixture");
+        assert!(e["pid"].as_u64().unwrap() > 0 && e["tid"] == e["pid"]);
+        assert_eq!(e["comm"], binary.chars().take(15).collect::<String>());
+    }
+}
+
+#[test]
+fn c_fixture_arguments_are_exact_at_o2() {
+    if can_attach() {
+        check_fixture_values("sdt_basic_O2");
+    }
+}
+
+#[test]
+fn c_fixture_memory_operands_are_exact_at_o0() {
+    if can_attach() {
+        check_fixture_values("sdt_basic_O0");
+    }
+}
+
+#[test]
+fn semaphore_is_raised_while_traced_and_zero_otherwise() {
+    if !can_attach() {
+        return;
+    }
+    let exe = fixture("sdt_basic_O2");
+    let plain = Command::new(&exe).args(["3", "sem"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&plain.stdout).contains("semaphore=0"));
+    let (_, text) = trace_json("fixture:gated", &format!("{} 3 sem", exe.display()));
+    assert!(text.contains("semaphore=1"), "{text}");
+    // Tracing a probe that has no semaphore of its own leaves gated's at 0.
+    let (_, text) = trace_json("fixture:constants", &format!("{} 3 sem", exe.display()));
+    assert!(text.contains("semaphore=0"), "{text}");
+}
+
+#[test]
+fn probe_in_a_shared_library_is_traced_through_the_command() {
+    if !can_attach() {
+        return;
+    }
+    let (events, _) = trace_json("fixturelib:work", &format!("{} 4", fixture("sdt_lib_main").display()));
+    let xs: Vec<(i64, i64)> =
+        events.iter().map(|e| (e["args"]["arg0"].as_i64().unwrap(), e["args"]["arg1"].as_i64().unwrap())).collect();
+    assert_eq!(xs, [(0, 0), (1, 1000), (2, 2000), (3, 3000)]);
+}
+
+#[test]
+fn trace_by_pid_sees_a_running_process() {
+    if !can_attach() {
+        return;
+    }
+    let mut child = Command::new(fixture("sdt_basic_O2"))
+        .args(["100000", "slow"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let out = sdtrace(&["trace", "--json", "-q", "fixture:repeated", "-p", &pid, "--duration", "0.5"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(out.status.success());
+    let events = ndjson(&out.stdout);
+    assert!(events.len() > 20, "only {} events in 0.5 s", events.len());
+    assert!(events.iter().all(|e| e["pid"].as_u64() == Some(u64::from(child.id()))));
+}
+
+/// Counts per (probe, function) that bpftrace prints for the functions of
+/// `script` (other files' counts vary between runs: the import system
+/// caches directory listings of /tmp, which other tests change).
+fn bpftrace_python_counts(py: &std::path::Path, script: &std::path::Path) -> Vec<(String, String, usize)> {
+    let prog = format!(
+        "usdt:{py}:python:function__entry, usdt:{py}:python:function__return /str(arg0) == \"{file}\"/ {{ @[probe, str(arg1)] = count(); }}",
+        py = py.display(),
+        file = script.display()
+    );
+    let out = Command::new("bpftrace")
+        .args(["-e", &prog, "-c", &format!("{} {}", py.display(), script.display())])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "bpftrace: {}", String::from_utf8_lossy(&out.stderr));
+    let mut v: Vec<(String, String, usize)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            // @[usdt:/usr/bin/python3.11:python:function__entry, name]: 3
+            let inner = l.strip_prefix("@[")?;
+            let (key, count) = inner.rsplit_once("]: ")?;
+            let (probe, func) = key.split_once(", ")?;
+            Some((probe.rsplit(':').next()?.to_string(), func.to_string(), count.trim().parse().ok()?))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn python_function_probes_give_file_function_and_line_as_bpftrace_does() {
+    if !can_attach() {
+        return;
+    }
+    let Some(py) = system_file("/usr/bin/python3.11") else { return };
+    let dir = std::env::temp_dir().join(format!("sdtrace-py-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("calls.py");
+    // One string per print: the output shares sdtrace's stdout, and an
+    // unbuffered Python writes each piece of `print(a, b)` separately.
+    std::fs::write(&script, "def double(x):\n    return x * 2\n\nprint(f'{double(1)} {double(2)}')\n").unwrap();
+    let (events, text) = trace_json("python:function-*", &format!("{} {}", py.display(), script.display()));
+    assert!(text.contains("2 4"), "{}", text.lines().filter(|l| !l.starts_with('{')).collect::<Vec<_>>().join("\n"));
+    let file = script.to_str().unwrap();
+    let ours: Vec<(&str, &str, i64)> = events
+        .iter()
+        .filter(|e| e["args"]["filename"] == file)
+        .map(|e| {
+            (
+                e["probe"].as_str().unwrap(),
+                e["args"]["funcname"].as_str().unwrap(),
+                e["args"]["lineno"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // CPython 3.11 fires function__return for every Python function, with
+    // the line of the `return`.
+    let r = ("function__return", "double", 2);
+    assert_eq!(ours.iter().filter(|e| **e == r).count(), 2, "{ours:?}");
+    assert!(ours.contains(&("function__return", "<module>", 4)), "{ours:?}");
+    // Every event, entries included, is one bpftrace sees too.
+    let mut counts: Vec<(String, String, usize)> = Vec::new();
+    for e in events.iter().filter(|e| e["args"]["filename"] == file) {
+        let key = (e["probe"].as_str().unwrap().to_string(), e["args"]["funcname"].as_str().unwrap().to_string());
+        match counts.iter_mut().find(|c| (&c.0, &c.1) == (&key.0, &key.1)) {
+            Some(c) => c.2 += 1,
+            None => counts.push((key.0, key.1, 1)),
+        }
+    }
+    counts.sort();
+    if system_file("/usr/bin/bpftrace").is_some() {
+        assert_eq!(counts, bpftrace_python_counts(py, &script));
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Ruby's object__create probe names the class, file and line of `.new`.
+/// (Not `cmethod__entry`: with its semaphore raised, Debian's Ruby 3.1.2
+/// sometimes crashes in its own `rb_dtrace_setup`; see docs/tracing.md.)
+#[test]
+fn ruby_object_create_gives_class_file_and_line() {
+    if !can_attach() {
+        return;
+    }
+    let Some(ruby) = system_file("/usr/bin/ruby3.1") else { return };
+    let out = sdtrace(&[
+        "trace",
+        "--json",
+        "ruby:object-create",
+        "--",
+        ruby.to_str().unwrap(),
+        "-e",
+        "class Greeter; end\nGreeter.new",
+    ]);
+    assert!(out.status.success());
+    let events = ndjson(&out.stdout);
+    let from_script: Vec<String> = events
+        .iter()
+        .filter(|e| e["args"]["filename"] == "-e")
+        .map(|e| format!("{}:{}", e["args"]["classname"], e["args"]["lineno"]))
+        .collect();
+    assert_eq!(from_script, ["\"Greeter\":2"], "{} events in all", events.len());
+}
+
+#[test]
+fn sdtrace_and_bpftrace_count_the_same_events() {
+    if !can_attach() {
+        return;
+    }
+    let Some(bpftrace) = system_file("/usr/bin/bpftrace") else { return };
+    let exe = fixture("sdt_basic_O2");
+    let (events, _) = trace_json("fixture:*", &format!("{} 25", exe.display()));
+    let script = format!("usdt:{}:fixture:* {{ @[probe] = count(); }}", exe.display());
+    let out = Command::new(bpftrace).args(["-e", &script, "-c", &format!("{} 25", exe.display())]).output().unwrap();
+    assert!(out.status.success(), "bpftrace: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for probe in ["gated", "constants", "twelve", "floats", "text", "repeated"] {
+        let ours = events.iter().filter(|e| e["probe"] == probe).count();
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!(":fixture:{probe}]")))
+            .unwrap_or_else(|| panic!("bpftrace has no {probe}: {text}"));
+        let theirs: usize = line.rsplit(' ').next().unwrap().trim().parse().unwrap();
+        assert_eq!(ours, theirs, "{probe}");
+    }
+}
+
+#[test]
+fn no_match_suggests_close_names() {
+    let exe = fixture("sdt_basic_O2");
+    let out = sdtrace(&["trace", "fixture:gatd", "-c", exe.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no probe matches fixture:gatd (did you mean fixture:gated"), "{err}");
+}
+
+#[test]
+fn bad_targets_are_clear_errors() {
+    let out = sdtrace(&["trace", "fixture:gated", "-p", "4000000000"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pid 4000000000: no such process"));
+    let out = sdtrace(&["trace", "fixture:gated"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("say what to trace"));
+    let out = sdtrace(&["trace", "fixture:gated", "-c", "/nonexistent/cmd"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("command `/nonexistent/cmd` not found"));
+}
