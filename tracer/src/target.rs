@@ -61,6 +61,30 @@ pub fn resolve_command(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
 }
 
+/// The ELF file that will run when `exe` is executed: `exe` itself, or for
+/// a `#!` script its interpreter (`#!/usr/bin/env NAME` is looked up in
+/// `$PATH`), followed through nested scripts.
+pub fn executed_image(exe: &Path) -> PathBuf {
+    let mut current = exe.to_path_buf();
+    for _ in 0..4 {
+        let Ok(head) = std::fs::read(&current).map(|b| b.into_iter().take(256).collect::<Vec<u8>>()) else { break };
+        let Some(line) = head.strip_prefix(b"#!") else { break };
+        let line = String::from_utf8_lossy(line.split(|&b| b == b'\n').next().unwrap_or(&[])).into_owned();
+        let mut words = line.split_whitespace();
+        let Some(interp) = words.next() else { break };
+        let next = if Path::new(interp).file_name().is_some_and(|n| n == "env") {
+            words.find(|w| !w.starts_with('-')).and_then(resolve_command)
+        } else {
+            Some(PathBuf::from(interp))
+        };
+        match next {
+            Some(n) if n.is_file() => current = n,
+            _ => break,
+        }
+    }
+    current
+}
+
 /// The shared libraries an executable asks for (`DT_NEEDED`), found in its
 /// run paths and the standard library directories, followed one level deep.
 pub fn needed_libraries(exe: &Path) -> Vec<PathBuf> {
@@ -119,6 +143,20 @@ mod tests {
         let exe = std::fs::read_link("/proc/self/exe").unwrap();
         assert!(objs.iter().any(|o| Path::new(&o.name) == exe), "{objs:?}");
         assert!(objs.iter().all(|o| o.open_path.exists()), "{objs:?}");
+    }
+
+    #[test]
+    fn scripts_run_their_interpreter() {
+        let dir = std::env::temp_dir().join(format!("sdtrace-shebang-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let direct = dir.join("direct");
+        std::fs::write(&direct, "#!/bin/sh -e\necho hi\n").unwrap();
+        let via_env = dir.join("via_env");
+        std::fs::write(&via_env, "#!/usr/bin/env sh\necho hi\n").unwrap();
+        assert_eq!(executed_image(&direct), PathBuf::from("/bin/sh"));
+        assert_eq!(executed_image(&via_env).file_name().unwrap(), "sh");
+        assert_eq!(executed_image(Path::new("/bin/sh")), PathBuf::from("/bin/sh"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

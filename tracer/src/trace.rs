@@ -275,7 +275,8 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     if !cfg.command.is_empty() {
         let exe = target::resolve_command(&cfg.command[0])
             .ok_or_else(|| TraceError::Usage(format!("command `{}` not found", cfg.command[0])))?;
-        for obj in std::iter::once(exe.clone()).chain(target::needed_libraries(&exe)) {
+        let image = target::executed_image(&exe);
+        for obj in std::iter::once(image.clone()).chain(target::needed_libraries(&image)) {
             scopes.push(Scope { shown: obj.display().to_string(), open_path: obj, pid: None, patterns: bare.clone() });
         }
         command_exe = Some(exe);
