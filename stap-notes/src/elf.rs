@@ -358,6 +358,44 @@ impl<'a> ElfFile<'a> {
         (flags_1, soname)
     }
 
+    /// Entries of the dynamic segment as `(tag, value)`, up to `DT_NULL`.
+    fn dynamic_entries(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        let word = self.class.address_size();
+        let dynamic =
+            self.dynamic.and_then(|(off, size)| slice(self.data, off, size, "dynamic segment").ok()).unwrap_or(&[]);
+        dynamic
+            .chunks_exact(2 * word)
+            .map(move |e| (self.read_word(&e[..word]), self.read_word(&e[word..])))
+            .take_while(|&(tag, _)| tag != 0)
+    }
+
+    /// The string at `offset` in the dynamic string table (`DT_STRTAB`).
+    fn dynamic_string(&self, offset: u64) -> Option<&'a str> {
+        const DT_STRTAB: u64 = 5;
+        const DT_STRSZ: u64 = 10;
+        let addr = self.dynamic_entries().find(|e| e.0 == DT_STRTAB)?.1;
+        let size = self.dynamic_entries().find(|e| e.0 == DT_STRSZ)?.1;
+        let table = slice(self.data, self.vaddr_to_offset(addr)?, size, "dynamic string table").ok()?;
+        Some(c_str_at(table, usize::try_from(offset).ok()?))
+    }
+
+    /// The shared libraries the object asks for (`DT_NEEDED`), in order.
+    pub fn needed(&self) -> Vec<&'a str> {
+        const DT_NEEDED: u64 = 1;
+        self.dynamic_entries().filter(|e| e.0 == DT_NEEDED).filter_map(|e| self.dynamic_string(e.1)).collect()
+    }
+
+    /// Library search directories from `DT_RUNPATH`, else `DT_RPATH`, unexpanded (`$ORIGIN` stays).
+    pub fn run_paths(&self) -> Vec<&'a str> {
+        const DT_RPATH: u64 = 15;
+        const DT_RUNPATH: u64 = 29;
+        let find = |tag| self.dynamic_entries().find(|e| e.0 == tag).and_then(|e| self.dynamic_string(e.1));
+        find(DT_RUNPATH)
+            .or_else(|| find(DT_RPATH))
+            .map(|s| s.split(':').filter(|p| !p.is_empty()).collect())
+            .unwrap_or_default()
+    }
+
     pub(crate) fn read_word(&self, b: &[u8]) -> u64 {
         read_word(self.class, self.endian, b)
     }

@@ -80,6 +80,14 @@ fn check_file(path: &str, expected_kind: ElfKind) -> usize {
     assert_eq!(elf.kind(), expected_kind, "{path}");
     assert_eq!(elf.arch(), Some(Arch::X86_64));
     assert!(elf.build_id().is_some_and(|id| id.len() == 20), "{path}: build-id");
+    let dynamic = Command::new("readelf").args(["-d", "--wide"]).arg(p).output().expect("readelf -d");
+    let needed: Vec<String> = String::from_utf8_lossy(&dynamic.stdout)
+        .lines()
+        .filter(|l| l.contains("(NEEDED)"))
+        .filter_map(|l| Some(l.split_once('[')?.1.trim_end_matches(']').to_string()))
+        .collect();
+    assert!(!needed.is_empty(), "{path}: readelf found no NEEDED entries");
+    assert_eq!(elf.needed(), needed, "{path}: DT_NEEDED");
     let ours: Vec<_> = elf.stapsdt_notes().collect::<Result<_, _>>().unwrap();
     let theirs = readelf_notes(p);
     assert!(!theirs.is_empty(), "{path}: readelf found no stapsdt notes");

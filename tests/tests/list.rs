@@ -159,3 +159,24 @@ fn verbose_shows_every_site_with_file_offsets() {
     assert!(text.contains("(file offset 0x"), "{text}");
     assert!(text.contains("arg0: i32"), "{text}");
 }
+
+#[test]
+fn list_by_pid_shows_the_probes_of_a_running_process() {
+    // A sleeping process that has the fixture library mapped.
+    let mut sleeper = Command::new("/bin/sh")
+        .args(["-c", &format!("LD_PRELOAD={} exec sleep 5", fixture("libsdtfixture.so.1").display())])
+        .spawn()
+        .expect("start sleeper");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let pid = sleeper.id().to_string();
+    let out = sdtrace(&["list", "-p", &pid, "fixturelib:*"]);
+    sleeper.kill().unwrap();
+    sleeper.wait().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains(&format!("libsdtfixture.so.1 (pid {pid})")), "{text}");
+    assert!(text.contains("fixturelib:work"), "{text}");
+    let out = sdtrace(&["list", "-p", "4000000000"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pid 4000000000: no such process"));
+}

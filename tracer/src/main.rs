@@ -40,13 +40,17 @@ Examples:
   sdtrace list /usr/bin/python3.11
   sdtrace list /usr/bin/python3.11 'python:function-entry' -v
   sdtrace list /usr/lib/x86_64-linux-gnu/libruby-3.1.so.3.1 'gc*' --json
+  sdtrace list -p 1234 'ruby:*'
 
 A pattern is PROBE or PROVIDER:PROBE with shell globs; '-' matches the '__'
 that stapsdt probe names use for DTrace's '-'.")]
     List {
         /// Executables or shared libraries to read.
-        #[arg(required = true, value_name = "PATH")]
+        #[arg(value_name = "PATH", required_unless_present = "pids")]
         paths: Vec<PathBuf>,
+        /// List the probes of every ELF object process PID has mapped (repeatable).
+        #[arg(short, long = "pid", value_name = "PID")]
+        pids: Vec<u32>,
         /// Only probes matching PATTERN (repeatable; an argument that is not a
         /// file is also taken as a pattern).
         #[arg(short = 'P', long = "probe", value_name = "PATTERN")]
@@ -160,19 +164,32 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::List { paths, mut patterns, verbose, json } => {
+        Command::List { paths, pids, mut patterns, verbose, json } => {
             // `sdtrace list FILE PATTERN`: a trailing argument that names no
             // file but parses as a pattern is a pattern, as in `tplist`.
             let mut files = Vec::new();
             for p in paths {
-                if !p.exists() && !files.is_empty() && p.to_str().is_some_and(|s| !s.contains('/')) {
+                if !p.exists()
+                    && (!files.is_empty() || !pids.is_empty())
+                    && p.to_str().is_some_and(|s| !s.contains('/'))
+                {
                     patterns.push(p.to_string_lossy().into_owned());
                 } else {
                     files.push(p);
                 }
             }
             let patterns = patterns.iter().map(|p| ProbePattern::parse(p)).collect::<Result<Vec<_>, _>>()?;
-            let objects = files.iter().map(|f| discover_file(f)).collect::<Result<Vec<_>, _>>()?;
+            let mut objects = files.iter().map(|f| discover_file(f)).collect::<Result<Vec<_>, _>>()?;
+            for pid in pids {
+                for obj in tracer::target::process_objects(pid)? {
+                    let mut found = discover_file(&obj.open_path)?;
+                    found.path = PathBuf::from(format!("{} (pid {pid})", obj.name));
+                    // A process maps many objects without probes; show them with -v only.
+                    if verbose || !found.probes.is_empty() {
+                        objects.push(found);
+                    }
+                }
+            }
             let selected: Vec<_> = objects
                 .iter()
                 .map(|o| {

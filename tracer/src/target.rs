@@ -86,39 +86,35 @@ pub fn executed_image(exe: &Path) -> PathBuf {
 }
 
 /// The shared libraries an executable asks for (`DT_NEEDED`), found in its
-/// run paths and the standard library directories, followed one level deep.
+/// run paths (with `$ORIGIN` expanded) and the standard library
+/// directories, followed one level deep.
 pub fn needed_libraries(exe: &Path) -> Vec<PathBuf> {
+    const STANDARD: [&str; 9] = [
+        "/lib/x86_64-linux-gnu",
+        "/usr/lib/x86_64-linux-gnu",
+        "/lib/aarch64-linux-gnu",
+        "/usr/lib/aarch64-linux-gnu",
+        "/lib64",
+        "/usr/lib64",
+        "/lib",
+        "/usr/lib",
+        "/usr/local/lib",
+    ];
     let mut found: Vec<PathBuf> = Vec::new();
     let mut queue = vec![exe.to_path_buf()];
-    let mut depth = 0;
-    while !queue.is_empty() && depth < 2 {
+    for _depth in 0..2 {
         let mut next = Vec::new();
-        for obj in queue {
-            let Ok(bytes) = std::fs::read(&obj) else { continue };
-            let Ok(elf) = goblin::elf::Elf::parse(&bytes) else { continue };
+        for obj in &queue {
+            let Ok(map) = stap_notes::Mapped::open(obj) else { continue };
+            let Ok(elf) = stap_notes::ElfFile::parse(&map) else { continue };
             let origin = obj.parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
             let mut dirs: Vec<PathBuf> = elf
-                .runpaths
+                .run_paths()
                 .iter()
-                .chain(&elf.rpaths)
-                .flat_map(|r| r.split(':'))
                 .map(|d| PathBuf::from(d.replace("${ORIGIN}", &origin).replace("$ORIGIN", &origin)))
                 .collect();
-            dirs.extend(
-                [
-                    "/lib/x86_64-linux-gnu",
-                    "/usr/lib/x86_64-linux-gnu",
-                    "/lib/aarch64-linux-gnu",
-                    "/usr/lib/aarch64-linux-gnu",
-                    "/lib64",
-                    "/usr/lib64",
-                    "/lib",
-                    "/usr/lib",
-                    "/usr/local/lib",
-                ]
-                .map(PathBuf::from),
-            );
-            for lib in &elf.libraries {
+            dirs.extend(STANDARD.map(PathBuf::from));
+            for lib in elf.needed() {
                 if let Some(p) = dirs.iter().map(|d| d.join(lib)).find(|p| p.is_file()) {
                     if !found.contains(&p) {
                         found.push(p.clone());
@@ -128,7 +124,6 @@ pub fn needed_libraries(exe: &Path) -> Vec<PathBuf> {
             }
         }
         queue = next;
-        depth += 1;
     }
     found
 }

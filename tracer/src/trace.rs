@@ -9,7 +9,6 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -163,27 +162,24 @@ struct AttachGroup {
 }
 
 /// The nop forms a probe site may hold; anything else is refused.
-fn check_site_bytes(path: &Path, offset: u64, arch: Arch) -> Result<(), String> {
-    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut b = [0u8; 4];
-    let n = match arch {
-        Arch::X86_64 => 1,
-        _ => 4,
-    };
-    f.read_exact_at(&mut b[..n], offset).map_err(|e| format!("cannot read the site: {e}"))?;
+fn check_site_bytes(file: &[u8], offset: u64, arch: Arch) -> Result<(), String> {
+    let n = if arch == Arch::X86_64 { 1 } else { 4 };
+    let at = usize::try_from(offset).ok().filter(|o| o.saturating_add(n) <= file.len());
+    let Some(at) = at else { return Err("the site lies outside the file".into()) };
+    let b = &file[at..at + n];
     let ok = match arch {
         // The 1-byte `nop` that sys/sdt.h and our providers emit: probed
         // there, the kernel takes the int3 trap path, which is safe
         // everywhere. A 5-byte nop (`0f 1f 44 00 00`) is refused: kernels
         // that optimise it call a trampoline that writes into the red zone.
-        Arch::X86_64 => b[0] == 0x90,
+        Arch::X86_64 => b == [0x90],
         Arch::AArch64 => b == [0x1f, 0x20, 0x03, 0xd5],
         _ => false,
     };
     if ok {
         Ok(())
     } else {
-        Err(format!("the bytes there ({:02x?}) are not a nop sdtrace knows; refusing to place a probe", &b[..n]))
+        Err(format!("the bytes there ({b:02x?}) are not a nop sdtrace knows; refusing to place a probe"))
     }
 }
 
@@ -263,6 +259,13 @@ fn process_alive(pid: u32) -> bool {
 
 /// Run a trace, printing events to `out`.
 pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError> {
+    let t0 = Instant::now();
+    let timings = std::env::var_os("SDTRACE_TIMINGS").is_some();
+    let phase = |name: &str| {
+        if timings {
+            eprintln!("sdtrace: {:>8.3} ms  {name}", t0.elapsed().as_secs_f64() * 1e3);
+        }
+    };
     if cfg.patterns.is_empty() {
         return Err(TraceError::Usage("name at least one probe, e.g. 'python:function__entry'".into()));
     }
@@ -318,6 +321,7 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
             continue;
         }
         let objects = discover_file(&scope.open_path)?;
+        let file = stap_notes::Mapped::open(&scope.open_path).map_err(DiscoveryError::from)?;
         let Some(arch) = objects.arch else { continue };
         for probe in &objects.probes {
             if !scope.patterns.iter().any(|p| p.matches(&probe.provider, &probe.name)) {
@@ -333,7 +337,7 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
                     reason,
                 };
                 let offset = site.file_offset.ok_or_else(|| site_err("the site is not in the file".into()))?;
-                check_site_bytes(&scope.open_path, offset, arch).map_err(site_err)?;
+                check_site_bytes(&file, offset, arch).map_err(site_err)?;
                 let (plans, display) = plan_site(probe, &site.raw_args, arch).map_err(site_err)?;
                 let cookie = formats.len() as u64;
                 formats.push(SiteFormat {
@@ -363,6 +367,7 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
         return Err(no_match(&cfg.patterns, &candidates));
     }
 
+    phase("planned");
     // Start the command, held before execve, so attaching happens first.
     let mut held = match &command_exe {
         Some(exe) => Some(HeldCommand::spawn(exe, &cfg.command)?),
@@ -375,8 +380,10 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
         }
     }
 
+    phase("command held");
     let ringbuf = Map::ringbuf("sdtrace_events", cfg.bufsize)?;
     let drops = Map::percpu_counters("sdtrace_drops", 1)?;
+    phase("maps created");
     let mut programs: HashMap<Vec<ArgPlan>, Program> = HashMap::new();
     let mut links: Vec<UprobeMultiLink> = Vec::new();
     for (i, g) in groups.iter().enumerate() {
@@ -388,6 +395,7 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
         links.push(uprobe::attach(&programs[&g.plans], &g.open_path, &g.sites, g.pid)?);
     }
     let sites: usize = links.iter().map(|l| l.sites).sum();
+    phase("programs loaded and attached");
 
     let consumer = RefCell::new(Consumer::new(&mut *out, formats, cfg.strsize, cfg.style));
     consumer.borrow_mut().header().map_err(TraceError::Output)?;
@@ -404,6 +412,7 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     if let Some(h) = held.as_mut() {
         h.release()?;
     }
+    phase("ring buffer open, command released");
     let started = Instant::now();
     loop {
         rb.consume()?;
@@ -477,6 +486,15 @@ mod tests {
         assert!(p.probe.matches("python", "function__entry"));
         assert!(parse_pattern("python:line").unwrap().path.is_none());
         assert!(parse_pattern("/usr/bin/x").is_err());
+    }
+
+    #[test]
+    fn only_known_nops_are_probed() {
+        assert!(check_site_bytes(&[0x55, 0x90], 1, Arch::X86_64).is_ok());
+        let e = check_site_bytes(&[0x0f, 0x1f, 0x44, 0, 0], 0, Arch::X86_64).unwrap_err();
+        assert!(e.contains("[0f]") && e.contains("refusing"), "{e}");
+        assert!(check_site_bytes(&[0x90], 1, Arch::X86_64).is_err());
+        assert!(check_site_bytes(&[0x1f, 0x20, 0x03, 0xd5], 0, Arch::AArch64).is_ok());
     }
 
     #[test]
