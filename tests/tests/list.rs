@@ -180,3 +180,32 @@ fn list_by_pid_shows_the_probes_of_a_running_process() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pid 4000000000: no such process"));
 }
+
+#[test]
+fn verbose_names_the_enclosing_function_and_source_line() {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sdt_basic.c")).unwrap();
+    let line_of = |needle: &str| src.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let out = sdtrace(&["list", "-v", fixture("sdt_basic_O2").to_str().unwrap(), "fixture:repeated"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    for f in ["repeated_a", "repeated_b"] {
+        let want = format!(
+            "in {f} at {}:{}",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/sdt_basic.c"),
+            line_of(&format!("void {f}("))
+        );
+        assert!(text.contains(&want), "missing `{want}` in\n{text}");
+    }
+}
+
+#[test]
+fn library_by_short_name_with_catalog_argument_names() {
+    let Some(_) = system_file("/usr/lib/x86_64-linux-gnu/libstdc++.so.6") else { return };
+    let out = sdtrace(&["list", "libstdc++", "libstdcxx:throw"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("libstdc++.so"), "{text}");
+    assert!(text.contains("libstdcxx:throw") && text.contains("(object ptr, typeinfo ptr)"), "{text}");
+    let out = sdtrace(&["list", "libnosuchthing"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("libnosuchthing: No such file"));
+}

@@ -37,6 +37,11 @@ pub struct Site {
     pub raw_args: String,
     /// Each argument parsed: its canonical form, or why it cannot be read.
     pub args: Vec<Result<SiteArg, String>>,
+    /// The function whose code holds the site (symbol table, demangled);
+    /// filled by [`annotate_sites`].
+    pub function: Option<String>,
+    /// Source file and line of the site (DWARF); filled by [`annotate_sites`].
+    pub source: Option<(String, u32)>,
 }
 
 /// A parsed argument of one site.
@@ -130,7 +135,14 @@ pub fn discover_file(path: &Path) -> Result<ObjectProbes, DiscoveryError> {
                 .collect(),
             None => vec![Err(format!("no argument grammar for machine {}", elf.machine()))],
         };
-        let s = Site { address: site.address, file_offset: site.file_offset, raw_args: note.args.to_string(), args };
+        let s = Site {
+            address: site.address,
+            file_offset: site.file_offset,
+            raw_args: note.args.to_string(),
+            args,
+            function: None,
+            source: None,
+        };
         let sem = site.semaphore.map(|s| (s.address, s.file_offset));
         match probes.iter_mut().find(|p| p.provider == note.provider && p.name == note.name) {
             Some(p) => {
@@ -163,6 +175,33 @@ pub fn discover_file(path: &Path) -> Result<ObjectProbes, DiscoveryError> {
         let source = (!record.file.is_empty()).then(|| (record.file.to_string(), record.line));
         p.description = Some(Description { args, doc: record.doc.to_string(), source });
     }
+    // Runtimes that ship no metadata records: the built-in catalog describes
+    // their documented probes, when the argument count agrees with the note.
+    for p in probes.iter_mut().filter(|p| p.description.is_none()) {
+        let Some(args) = crate::catalog::lookup(&p.provider, &p.name) else { continue };
+        let note_args = p.sites.first().map_or(0, |s| s.args.len());
+        if args.len() == note_args {
+            let args = args.into_iter().map(|(name, kind)| NamedArg { name, kind }).collect();
+            p.description = Some(Description { args, doc: String::new(), source: None });
+        }
+    }
     let build_id = elf.build_id().map(|id| id.iter().map(|b| format!("{b:02x}")).collect());
     Ok(ObjectProbes { path: path.to_path_buf(), arch, kind: elf.kind(), build_id, probes, orphan_records })
+}
+
+/// Fill in each site's enclosing function (from the symbol tables) and its
+/// source file and line (from DWARF, when the file has debug info). Costly
+/// for large files, so listings do it only when asked (`-v`).
+pub fn annotate_sites(obj: &mut ObjectProbes) {
+    let Ok(loader) = addr2line::Loader::new(&obj.path) else { return };
+    for site in obj.probes.iter_mut().flat_map(|p| p.sites.iter_mut()) {
+        site.function = loader
+            .find_symbol(site.address)
+            .map(|name| addr2line::demangle_auto(std::borrow::Cow::Borrowed(name), None).into_owned());
+        if let Ok(Some(loc)) = loader.find_location(site.address) {
+            if let (Some(file), Some(line)) = (loc.file, loc.line) {
+                site.source = Some((file.to_string(), line));
+            }
+        }
+    }
 }

@@ -49,6 +49,12 @@ pub fn write_text(out: &mut dyn Write, objects: &[(ObjectProbes, Vec<&Probe>)], 
                 for s in &p.sites {
                     let off = s.file_offset.map_or("not in file".into(), |o| format!("{o:#x}"));
                     writeln!(out, "      site {:#x} (file offset {off})  {}", s.address, s.raw_args)?;
+                    match (&s.function, &s.source) {
+                        (Some(f), Some((file, line))) => writeln!(out, "        in {f} at {file}:{line}")?,
+                        (Some(f), None) => writeln!(out, "        in {f}")?,
+                        (None, Some((file, line))) => writeln!(out, "        at {file}:{line}")?,
+                        (None, None) => {}
+                    }
                     for (i, a) in s.args.iter().enumerate() {
                         match a {
                             Ok(a) => writeln!(out, "        arg{i}: {} {}", a.ty, a.location)?,
@@ -82,7 +88,14 @@ fn probe_json(p: &Probe) -> Value {
                     Err(e) => json!({"error": e}),
                 })
                 .collect();
-            json!({"address": s.address, "file_offset": s.file_offset, "args_raw": s.raw_args, "args": args})
+            json!({
+                "address": s.address,
+                "file_offset": s.file_offset,
+                "args_raw": s.raw_args,
+                "args": args,
+                "function": s.function,
+                "source": s.source.as_ref().map(|(f, l)| json!({"file": f, "line": l})),
+            })
         })
         .collect();
     let d = p.description.as_ref();

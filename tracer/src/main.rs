@@ -41,6 +41,7 @@ Examples:
   sdtrace list /usr/bin/python3.11 'python:function-entry' -v
   sdtrace list /usr/lib/x86_64-linux-gnu/libruby-3.1.so.3.1 'gc*' --json
   sdtrace list -p 1234 'ruby:*'
+  sdtrace list libruby 'ruby:method-*'      (a library by short name or soname)
 
 A pattern is PROBE or PROVIDER:PROBE with shell globs; '-' matches the '__'
 that stapsdt probe names use for DTrace's '-'.")]
@@ -55,7 +56,8 @@ that stapsdt probe names use for DTrace's '-'.")]
         /// file is also taken as a pattern).
         #[arg(short = 'P', long = "probe", value_name = "PATTERN")]
         patterns: Vec<String>,
-        /// Show every call site: address, file offset, raw and parsed arguments.
+        /// Show every call site: address, file offset, enclosing function, source
+        /// line (with debug info), raw and parsed arguments.
         #[arg(short, long)]
         verbose: bool,
         /// Print the documented JSON document (schema sdtrace.list/1) instead.
@@ -167,13 +169,16 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::List { paths, pids, mut patterns, verbose, json } => {
             // `sdtrace list FILE PATTERN`: a trailing argument that names no
             // file but parses as a pattern is a pattern, as in `tplist`.
+            // A library may be named by soname or short name (`libruby`).
             let mut files = Vec::new();
             for p in paths {
-                if !p.exists()
-                    && (!files.is_empty() || !pids.is_empty())
-                    && p.to_str().is_some_and(|s| !s.contains('/'))
-                {
-                    patterns.push(p.to_string_lossy().into_owned());
+                let name = p.to_string_lossy().into_owned();
+                if p.exists() {
+                    files.push(p);
+                } else if let Some(lib) = tracer::target::resolve_library(&name) {
+                    files.push(lib);
+                } else if (!files.is_empty() || !pids.is_empty()) && !name.contains('/') {
+                    patterns.push(name);
                 } else {
                     files.push(p);
                 }
@@ -189,6 +194,9 @@ fn run() -> anyhow::Result<ExitCode> {
                         objects.push(found);
                     }
                 }
+            }
+            if verbose {
+                objects.iter_mut().for_each(tracer::discovery::annotate_sites);
             }
             let selected: Vec<_> = objects
                 .iter()

@@ -85,21 +85,50 @@ pub fn executed_image(exe: &Path) -> PathBuf {
     current
 }
 
+/// Directories the dynamic linker searches by default on Debian.
+const LIBRARY_DIRS: [&str; 9] = [
+    "/lib/x86_64-linux-gnu",
+    "/usr/lib/x86_64-linux-gnu",
+    "/lib/aarch64-linux-gnu",
+    "/usr/lib/aarch64-linux-gnu",
+    "/lib64",
+    "/usr/lib64",
+    "/lib",
+    "/usr/lib",
+    "/usr/local/lib",
+];
+
+/// A library named by soname or short name (`libruby`, `libc.so.6`),
+/// found in the linker's default directories: the first file, in directory
+/// order then name order, whose name is `name` or starts with `name` followed
+/// by `-`, `.` or `.so`.
+pub fn resolve_library(name: &str) -> Option<PathBuf> {
+    if name.contains('/') || !name.starts_with("lib") {
+        return None;
+    }
+    for dir in LIBRARY_DIRS {
+        let Ok(entries) = std::fs::read_dir(dir) else { continue };
+        let mut names: Vec<String> = entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|f| {
+                f == name
+                    || (f.starts_with(name)
+                        && f.contains(".so")
+                        && matches!(f.as_bytes().get(name.len()), Some(b'-') | Some(b'.')))
+            })
+            .collect();
+        names.sort_by_key(|n| (n != name, n.len(), n.clone()));
+        if let Some(n) = names.into_iter().map(|n| Path::new(dir).join(n)).find(|p| p.is_file()) {
+            return Some(n);
+        }
+    }
+    None
+}
+
 /// The shared libraries an executable asks for (`DT_NEEDED`), found in its
 /// run paths (with `$ORIGIN` expanded) and the standard library
 /// directories, followed one level deep.
 pub fn needed_libraries(exe: &Path) -> Vec<PathBuf> {
-    const STANDARD: [&str; 9] = [
-        "/lib/x86_64-linux-gnu",
-        "/usr/lib/x86_64-linux-gnu",
-        "/lib/aarch64-linux-gnu",
-        "/usr/lib/aarch64-linux-gnu",
-        "/lib64",
-        "/usr/lib64",
-        "/lib",
-        "/usr/lib",
-        "/usr/local/lib",
-    ];
     let mut found: Vec<PathBuf> = Vec::new();
     let mut queue = vec![exe.to_path_buf()];
     for _depth in 0..2 {
@@ -113,7 +142,7 @@ pub fn needed_libraries(exe: &Path) -> Vec<PathBuf> {
                 .iter()
                 .map(|d| PathBuf::from(d.replace("${ORIGIN}", &origin).replace("$ORIGIN", &origin)))
                 .collect();
-            dirs.extend(STANDARD.map(PathBuf::from));
+            dirs.extend(LIBRARY_DIRS.map(PathBuf::from));
             for lib in elf.needed() {
                 if let Some(p) = dirs.iter().map(|d| d.join(lib)).find(|p| p.is_file()) {
                     if !found.contains(&p) {
@@ -152,6 +181,16 @@ mod tests {
         assert_eq!(executed_image(&via_env).file_name().unwrap(), "sh");
         assert_eq!(executed_image(Path::new("/bin/sh")), PathBuf::from("/bin/sh"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn libraries_resolve_by_short_name_and_soname() {
+        let libc = resolve_library("libc.so.6").expect("libc.so.6");
+        assert_eq!(libc.file_name().unwrap(), "libc.so.6");
+        let short = resolve_library("libc").expect("libc");
+        assert!(short.file_name().unwrap().to_string_lossy().starts_with("libc.so"), "{short:?}");
+        assert_eq!(resolve_library("libnosuchlibrary"), None);
+        assert_eq!(resolve_library("python3"), None);
     }
 
     #[test]

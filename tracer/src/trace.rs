@@ -17,7 +17,6 @@ use stap_notes::meta::ArgKind;
 use stap_notes::{Arch, ArgSpec};
 
 use crate::bpf::usdt::{self, ArgPlan, StringRead};
-use crate::catalog;
 use crate::consumer::{Consumer, DisplayArg, SiteFormat, Style};
 use crate::discovery::{discover_file, DiscoveryError, Probe};
 use crate::kernel::ringbuf::RingBuffer;
@@ -183,15 +182,11 @@ fn check_site_bytes(file: &[u8], offset: u64, arch: Arch) -> Result<(), String> 
     }
 }
 
-/// Describe the arguments of `probe`: metadata record, built-in catalog, or the note.
+/// Describe the arguments of `probe`: its description (metadata record or
+/// built-in catalog, see discovery), or the note's sizes.
 fn describe(probe: &Probe, notes: &[ArgSpec<'_>]) -> Vec<(String, ArgKind)> {
     if let Some(d) = &probe.description {
         return d.args.iter().map(|a| (a.name.clone(), a.kind)).collect();
-    }
-    if let Some(c) = catalog::lookup(&probe.provider, &probe.name) {
-        if c.len() == notes.len() {
-            return c;
-        }
     }
     notes
         .iter()
