@@ -409,8 +409,11 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     }
     phase("ring buffer open, command released");
     let started = Instant::now();
+    // At most this many events per drain, so stop conditions are checked
+    // even while a hot probe fills the buffer faster than it is read.
+    const BATCH: usize = 4096;
     loop {
-        rb.consume()?;
+        let drained = rb.consume(BATCH)?;
         if STOP.load(Ordering::SeqCst) || cfg.duration.is_some_and(|d| started.elapsed() >= d) {
             break;
         }
@@ -421,11 +424,15 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
         } else if !cfg.pids.is_empty() && !cfg.pids.iter().any(|&p| process_alive(p)) {
             break;
         }
-        std::thread::sleep(cfg.switchrate);
+        // A full batch means more is waiting: drain again without sleeping.
+        if drained < BATCH {
+            std::thread::sleep(cfg.switchrate);
+        }
     }
-    rb.consume()?;
-    drop(rb);
+    // Detach first: then nothing more is written and the drain ends.
     drop(links);
+    while rb.consume(BATCH)? > 0 {}
+    drop(rb);
     if let Some(e) = write_error.take() {
         if e.kind() != io::ErrorKind::BrokenPipe {
             return Err(TraceError::Output(e));

@@ -44,10 +44,12 @@ impl<'a> RingBuffer<'a> {
         Ok(RingBuffer { rb, _cb: cb })
     }
 
-    /// Hand every record now in the buffer to the callback; returns how many.
-    pub fn consume(&mut self) -> Result<usize, KernelError> {
+    /// Hand at most `max` records now in the buffer to the callback; returns
+    /// how many. Bounded so that a producer faster than the consumer cannot
+    /// keep the caller from checking its stop conditions.
+    pub fn consume(&mut self, max: usize) -> Result<usize, KernelError> {
         // SAFETY: `rb` is a live ring buffer.
-        let n = unsafe { libbpf_sys::ring_buffer__consume(self.rb) };
+        let n = unsafe { libbpf_sys::ring_buffer__consume_n(self.rb, max as _) };
         if n < 0 {
             return Err(KernelError::Syscall {
                 call: "ring_buffer__consume",
