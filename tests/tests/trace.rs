@@ -335,3 +335,23 @@ fn soak_200_attach_detach_cycles_leave_the_process_correct_and_nothing_behind() 
     let leaked: Vec<_> = after.iter().filter(|id| !before.contains(id)).collect();
     assert!(leaked.is_empty(), "links left behind: {leaked:?}");
 }
+
+#[test]
+fn without_privileges_the_error_names_the_capabilities_and_the_command_never_runs() {
+    if !can_attach() {
+        return;
+    }
+    let Some(py) = system_file("/usr/bin/python3.11") else { return };
+    let marker = std::env::temp_dir().join(format!("sdtrace-unpriv-{}", std::process::id()));
+    let script = format!("open('{}', 'w')", marker.display());
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(sdtrace_bin())
+        .args(["trace", "python:function-entry", "--", py.to_str().unwrap(), "-c", &script])
+        .output()
+        .expect("run setpriv");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("needs root, or CAP_BPF and CAP_PERFMON"), "{err}");
+    assert!(!marker.exists(), "the command ran untraced");
+}

@@ -363,34 +363,36 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     }
 
     phase("planned");
-    // Start the command, held before execve, so attaching happens first.
-    let mut held = match &command_exe {
-        Some(exe) => Some(HeldCommand::spawn(exe, &cfg.command)?),
-        None => None,
-    };
-    let child_pid = held.as_ref().map(|h| h.pid());
-    if let Some(pid) = child_pid {
-        for g in groups.iter_mut().filter(|g| g.pid.is_none() && !cfg.command.is_empty()) {
-            g.pid = Some(pid);
-        }
-    }
-
-    phase("command held");
+    // Kernel objects first: a missing privilege fails before any command starts.
     let ringbuf = Map::ringbuf("sdtrace_events", cfg.bufsize)?;
     let drops = Map::percpu_counters("sdtrace_drops", 1)?;
     phase("maps created");
     let mut programs: HashMap<Vec<ArgPlan>, Program> = HashMap::new();
-    let mut links: Vec<UprobeMultiLink> = Vec::new();
     for (i, g) in groups.iter().enumerate() {
         if !programs.contains_key(&g.plans) {
             let insns = usdt::generate(&g.plans, cfg.strsize, ringbuf.fd(), drops.fd());
             let prog = Program::load_uprobe_multi(&format!("sdtrace_usdt{i}"), &insns)?;
             programs.insert(g.plans.clone(), prog);
         }
+    }
+    phase("programs loaded");
+
+    // Start the command, held before execve, so attaching happens first.
+    let mut held = match &command_exe {
+        Some(exe) => Some(HeldCommand::spawn(exe, &cfg.command)?),
+        None => None,
+    };
+    if let Some(pid) = held.as_ref().map(|h| h.pid()) {
+        for g in groups.iter_mut().filter(|g| g.pid.is_none()) {
+            g.pid = Some(pid);
+        }
+    }
+    let mut links: Vec<UprobeMultiLink> = Vec::new();
+    for g in &groups {
         links.push(uprobe::attach(&programs[&g.plans], &g.open_path, &g.sites, g.pid)?);
     }
     let sites: usize = links.iter().map(|l| l.sites).sum();
-    phase("programs loaded and attached");
+    phase("attached");
 
     let consumer = RefCell::new(Consumer::new(&mut *out, formats, cfg.strsize, cfg.style));
     consumer.borrow_mut().header().map_err(TraceError::Output)?;

@@ -10,7 +10,7 @@ use crate::bpf::insn::Insn;
 #[derive(Debug, thiserror::Error)]
 pub enum KernelError {
     /// A syscall failed.
-    #[error("{call} failed for {what}: {source}{}", hint(.source))]
+    #[error("{call} failed for {what}{}", hint(.source))]
     Syscall {
         /// The libbpf call or syscall.
         call: &'static str,
