@@ -209,3 +209,28 @@ fn library_by_short_name_with_catalog_argument_names() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("libnosuchthing: No such file"));
 }
+
+#[test]
+fn list_all_shows_each_object_once_with_its_pids() {
+    let lib = fixture("libsdtfixture.so.1");
+    let spawn = || {
+        Command::new("/bin/sh")
+            .args(["-c", &format!("LD_PRELOAD={} exec sleep 5", lib.display())])
+            .spawn()
+            .expect("start sleeper")
+    };
+    let (mut a, mut b) = (spawn(), spawn());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let out = sdtrace(&["list", "--all", "fixturelib:*"]);
+    for c in [&mut a, &mut b] {
+        c.kill().unwrap();
+        c.wait().unwrap();
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let headers: Vec<&str> = text.lines().filter(|l| l.contains("libsdtfixture.so.1 (pids")).collect();
+    assert_eq!(headers.len(), 1, "{text}");
+    for pid in [a.id(), b.id()] {
+        assert!(headers[0].contains(&pid.to_string()), "{text}");
+    }
+}

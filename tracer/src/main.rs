@@ -41,17 +41,21 @@ Examples:
   sdtrace list /usr/bin/python3.11 'python:function-entry' -v
   sdtrace list /usr/lib/x86_64-linux-gnu/libruby-3.1.so.3.1 'gc*' --json
   sdtrace list -p 1234 'ruby:*'
+  sdtrace list --all 'python:*'             (every process on the machine)
   sdtrace list libruby 'ruby:method-*'      (a library by short name or soname)
 
 A pattern is PROBE or PROVIDER:PROBE with shell globs; '-' matches the '__'
 that stapsdt probe names use for DTrace's '-'.")]
     List {
         /// Executables or shared libraries to read.
-        #[arg(value_name = "PATH", required_unless_present = "pids")]
+        #[arg(value_name = "PATH", required_unless_present_any = ["pids", "all"])]
         paths: Vec<PathBuf>,
         /// List the probes of every ELF object process PID has mapped (repeatable).
         #[arg(short, long = "pid", value_name = "PID")]
         pids: Vec<u32>,
+        /// List the probes of every ELF object mapped by any process, once per file.
+        #[arg(short, long, conflicts_with = "pids")]
+        all: bool,
         /// Only probes matching PATTERN (repeatable; an argument that is not a
         /// file is also taken as a pattern).
         #[arg(short = 'P', long = "probe", value_name = "PATTERN")]
@@ -166,7 +170,7 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::List { paths, pids, mut patterns, verbose, json } => {
+        Command::List { paths, pids, all, mut patterns, verbose, json } => {
             // `sdtrace list FILE PATTERN`: a trailing argument that names no
             // file but parses as a pattern is a pattern, as in `tplist`.
             // A library may be named by soname or short name (`libruby`).
@@ -177,17 +181,26 @@ fn run() -> anyhow::Result<ExitCode> {
                     files.push(p);
                 } else if let Some(lib) = tracer::target::resolve_library(&name) {
                     files.push(lib);
-                } else if (!files.is_empty() || !pids.is_empty()) && !name.contains('/') {
+                } else if (!files.is_empty() || !pids.is_empty() || all) && !name.contains('/') {
                     patterns.push(name);
                 } else {
                     files.push(p);
                 }
             }
             let patterns = patterns.iter().map(|p| ProbePattern::parse(p)).collect::<Result<Vec<_>, _>>()?;
-            let mut objects = files.iter().map(|f| discover_file(f)).collect::<Result<Vec<_>, _>>()?;
+            // With -v, sites are annotated before objects get display names.
+            let discover = |p: &std::path::Path| {
+                discover_file(p).map(|mut o| {
+                    if verbose {
+                        tracer::discovery::annotate_sites(&mut o);
+                    }
+                    o
+                })
+            };
+            let mut objects = files.iter().map(|f| discover(f)).collect::<Result<Vec<_>, _>>()?;
             for pid in pids {
                 for obj in tracer::target::process_objects(pid)? {
-                    let mut found = discover_file(&obj.open_path)?;
+                    let mut found = discover(&obj.open_path)?;
                     found.path = PathBuf::from(format!("{} (pid {pid})", obj.name));
                     // A process maps many objects without probes; show them with -v only.
                     if verbose || !found.probes.is_empty() {
@@ -195,8 +208,17 @@ fn run() -> anyhow::Result<ExitCode> {
                     }
                 }
             }
-            if verbose {
-                objects.iter_mut().for_each(tracer::discovery::annotate_sites);
+            if all {
+                for (obj, pids) in tracer::target::all_process_objects() {
+                    // Objects can vanish while the scan runs; skip those that cannot be read.
+                    let Ok(mut found) = discover(&obj.open_path) else { continue };
+                    let shown: Vec<String> = pids.iter().take(8).map(u32::to_string).collect();
+                    let more = if pids.len() > 8 { format!(" and {} more", pids.len() - 8) } else { String::new() };
+                    found.path = PathBuf::from(format!("{} (pids {}{more})", obj.name, shown.join(", ")));
+                    if verbose || !found.probes.is_empty() {
+                        objects.push(found);
+                    }
+                }
             }
             let selected: Vec<_> = objects
                 .iter()

@@ -52,6 +52,29 @@ pub fn process_objects(pid: u32) -> Result<Vec<MappedObject>, ProcessError> {
     Ok(out)
 }
 
+/// Every ELF object mapped by any process, once per file (by device and
+/// inode), with the pids that map it. Processes that vanish or cannot be
+/// read while the scan runs are skipped.
+pub fn all_process_objects() -> Vec<(MappedObject, Vec<u32>)> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out: Vec<(MappedObject, Vec<u32>, (u64, u64))> = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let mut pids: Vec<u32> = entries.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect();
+    pids.sort_unstable();
+    for pid in pids {
+        let Ok(objects) = process_objects(pid) else { continue };
+        for obj in objects {
+            let Ok(meta) = std::fs::metadata(&obj.open_path) else { continue };
+            let key = (meta.dev(), meta.ino());
+            match out.iter_mut().find(|o| o.2 == key) {
+                Some(o) => o.1.push(pid),
+                None => out.push((obj, vec![pid], key)),
+            }
+        }
+    }
+    out.into_iter().map(|(o, p, _)| (o, p)).collect()
+}
+
 /// Find `program` the way a shell does: a path with `/` as is, else in `$PATH`.
 pub fn resolve_command(program: &str) -> Option<PathBuf> {
     if program.contains('/') {
