@@ -49,6 +49,8 @@ pub enum Style {
 pub struct Consumer<W: Write> {
     out: W,
     sites: Vec<SiteFormat>,
+    /// `provider:probe` per site, built once so text lines need no allocation.
+    labels: Vec<String>,
     strsize: usize,
     style: Style,
     start_ns: Option<u64>,
@@ -84,7 +86,8 @@ fn push_quoted(line: &mut String, s: &str, json: bool) {
 impl<W: Write> Consumer<W> {
     /// A consumer printing to `out`.
     pub fn new(out: W, sites: Vec<SiteFormat>, strsize: usize, style: Style) -> Self {
-        Consumer { out, sites, strsize, style, start_ns: None, line: String::new(), events: 0, malformed: 0 }
+        let labels = sites.iter().map(|s| format!("{}:{}", s.provider, s.probe)).collect();
+        Consumer { out, sites, labels, strsize, style, start_ns: None, line: String::new(), events: 0, malformed: 0 }
     }
 
     /// Print the column header (text style only).
@@ -126,7 +129,7 @@ impl<W: Write> Consumer<W> {
             push_quoted(line, &comm, true);
             let _ = write!(line, ",\"provider\":\"{}\",\"probe\":\"{}\",\"args\":{{", site.provider, site.probe);
         } else {
-            let probe = format!("{}:{}", site.provider, site.probe);
+            let probe = &self.labels[cookie];
             let _ = write!(line, "{:>14.9} {pid:>7} {tid:>7} {comm:<16} {probe:<28}", rel as f64 / 1e9);
         }
         let strings_at = ARGS_OFFSET + 8 * site.slots;
