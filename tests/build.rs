@@ -22,6 +22,7 @@ fn main() {
     for opt in ["O0", "O2"] {
         cc(&[&format!("-{opt}"), "-g", "-o", &o(&format!("sdt_basic_{opt}")), "fixtures/sdt_basic.c"], "sdt_basic");
     }
+    cc(&["-O2", "-o", &o("sdt_nop10"), "fixtures/sdt_nop10.c"], "sdt_nop10");
     cc(
         &[
             "-O2",

@@ -36,6 +36,19 @@ pub fn sdtrace_bin() -> PathBuf {
     bin
 }
 
+/// An example program of this crate (`tests/examples/NAME.rs`), which
+/// `cargo test --all-targets` builds beside the test binaries.
+pub fn example_bin(name: &str) -> PathBuf {
+    let mut p = std::env::current_exe().expect("test binary path");
+    p.pop();
+    if p.ends_with("deps") {
+        p.pop();
+    }
+    let bin = p.join("examples").join(name);
+    assert!(bin.exists(), "{} is missing: run `cargo test --all-targets` (scripts/test does)", bin.display());
+    bin
+}
+
 /// Whether the suite runs under CI, where missing prerequisites fail tests.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")

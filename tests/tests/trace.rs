@@ -6,7 +6,7 @@
 use std::process::{Command, Output};
 
 use serde_json::Value;
-use tests::{can_attach, fixture, ndjson, sdtrace_bin, system_file};
+use tests::{can_attach, example_bin, fixture, ndjson, sdtrace_bin, system_file};
 
 fn sdtrace(args: &[&str]) -> Output {
     let out = Command::new(sdtrace_bin()).args(args).output().expect("run sdtrace");
@@ -17,7 +17,14 @@ fn sdtrace(args: &[&str]) -> Output {
 /// Trace `command` as NDJSON; returns the events and all of stdout (the
 /// command's own output included) followed by sdtrace's stderr.
 fn trace_json(pattern: &str, command: &str) -> (Vec<Value>, String) {
-    let out = sdtrace(&["trace", "--json", pattern, "-c", command]);
+    trace_json_with(&[], pattern, command)
+}
+
+/// [`trace_json`] with extra options.
+fn trace_json_with(extra: &[&str], pattern: &str, command: &str) -> (Vec<Value>, String) {
+    let mut args = vec!["trace", "--json", pattern, "-c", command];
+    args.extend_from_slice(extra);
+    let out = sdtrace(&args);
     assert!(out.status.success(), "sdtrace failed: {}", String::from_utf8_lossy(&out.stderr));
     let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
     text.push_str(&String::from_utf8_lossy(&out.stderr));
@@ -28,9 +35,9 @@ fn args_of<'a>(events: &'a [Value], probe: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["probe"] == probe).map(|e| &e["args"]).collect()
 }
 
-fn check_fixture_values(binary: &str) {
+fn check_fixture_values(binary: &str, extra: &[&str]) {
     let exe = fixture(binary);
-    let (events, _) = trace_json("fixture:*", &format!("{} 3", exe.display()));
+    let (events, _) = trace_json_with(extra, "fixture:*", &format!("{} 3", exe.display()));
     let gated = args_of(&events, "gated");
     assert_eq!(gated.len(), 3, "{events:?}");
     for (i, a) in gated.iter().enumerate() {
@@ -64,15 +71,111 @@ fn check_fixture_values(binary: &str) {
 #[test]
 fn c_fixture_arguments_are_exact_at_o2() {
     if can_attach() {
-        check_fixture_values("sdt_basic_O2");
+        check_fixture_values("sdt_basic_O2", &[]);
     }
 }
 
 #[test]
 fn c_fixture_memory_operands_are_exact_at_o0() {
     if can_attach() {
-        check_fixture_values("sdt_basic_O0");
+        check_fixture_values("sdt_basic_O0", &[]);
     }
+}
+
+#[test]
+fn perf_event_fallback_reads_the_same_values_and_raises_semaphores() {
+    if !can_attach() {
+        return;
+    }
+    let perf = ["--uprobe-method", "perf-event"];
+    check_fixture_values("sdt_basic_O0", &perf);
+    let exe = fixture("sdt_basic_O2");
+    let (events, text) = trace_json_with(&perf, "fixture:gated", &format!("{} 3 sem", exe.display()));
+    assert_eq!(events.len(), 3, "{text}");
+    assert!(!text.contains("semaphore=0"), "{text}");
+}
+
+#[test]
+fn nop_nop10_site_is_probed_where_the_kernels_verdict_says() {
+    if !can_attach() {
+        return;
+    }
+    let exe = fixture("sdt_nop10");
+    let out = Command::new(sdtrace_bin())
+        .args(["trace", "--json", "fixture:nop10", "--", exe.to_str().unwrap(), "4"])
+        .env("SDTRACE_TIMINGS", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let events = ndjson(&out.stdout);
+    let got: Vec<(i64, i64)> =
+        args_of(&events, "nop10").iter().map(|a| (a["arg0"].as_i64().unwrap(), a["arg1"].as_i64().unwrap())).collect();
+    assert_eq!(got, [(0, 0), (1, -1), (2, -2), (3, -3)]);
+    // The program prints its own site bytes while sdtrace is still attached.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let site: Vec<u8> = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("site:"))
+        .expect("site line")
+        .split_whitespace()
+        .map(|b| u8::from_str_radix(b, 16).unwrap())
+        .collect();
+    let verdict = stderr.lines().find(|l| l.contains("sdtrace: nop10")).expect("verdict line");
+    let nop10 = [0x66, 0x2e, 0x0f, 0x1f, 0x84, 0, 0, 0, 0, 0];
+    if verdict.contains("OptimisedSafely") {
+        assert_eq!(site[0], 0x90, "probed one byte in: {verdict}");
+        assert_ne!(site[1..], nop10, "the kernel rewrote the nop10: {verdict}");
+    } else {
+        assert_eq!(site[0], 0xcc, "probed on the 1-byte nop (int3): {verdict}");
+        assert_eq!(site[1..], nop10, "the nop10 is untouched: {verdict}");
+    }
+}
+
+#[test]
+fn probes_of_the_usdt_crate_are_traced_with_their_values() {
+    if !can_attach() {
+        return;
+    }
+    let exe = example_bin("usdt_crate");
+    // With -c, sdtrace warns that this binary's semaphores share a file page
+    // with the RELRO segment (rust-lld's layout), where the kernel raises
+    // the wrong copy while the program loads; bpftrace -c sees nothing too.
+    let (_, text) = trace_json("usdtcrate:*", &format!("{} 1", exe.display()));
+    assert!(text.contains("shares a file page with another writable segment"), "{text}");
+    // Traced by pid once it runs, every event arrives.
+    let mut child = Command::new(&exe).arg("100000").stdout(std::process::Stdio::null()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let pid = child.id().to_string();
+    let out = sdtrace(&["trace", "--json", "usdtcrate:*", "-p", &pid, "--duration", "0.5"]);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    let events = ndjson(&out.stdout);
+    let start = args_of(&events, "job-start");
+    let done = args_of(&events, "job-done");
+    assert!(start.len() >= 50, "{text}");
+    let ids: Vec<u64> = start.iter().map(|a| a["arg0"].as_u64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[1] == w[0] + 1), "consecutive ids: {ids:?}");
+    // The crate passes a &str as a pointer to a NUL-terminated copy.
+    assert!(start.iter().all(|a| a["arg1"].as_u64().unwrap() != 0), "{text}");
+    assert!(done.iter().all(|a| a["arg1"].as_i64().unwrap() == -a["arg0"].as_i64().unwrap()), "{text}");
+}
+
+#[test]
+fn probes_of_the_probe_crate_are_traced_eager_and_lazy() {
+    if !can_attach() {
+        return;
+    }
+    let exe = example_bin("probe_crate");
+    let (events, text) = trace_json("probecrate:*", &format!("{} 3", exe.display()));
+    let pairs = |probe| -> Vec<(i64, i64)> {
+        args_of(&events, probe).iter().map(|a| (a["arg0"].as_i64().unwrap(), a["arg1"].as_i64().unwrap())).collect()
+    };
+    assert_eq!(pairs("eager"), [(0, 0), (1, -1), (2, -2)], "{text}");
+    // probe_lazy! evaluates its arguments only while its semaphore is raised.
+    assert_eq!(pairs("lazy"), [(0, 0), (2, 1), (4, 2)], "{text}");
 }
 
 #[test]

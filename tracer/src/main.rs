@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use std::time::Duration;
 use tracer::consumer::Style;
 use tracer::discovery::discover_file;
+use tracer::kernel::uprobe::Method;
 use tracer::listing;
 use tracer::pattern::ProbePattern;
 use tracer::trace::{self, TraceConfig, TraceError};
@@ -109,7 +110,7 @@ Ends on Ctrl-C, SIGTERM, --duration, or when the traced processes exit.")]
         #[arg(long, default_value_t = 128, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(1..=4096))]
         strsize: u16,
         /// Ring buffer size in MiB (a power of two).
-        #[arg(long, default_value_t = 8, value_name = "MiB")]
+        #[arg(long, default_value_t = 4, value_name = "MiB")]
         bufsize: u32,
         /// How often events are read, in milliseconds.
         #[arg(long, default_value_t = 10, value_name = "MS")]
@@ -117,7 +118,20 @@ Ends on Ctrl-C, SIGTERM, --duration, or when the traced processes exit.")]
         /// Do not print the summary line at exit.
         #[arg(short, long)]
         quiet: bool,
+        /// Attach with uprobe_multi links or perf_event uprobes (default:
+        /// uprobe_multi where the kernel has it). For tests of the fallback.
+        #[arg(long, hide = true, value_name = "multi|perf-event")]
+        uprobe_method: Option<UprobeMethod>,
     },
+}
+
+/// How `trace` attaches (hidden option).
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum UprobeMethod {
+    /// BPF_TRACE_UPROBE_MULTI links.
+    Multi,
+    /// One perf_event uprobe per site.
+    PerfEvent,
 }
 
 fn main() -> ExitCode {
@@ -136,7 +150,19 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Trace { probes, pids, command, argv, json, duration, strsize, bufsize, switchrate, quiet } => {
+        Command::Trace {
+            probes,
+            pids,
+            command,
+            argv,
+            json,
+            duration,
+            strsize,
+            bufsize,
+            switchrate,
+            quiet,
+            uprobe_method,
+        } => {
             if !bufsize.is_power_of_two() {
                 anyhow::bail!("--bufsize must be a power of two (MiB), not {bufsize}");
             }
@@ -153,6 +179,10 @@ fn run() -> anyhow::Result<ExitCode> {
                 bufsize: bufsize << 20,
                 switchrate: Duration::from_millis(switchrate.max(1)),
                 duration: duration.map(Duration::from_secs_f64),
+                method: uprobe_method.map(|m| match m {
+                    UprobeMethod::Multi => Method::Multi,
+                    UprobeMethod::PerfEvent => Method::PerfEvent,
+                }),
             };
             let stdout = io::stdout();
             let mut out = io::BufWriter::new(stdout.lock());

@@ -19,9 +19,10 @@ use stap_notes::{Arch, ArgSpec};
 use crate::bpf::usdt::{self, ArgPlan, StringRead};
 use crate::consumer::{Consumer, DisplayArg, SiteFormat, Style};
 use crate::discovery::{discover_file, DiscoveryError, Probe};
+use crate::kernel::nop10;
 use crate::kernel::ringbuf::RingBuffer;
 use crate::kernel::sys::{Map, Program};
-use crate::kernel::uprobe::{self, SiteAttach, UprobeMultiLink};
+use crate::kernel::uprobe::{self, Method, SiteAttach, UprobeMultiLink};
 use crate::kernel::KernelError;
 use crate::pattern::{PatternError, ProbePattern};
 use crate::process::{HeldCommand, ProcessError};
@@ -47,6 +48,9 @@ pub struct TraceConfig {
     pub switchrate: Duration,
     /// Stop after this long.
     pub duration: Option<Duration>,
+    /// How to attach; `None` picks uprobe_multi links where the kernel has
+    /// them and perf_event uprobes otherwise.
+    pub method: Option<Method>,
 }
 
 impl Default for TraceConfig {
@@ -60,6 +64,7 @@ impl Default for TraceConfig {
             bufsize: 8 << 20,
             switchrate: Duration::from_millis(10),
             duration: None,
+            method: None,
         }
     }
 }
@@ -160,8 +165,18 @@ struct AttachGroup {
     sites: Vec<SiteAttach>,
 }
 
+/// A probe site's form, from its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SiteForm {
+    /// A single nop: probed there.
+    Nop,
+    /// x86-64 `nop; nop10`: probed one byte in when the kernel optimises
+    /// 10-byte nops safely (see `kernel::nop10`), else on the 1-byte nop.
+    NopNop10([u8; 10]),
+}
+
 /// The nop forms a probe site may hold; anything else is refused.
-fn check_site_bytes(file: &[u8], offset: u64, arch: Arch) -> Result<(), String> {
+fn check_site_bytes(file: &[u8], offset: u64, arch: Arch) -> Result<SiteForm, String> {
     let n = if arch == Arch::X86_64 { 1 } else { 4 };
     let at = usize::try_from(offset).ok().filter(|o| o.saturating_add(n) <= file.len());
     let Some(at) = at else { return Err("the site lies outside the file".into()) };
@@ -176,10 +191,51 @@ fn check_site_bytes(file: &[u8], offset: u64, arch: Arch) -> Result<(), String> 
         _ => false,
     };
     if ok {
-        Ok(())
+        let rest = file.get(at..at.saturating_add(11)).unwrap_or_default();
+        if arch == Arch::X86_64 && nop10::is_nop1_nop10(rest) {
+            return Ok(SiteForm::NopNop10(rest[1..11].try_into().expect("10 bytes")));
+        }
+        Ok(SiteForm::Nop)
     } else {
         Err(format!("the bytes there ({b:02x?}) are not a nop sdtrace knows; refusing to place a probe"))
     }
+}
+
+/// Whether the semaphore at file offset `off` lies in the file pages of
+/// more than one writable `PT_LOAD` segment. Linkers such as lld let the
+/// RELRO segment's last file page also start the `.data` segment; while
+/// the program loads, both mappings are writable and the kernel, looking
+/// for the semaphore by file offset, may raise the copy in the RELRO
+/// mapping, which the program never reads.
+fn semaphore_page_is_shared(file: &[u8], off: u64) -> bool {
+    let Ok(elf) = stap_notes::ElfFile::parse(file) else { return false };
+    let page = 4096u64;
+    let covering = elf
+        .segments()
+        .iter()
+        .filter(|s| s.flags & 2 != 0)
+        .filter(|s| {
+            let lo = s.offset & !(page - 1);
+            let hi = (s.offset + s.filesz).div_ceil(page) * page;
+            (lo..hi).contains(&off)
+        })
+        .count();
+    covering > 1
+}
+
+/// Whether the kernel optimises the 10-byte nop `nop10` safely, asked once
+/// per encoding (see `kernel::nop10`).
+fn nop10_safe(results: &mut Vec<([u8; 10], bool)>, nop10: [u8; 10]) -> bool {
+    if let Some((_, ok)) = results.iter().find(|(b, _)| *b == nop10) {
+        return *ok;
+    }
+    let outcome = nop10::probe_kernel(&nop10);
+    if std::env::var_os("SDTRACE_TIMINGS").is_some() {
+        eprintln!("sdtrace: nop10 {nop10:02x?}: {outcome:?}");
+    }
+    let ok = outcome == nop10::Nop10::OptimisedSafely;
+    results.push((nop10, ok));
+    ok
 }
 
 /// Describe the arguments of `probe`: its description (metadata record or
@@ -308,6 +364,8 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     }
 
     // Plan every matching site.
+    let mut nop10_results: Vec<([u8; 10], bool)> = Vec::new();
+    let mut warned: Vec<String> = Vec::new();
     let mut formats: Vec<SiteFormat> = Vec::new();
     let mut groups: Vec<AttachGroup> = Vec::new();
     let mut candidates: Vec<String> = Vec::new();
@@ -332,7 +390,11 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
                     reason,
                 };
                 let offset = site.file_offset.ok_or_else(|| site_err("the site is not in the file".into()))?;
-                check_site_bytes(&file, offset, arch).map_err(site_err)?;
+                let form = check_site_bytes(&file, offset, arch).map_err(site_err)?;
+                let offset = match form {
+                    SiteForm::NopNop10(nop10) if nop10_safe(&mut nop10_results, nop10) => offset + 1,
+                    _ => offset,
+                };
                 let (plans, display) = plan_site(probe, &site.raw_args, arch).map_err(site_err)?;
                 let cookie = formats.len() as u64;
                 formats.push(SiteFormat {
@@ -342,6 +404,20 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
                     args: display,
                 });
                 let ref_ctr_offset = probe.semaphore.and_then(|(_, off)| off).unwrap_or(0);
+                if ref_ctr_offset != 0
+                    && scope.pid.is_none()
+                    && command_exe.is_some()
+                    && !warned.contains(&shown)
+                    && semaphore_page_is_shared(&file, ref_ctr_offset)
+                {
+                    eprintln!(
+                        "sdtrace: warning: {}: the semaphore of {shown} (file offset {ref_ctr_offset:#x}) shares a \
+                         file page with another writable segment; with -c the kernel may raise the other copy \
+                         and the probe stays off. Start the program first and trace it with -p (docs/tracing.md).",
+                        scope.shown
+                    );
+                    warned.push(shown.clone());
+                }
                 let attach = SiteAttach { offset, ref_ctr_offset, cookie };
                 match groups
                     .iter_mut()
@@ -367,11 +443,14 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     let ringbuf = Map::ringbuf("sdtrace_events", cfg.bufsize)?;
     let drops = Map::percpu_counters("sdtrace_drops", 1)?;
     phase("maps created");
+    let method =
+        cfg.method.unwrap_or_else(|| if uprobe::multi_supported() { Method::Multi } else { Method::PerfEvent });
+    phase("attach method chosen");
     let mut programs: HashMap<Vec<ArgPlan>, Program> = HashMap::new();
     for (i, g) in groups.iter().enumerate() {
         if !programs.contains_key(&g.plans) {
             let insns = usdt::generate(&g.plans, cfg.strsize, ringbuf.fd(), drops.fd());
-            let prog = Program::load_uprobe_multi(&format!("sdtrace_usdt{i}"), &insns)?;
+            let prog = Program::load(method, &format!("sdtrace_usdt{i}"), &insns)?;
             programs.insert(g.plans.clone(), prog);
         }
     }
@@ -389,7 +468,7 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     }
     let mut links: Vec<UprobeMultiLink> = Vec::new();
     for g in &groups {
-        links.push(uprobe::attach(&programs[&g.plans], &g.open_path, &g.sites, g.pid)?);
+        links.push(uprobe::attach_with(method, &programs[&g.plans], &g.open_path, &g.sites, g.pid)?);
     }
     let sites: usize = links.iter().map(|l| l.sites).sum();
     phase("attached");

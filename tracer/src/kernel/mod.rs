@@ -2,6 +2,7 @@
 //! ring buffer, each an owned handle that releases its kernel object on
 //! drop. Every BPF syscall goes through libbpf-sys here and nowhere else.
 
+pub mod nop10;
 pub mod ringbuf;
 pub mod sys;
 pub mod uprobe;

@@ -124,12 +124,22 @@ impl Program {
     /// Load a uprobe_multi program (type kprobe). On rejection, load it again
     /// with the verifier log and return that log.
     pub fn load_uprobe_multi(name: &str, insns: &[Insn]) -> Result<Program, KernelError> {
+        Program::load(crate::kernel::uprobe::Method::Multi, name, insns)
+    }
+
+    /// Load a uprobe program (type kprobe) for attaching by `method`. On
+    /// rejection, load it again with the verifier log and return that log.
+    pub fn load(method: crate::kernel::uprobe::Method, name: &str, insns: &[Insn]) -> Result<Program, KernelError> {
+        let attach_type = match method {
+            crate::kernel::uprobe::Method::Multi => libbpf_sys::BPF_TRACE_UPROBE_MULTI,
+            crate::kernel::uprobe::Method::PerfEvent => 0,
+        };
         let cname = CString::new(name).expect("program names have no NUL");
         let license = c"GPL";
         let load = |log: Option<&mut Vec<u8>>| {
             let mut opts = libbpf_sys::bpf_prog_load_opts {
                 sz: std::mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as _,
-                expected_attach_type: libbpf_sys::BPF_TRACE_UPROBE_MULTI,
+                expected_attach_type: attach_type,
                 ..Default::default()
             };
             if let Some(buf) = log {

@@ -1,6 +1,9 @@
-//! `BPF_TRACE_UPROBE_MULTI` links: one program on many sites of one file,
-//! each site with its cookie and its semaphore (`ref_ctr_offset`), which the
-//! kernel raises while the link exists and lowers when it goes.
+//! Uprobe links. The normal mechanism is one `BPF_TRACE_UPROBE_MULTI` link:
+//! one program on many sites of one file, each site with its cookie and its
+//! semaphore (`ref_ctr_offset`), which the kernel raises while the link
+//! exists and lowers when it goes. Kernels before 6.6 lack it; there every
+//! site becomes a perf_event uprobe (the `uprobe` PMU, no tracefs needed)
+//! with a `BPF_PERF_EVENT` link carrying the same cookie.
 
 use std::ffi::CString;
 use std::io;
@@ -20,14 +23,157 @@ pub struct SiteAttach {
     pub cookie: u64,
 }
 
-/// A uprobe_multi link. Dropping it detaches every site and lowers the semaphores.
+/// How sites are attached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// One `BPF_TRACE_UPROBE_MULTI` link per program and file (Linux 6.6+).
+    Multi,
+    /// One perf_event uprobe and `BPF_PERF_EVENT` link per site.
+    PerfEvent,
+}
+
+/// A uprobe link. Dropping it detaches every site and lowers the semaphores.
 #[derive(Debug)]
 #[must_use = "dropping the link detaches it"]
 pub struct UprobeMultiLink {
-    _fd: OwnedFd,
+    /// The link descriptors (and, for perf_event uprobes, the events).
+    _fds: Vec<OwnedFd>,
     /// How many sites it covers.
     pub sites: usize,
 }
+
+/// Whether this kernel has `BPF_TRACE_UPROBE_MULTI` links: a trivial
+/// program is loaded for it and linked to `/` (not a regular file), which a
+/// kernel that knows the link type refuses with `EBADF` (libbpf probes the
+/// same way).
+pub fn multi_supported() -> bool {
+    use crate::bpf::insn::{Insn, Reg};
+    let insns = [Insn::mov_imm(Reg(0), 0), Insn::exit()];
+    let Ok(prog) = Program::load(Method::Multi, "sdtrace_probe", &insns) else { return false };
+    let offset: libc::c_ulong = 0;
+    let mut opts = libbpf_sys::bpf_link_create_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_link_create_opts>() as _,
+        ..Default::default()
+    };
+    opts.__bindgen_anon_1.uprobe_multi = libbpf_sys::bpf_link_create_opts__bindgen_ty_1__bindgen_ty_3 {
+        cnt: 1,
+        path: c"/".as_ptr(),
+        offsets: &offset,
+        ..Default::default()
+    };
+    // SAFETY: the path and offset outlive the call; the kernel copies them.
+    let ret = unsafe { libbpf_sys::bpf_link_create(prog.fd(), 0, libbpf_sys::BPF_TRACE_UPROBE_MULTI, &opts) };
+    if ret >= 0 {
+        // SAFETY: an unexpected new descriptor; close it.
+        drop(unsafe { OwnedFd::from_raw_fd(ret) });
+        return true;
+    }
+    ret == -libc::EBADF
+}
+
+/// Attach with `method`; see [`attach`] and [`attach_perf_event`].
+pub fn attach_with(
+    method: Method,
+    prog: &Program,
+    path: &Path,
+    sites: &[SiteAttach],
+    pid: Option<u32>,
+) -> Result<UprobeMultiLink, KernelError> {
+    match method {
+        Method::Multi => attach(prog, path, sites, pid),
+        Method::PerfEvent => attach_perf_event(prog, path, sites, pid),
+    }
+}
+
+/// The `uprobe` PMU's type number, from sysfs.
+fn uprobe_pmu_type() -> io::Result<u32> {
+    let s = std::fs::read_to_string("/sys/bus/event_source/devices/uprobe/type")?;
+    s.trim().parse().map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// Attach `prog` (loaded for [`Method::PerfEvent`]) to every site through
+/// one perf_event uprobe each, for process `pid` or for all processes.
+pub fn attach_perf_event(
+    prog: &Program,
+    path: &Path,
+    sites: &[SiteAttach],
+    pid: Option<u32>,
+) -> Result<UprobeMultiLink, KernelError> {
+    let err = |call: &'static str, site: Option<&SiteAttach>, e: io::Error| KernelError::Syscall {
+        call,
+        what: match site {
+            Some(s) => format!("{}:{:#x}", path.display(), s.offset),
+            None => format!("{}", path.display()),
+        },
+        source: e,
+    };
+    let pmu = uprobe_pmu_type().map_err(|e| err("reading /sys/bus/event_source/devices/uprobe/type", None, e))?;
+    let cpath = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| err("perf_event_open", None, io::Error::from_raw_os_error(libc::EINVAL)))?;
+    let mut fds = Vec::with_capacity(sites.len() * 2);
+    for site in sites {
+        let mut attr = libbpf_sys::perf_event_attr {
+            type_: pmu,
+            size: std::mem::size_of::<libbpf_sys::perf_event_attr>() as u32,
+            // PERF_UPROBE_REF_CTR_OFFSET_SHIFT: the semaphore's offset sits
+            // in the upper half of `config`.
+            config: site.ref_ctr_offset << 32,
+            ..Default::default()
+        };
+        attr.__bindgen_anon_1.sample_period = 1;
+        attr.__bindgen_anon_2.wakeup_events = 1;
+        attr.__bindgen_anon_3.uprobe_path = cpath.as_ptr() as u64;
+        attr.__bindgen_anon_4.probe_offset = site.offset;
+        // An event for all processes is opened on one CPU; the program
+        // runs wherever the probe fires.
+        let (p, cpu) = match pid {
+            Some(p) => (p as libc::pid_t, -1),
+            None => (-1, 0),
+        };
+        // SAFETY: `attr` is a valid perf_event_attr and `cpath` outlives the call.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_perf_event_open,
+                &attr as *const libbpf_sys::perf_event_attr,
+                p,
+                cpu,
+                -1,
+                PERF_FLAG_FD_CLOEXEC,
+            )
+        };
+        if ret < 0 {
+            return Err(err("perf_event_open(uprobe)", Some(site), io::Error::last_os_error()));
+        }
+        // SAFETY: a new descriptor owned by nothing else.
+        let pfd = unsafe { OwnedFd::from_raw_fd(ret as i32) };
+        let mut opts = libbpf_sys::bpf_link_create_opts {
+            sz: std::mem::size_of::<libbpf_sys::bpf_link_create_opts>() as _,
+            ..Default::default()
+        };
+        opts.__bindgen_anon_1.perf_event =
+            libbpf_sys::bpf_link_create_opts__bindgen_ty_1__bindgen_ty_1 { bpf_cookie: site.cookie };
+        // SAFETY: both descriptors are open; `opts` lives across the call.
+        let link =
+            unsafe { libbpf_sys::bpf_link_create(prog.fd(), pfd.as_raw_fd(), libbpf_sys::BPF_PERF_EVENT, &opts) };
+        if link < 0 {
+            return Err(err("bpf_link_create(perf_event)", Some(site), io::Error::from_raw_os_error(-link)));
+        }
+        // SAFETY: a new descriptor owned by nothing else.
+        let lfd = unsafe { OwnedFd::from_raw_fd(link) };
+        // SAFETY: PERF_EVENT_IOC_ENABLE takes no argument on an open perf event.
+        unsafe { libc::ioctl(pfd.as_raw_fd(), PERF_EVENT_IOC_ENABLE, 0) };
+        // The link goes first so it is closed before its event.
+        fds.push(lfd);
+        fds.push(pfd);
+    }
+    Ok(UprobeMultiLink { _fds: fds, sites: sites.len() })
+}
+
+/// `PERF_FLAG_FD_CLOEXEC` from linux/perf_event.h.
+const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
+
+/// `_IO('$', 0)`.
+const PERF_EVENT_IOC_ENABLE: libc::c_ulong = 0x2400;
 
 /// Attach `prog` to `sites` of the file at `path`, for process `pid` only
 /// when given (and for every process otherwise).
@@ -77,5 +223,5 @@ pub fn attach(
     // SAFETY: a new descriptor owned by nothing else.
     let fd = unsafe { OwnedFd::from_raw_fd(ret) };
     debug_assert!(fd.as_raw_fd() >= 0);
-    Ok(UprobeMultiLink { _fd: fd, sites: sites.len() })
+    Ok(UprobeMultiLink { _fds: vec![fd], sites: sites.len() })
 }
