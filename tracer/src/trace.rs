@@ -456,6 +456,18 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     }
     phase("programs loaded");
 
+    // The ring buffer is mapped before attaching: the held command waits
+    // only for the links.
+    let consumer = RefCell::new(Consumer::new(&mut *out, formats, cfg.strsize, cfg.style));
+    let write_error: Cell<Option<io::Error>> = Cell::new(None);
+    let mut rb = RingBuffer::new(&ringbuf, |data| {
+        if let Err(e) = consumer.borrow_mut().event(data) {
+            write_error.set(Some(e));
+            STOP.store(true, Ordering::SeqCst);
+        }
+    })?;
+    phase("ring buffer open");
+
     // Start the command, held before execve, so attaching happens first.
     let mut held = match &command_exe {
         Some(exe) => Some(HeldCommand::spawn(exe, &cfg.command)?),
@@ -473,22 +485,13 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     let sites: usize = links.iter().map(|l| l.sites).sum();
     phase("attached");
 
-    let consumer = RefCell::new(Consumer::new(&mut *out, formats, cfg.strsize, cfg.style));
     consumer.borrow_mut().header().map_err(TraceError::Output)?;
-    let write_error: Cell<Option<io::Error>> = Cell::new(None);
-    let mut rb = RingBuffer::new(&ringbuf, |data| {
-        if let Err(e) = consumer.borrow_mut().event(data) {
-            write_error.set(Some(e));
-            STOP.store(true, Ordering::SeqCst);
-        }
-    })?;
-
     STOP.store(false, Ordering::SeqCst);
     install_signal_handlers();
     if let Some(h) = held.as_mut() {
         h.release()?;
     }
-    phase("ring buffer open, command released");
+    phase("command released");
     let started = Instant::now();
     // At most this many events per drain, so stop conditions are checked
     // even while a hot probe fills the buffer faster than it is read.
