@@ -6,6 +6,7 @@
 pub mod bpf;
 pub mod catalog;
 pub mod consumer;
+pub mod d;
 pub mod discovery;
 pub mod kernel;
 pub mod listing;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use std::time::Duration;
 use tracer::consumer::Style;
@@ -15,17 +15,81 @@ use tracer::listing;
 use tracer::pattern::ProbePattern;
 use tracer::trace::{self, TraceConfig, TraceError};
 
-const EXIT_HELP: &str = "\
-Exit status: 0 on success, 1 when a probe pattern matched nothing, 2 on an error
-(a file that cannot be read or is not ELF, a malformed note, a probe that cannot
-be attached).";
+const D_HELP: &str = "\
+Run a D program (DTrace's language), compiled by sdtrace to eBPF:
+  sdtrace -n 'syscall:::entry { @[execname] = count(); }'
+  sdtrace -n 'syscall::read:return /execname == \"ls\"/ { @bytes = sum(arg0); }' -c 'ls -R /usr'
+  sdtrace -q -n 'python$target:::function-entry { printf(\"%s:%s\\n\", copyinstr(arg0), copyinstr(arg1)); }' -c 'python3.11 app.py'
+  sdtrace -s flow.d -p 1234
+  sdtrace -l -n 'python$target:::*' -c python3.11    (what a program would match)
 
-/// Find and trace SDT probes (USDT) in programs and libraries.
+Probes: BEGIN, END, syscall::NAME:entry|return, and USDT probes of the
+processes given with -p or -c (PROVIDER[$target|PID]:MODULE:FUNCTION:NAME,
+globs in every field). Guide: docs/d-language.md.
+
+Exit status: 0 on success (or the status given to exit()), 1 when a probe
+pattern matched nothing, 2 on an error (compile errors name file:line:col).";
+
+/// Find and trace SDT probes (USDT) in programs and libraries, and run D
+/// programs (DTrace's language) over USDT, syscall, BEGIN and END probes.
 #[derive(Debug, Parser)]
-#[command(name = "sdtrace", version, after_help = EXIT_HELP)]
+#[command(name = "sdtrace", version, after_help = D_HELP, args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    d: DArgs,
+}
+
+/// Options for running a D program (mirroring dtrace(1)).
+#[derive(Debug, clap::Args)]
+struct DArgs {
+    /// Run the D program PROGRAM (repeatable: the programs are joined).
+    #[arg(short = 'n', value_name = "PROGRAM")]
+    programs: Vec<String>,
+    /// Run the D script in FILE (`#!/usr/bin/env -S sdtrace -s` scripts too).
+    #[arg(short = 's', value_name = "FILE", conflicts_with = "programs")]
+    script: Option<PathBuf>,
+    /// Trace process PID: its USDT probes, and `$target` (repeatable).
+    #[arg(short = 'p', value_name = "PID")]
+    pids: Vec<u32>,
+    /// Start COMMAND, held until every probe is attached; `$target` is its pid.
+    #[arg(short = 'c', value_name = "COMMAND")]
+    command: Option<String>,
+    /// Quiet: print only what the program prints.
+    #[arg(short = 'q')]
+    quiet: bool,
+    /// Write the program's output to FILE.
+    #[arg(short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Set an option: quiet, strsize=N, bufsize=N[k|m], switchrate=N[ms] (repeatable).
+    #[arg(short = 'x', value_name = "OPTION[=VALUE]")]
+    options: Vec<String>,
+    /// Allow probe descriptions that match no probes.
+    #[arg(short = 'Z')]
+    allow_empty: bool,
+    /// List the probes the program would match, then exit.
+    #[arg(short = 'l')]
+    list: bool,
+    /// Print a compiler stage and exit: ast, types or bpf.
+    #[arg(short = 'e', long = "dump", value_name = "STAGE")]
+    dump: Option<DumpStage>,
+    /// Stop after SECONDS (then END runs).
+    #[arg(long, value_name = "SECONDS")]
+    duration: Option<f64>,
+    /// Arguments for the script: $1, $2, ...
+    #[arg(value_name = "ARG", trailing_var_arg = true)]
+    args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum DumpStage {
+    /// The syntax tree.
+    Ast,
+    /// The checked, typed program.
+    Types,
+    /// The generated eBPF.
+    Bpf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,9 +211,71 @@ fn main() -> ExitCode {
     }
 }
 
+fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
+    use tracer::d::{diag::Source, run as drun};
+    let source = match (&d.script, d.programs.is_empty()) {
+        (Some(path), _) => drun::read_script(path)?,
+        (None, false) => Source::new("<command line>", d.programs.join("\n")),
+        (None, true) => {
+            Cli::command().print_help()?;
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let options = d
+        .options
+        .iter()
+        .map(|o| match o.split_once('=') {
+            Some((n, v)) => (n.to_string(), Some(v.to_string())),
+            None => (o.clone(), None),
+        })
+        .collect();
+    let cfg = drun::DConfig {
+        source,
+        pids: d.pids,
+        command: d.command.map(|c| c.split_whitespace().map(String::from).collect()).unwrap_or_default(),
+        quiet: d.quiet,
+        options,
+        allow_empty: d.allow_empty,
+        duration: d.duration.map(Duration::from_secs_f64),
+        args: d.args,
+        dump: d.dump.map(|s| match s {
+            DumpStage::Ast => drun::Dump::Ast,
+            DumpStage::Types => drun::Dump::Types,
+            DumpStage::Bpf => drun::Dump::Bpf,
+        }),
+        list_only: d.list,
+    };
+    let result = match &d.output {
+        Some(path) => {
+            let f = std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+            let mut w = io::BufWriter::new(f);
+            drun::run(&cfg, &mut w)
+        }
+        None => {
+            let stdout = io::stdout();
+            let mut w = io::BufWriter::new(stdout.lock());
+            drun::run(&cfg, &mut w)
+        }
+    };
+    match result {
+        Ok(status) => Ok(ExitCode::from(status.clamp(0, 255) as u8)),
+        Err(drun::DError::Compile(text)) => {
+            eprint!("{text}");
+            if !text.ends_with('\n') {
+                eprintln!();
+            }
+            let only_no_match =
+                text.lines().filter(|l| l.contains(": error: ")).all(|l| l.contains("matches no probes"));
+            Ok(ExitCode::from(if only_no_match { 1 } else { 2 }))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    match cli.command {
+    let Some(command) = cli.command else { return run_d(cli.d) };
+    match command {
         Command::Trace {
             probes,
             pids,

@@ -167,7 +167,7 @@ struct AttachGroup {
 
 /// A probe site's form, from its bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SiteForm {
+pub(crate) enum SiteForm {
     /// A single nop: probed there.
     Nop,
     /// x86-64 `nop; nop10`: probed one byte in when the kernel optimises
@@ -176,7 +176,7 @@ enum SiteForm {
 }
 
 /// The nop forms a probe site may hold; anything else is refused.
-fn check_site_bytes(file: &[u8], offset: u64, arch: Arch) -> Result<SiteForm, String> {
+pub(crate) fn check_site_bytes(file: &[u8], offset: u64, arch: Arch) -> Result<SiteForm, String> {
     let n = if arch == Arch::X86_64 { 1 } else { 4 };
     let at = usize::try_from(offset).ok().filter(|o| o.saturating_add(n) <= file.len());
     let Some(at) = at else { return Err("the site lies outside the file".into()) };
@@ -207,7 +207,7 @@ fn check_site_bytes(file: &[u8], offset: u64, arch: Arch) -> Result<SiteForm, St
 /// the program loads, both mappings are writable and the kernel, looking
 /// for the semaphore by file offset, may raise the copy in the RELRO
 /// mapping, which the program never reads.
-fn semaphore_page_is_shared(file: &[u8], off: u64) -> bool {
+pub(crate) fn semaphore_page_is_shared(file: &[u8], off: u64) -> bool {
     let Ok(elf) = stap_notes::ElfFile::parse(file) else { return false };
     let page = 4096u64;
     let covering = elf
@@ -225,7 +225,7 @@ fn semaphore_page_is_shared(file: &[u8], off: u64) -> bool {
 
 /// Whether the kernel optimises the 10-byte nop `nop10` safely, asked once
 /// per encoding (see `kernel::nop10`).
-fn nop10_safe(results: &mut Vec<([u8; 10], bool)>, nop10: [u8; 10]) -> bool {
+pub(crate) fn nop10_safe(results: &mut Vec<([u8; 10], bool)>, nop10: [u8; 10]) -> bool {
     if let Some((_, ok)) = results.iter().find(|(b, _)| *b == nop10) {
         return *ok;
     }

@@ -42,6 +42,11 @@ impl Asm {
         self.fixups.push((self.insns.len(), label));
         self.emit(Insn::jmp_imm(cond, dst, imm, 0));
     }
+    /// `if dst cond src goto label`.
+    pub fn jmp_reg(&mut self, cond: Cond, dst: Reg, src: Reg, label: Label) {
+        self.fixups.push((self.insns.len(), label));
+        self.emit(Insn::jmp(cond, dst, src, 0));
+    }
     /// `goto label`.
     pub fn goto(&mut self, label: Label) {
         self.fixups.push((self.insns.len(), label));

@@ -132,6 +132,10 @@ fn regs(dst: Reg, src: Reg) -> u8 {
 }
 
 impl Insn {
+    /// Signed `dst /= src` or `dst %= src` (`sdiv`/`smod`, Linux 6.6+).
+    pub fn alu_signed(op: Alu, dst: Reg, src: Reg) -> Insn {
+        Insn { code: ALU64 | X | op as u8, regs: regs(dst, src), off: 1, imm: 0 }
+    }
     /// `dst = imm` (sign-extended 32-bit immediate).
     pub fn mov_imm(dst: Reg, imm: i32) -> Insn {
         Insn::alu_imm(Alu::Mov, dst, imm)
@@ -201,6 +205,12 @@ impl Insn {
 #[allow(missing_docs)]
 pub mod helper {
     pub const MAP_LOOKUP_ELEM: i32 = 1;
+    pub const MAP_UPDATE_ELEM: i32 = 2;
+    pub const MAP_DELETE_ELEM: i32 = 3;
+    pub const GET_SMP_PROCESSOR_ID: i32 = 8;
+    pub const GET_CURRENT_UID_GID: i32 = 15;
+    pub const PROBE_READ_KERNEL: i32 = 113;
+    pub const RINGBUF_OUTPUT: i32 = 130;
     pub const KTIME_GET_NS: i32 = 5;
     pub const GET_CURRENT_PID_TGID: i32 = 14;
     pub const GET_CURRENT_COMM: i32 = 16;

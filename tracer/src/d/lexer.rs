@@ -18,9 +18,11 @@
 //!   `syscall::read:entry`, `python$target:::function-entry`, `tick-1s` and
 //!   `foo[0-9]*:::bar` are single tokens. A `/` there opens a predicate,
 //!   `{` a body. A run that is a keyword (`self`, `this`, `int`, `string`,
-//!   `struct`, `inline`, `provider`, ...) or a name followed on the same
-//!   line by a name or `*` (`uint64_t x;`, `foo_t *p;`) starts a
-//!   declaration instead.
+//!   `struct`, `inline`, `provider`, ...), a name followed on the same line
+//!   by `*` (`foo *p;`), or a name ending in `_t` followed on the same line
+//!   by a name (`uint64_t x;`) starts a declaration instead. So `BEGIN x`
+//!   is two probe descriptions, and typedef names other than `*_t` can be
+//!   declared only as pointers.
 //! * **Declaration**: ordinary tokens up to the `;` that ends it (outside
 //!   any braces, for `provider p { ... };`), then top level again.
 //! * **Predicate**: ordinary tokens; a `/` outside parentheses and brackets
@@ -164,7 +166,10 @@ impl Keyword {
     /// Whether the keyword can begin a type name.
     pub fn starts_type(self) -> bool {
         use Keyword::*;
-        matches!(self, Char | Short | Int | Long | Signed | Unsigned | Void | String | Struct | Union | Enum | Const | Volatile)
+        matches!(
+            self,
+            Char | Short | Int | Long | Signed | Unsigned | Void | String | Struct | Union | Enum | Const | Volatile
+        )
     }
 }
 
@@ -389,12 +394,13 @@ impl Lexer<'_> {
                     self.mode = Mode::Body(1);
                     self.push(TokenKind::Punct(Punct::LBrace), lo);
                 }
-                (Mode::Top, c) if is_desc_char(c) && !self.top_level_decl() => self.probe_desc(),
-                (Mode::Top, _) => {
+                (Mode::Top, c) if is_desc_char(c) => {
                     if self.top_level_decl() {
                         self.mode = Mode::Decl(0);
+                        self.token();
+                    } else {
+                        self.probe_desc();
                     }
-                    self.token();
                 }
                 _ => self.token(),
             }
@@ -444,7 +450,7 @@ impl Lexer<'_> {
         }
         let next = self.bytes[end..].iter().copied().find(|&b| b != b' ' && b != b'\t');
         match next {
-            Some(b) if is_ident_start(b) => true,
+            Some(b) if is_ident_start(b) => name.len() < run.len() || name.ends_with("_t"),
             Some(b'*') => name.len() == run.len(),
             _ => false,
         }
@@ -558,7 +564,11 @@ impl Lexer<'_> {
         let lo = self.pos;
         let c = self.text[lo..].chars().next().unwrap_or('\0');
         self.pos += c.len_utf8();
-        let shown = if c.is_control() { format!("U+{:04X}", u32::from(c)) } else { format!("`{c}`") };
+        let shown = match c {
+            '`' => "'`'".to_string(),
+            c if c.is_control() => format!("U+{:04X}", u32::from(c)),
+            c => format!("`{c}`"),
+        };
         let d = self.error(lo, self.pos, format!("stray character {shown}"));
         if c == '#' {
             d.hint = Some("`#` lines (such as `#pragma`) must start their line".into());
@@ -646,7 +656,11 @@ impl Lexer<'_> {
                 match u8::try_from(value) {
                     Ok(b) => Some(b),
                     Err(_) => {
-                        self.error(lo, self.pos, format!("octal escape `{}` is above `\\377`", &self.text[lo..self.pos]));
+                        self.error(
+                            lo,
+                            self.pos,
+                            format!("octal escape `{}` is above `\\377`", &self.text[lo..self.pos]),
+                        );
                         None
                     }
                 }
@@ -663,7 +677,8 @@ impl Lexer<'_> {
             }
             _ => {
                 let c = ch;
-                let shown = if c.is_control() { format!("\\ followed by U+{:04X}", u32::from(c)) } else { format!("`\\{c}`") };
+                let shown =
+                    if c.is_control() { format!("\\ followed by U+{:04X}", u32::from(c)) } else { format!("`\\{c}`") };
                 self.error(lo, self.pos, format!("unknown escape sequence {shown}")).hint =
                     Some("escapes are \\n \\t \\r \\\\ \\\" \\' \\0, \\xNN and octal \\NNN".into());
                 None
@@ -796,10 +811,10 @@ fn parse_int(text: &str) -> Result<IntLit, IntError> {
         Radix::Hex => 16,
         Radix::Octal => 8,
     };
-    let value = u64::from_str_radix(digits, base).map_err(|_| bad(format!("integer `{text}` does not fit in 64 bits")))?;
+    let value =
+        u64::from_str_radix(digits, base).map_err(|_| bad(format!("integer `{text}` does not fit in 64 bits")))?;
     Ok(IntLit { value, unsigned, length, radix })
 }
 
 #[cfg(test)]
-#[path = "lexer/tests.rs"]
 mod tests;

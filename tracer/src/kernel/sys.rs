@@ -66,7 +66,8 @@ impl Map {
         Map::create(libbpf_sys::BPF_MAP_TYPE_PERCPU_ARRAY, name, 4, 8, entries)
     }
 
-    fn create(
+    /// A map of any kind.
+    pub fn create(
         kind: libbpf_sys::bpf_map_type,
         name: &str,
         key: u32,
@@ -84,6 +85,42 @@ impl Map {
     /// The map's file descriptor.
     pub fn fd(&self) -> RawFd {
         self.fd.as_raw_fd()
+    }
+
+    /// Every key of a hash map (`key_size` bytes each), by `get_next_key`.
+    pub fn keys(&self, key_size: usize) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        let mut next = vec![0u8; key_size];
+        loop {
+            let prev = out.last().map(|k| k.as_ptr()).unwrap_or(std::ptr::null());
+            // SAFETY: `prev` is null or a key of `key_size` bytes; `next` has room for one.
+            let ret = unsafe { libbpf_sys::bpf_map_get_next_key(self.fd(), prev.cast(), next.as_mut_ptr().cast()) };
+            if ret < 0 || out.len() > 1 << 22 {
+                return out;
+            }
+            out.push(next.clone());
+        }
+    }
+
+    /// The value of `key` in a per-CPU map, one `value_size` slice per possible CPU.
+    pub fn lookup_percpu(&self, key: &[u8]) -> Option<Vec<Vec<u8>>> {
+        let ncpu = usize::try_from(
+            // SAFETY: plain libbpf query without arguments.
+            unsafe { libbpf_sys::libbpf_num_possible_cpus() },
+        )
+        .ok()?;
+        let stride = (self.value_size as usize).next_multiple_of(8);
+        let mut values = vec![0u8; stride * ncpu];
+        // SAFETY: `key` is a whole key; `values` holds one rounded value per possible CPU.
+        let ret =
+            unsafe { libbpf_sys::bpf_map_lookup_elem(self.fd(), key.as_ptr().cast(), values.as_mut_ptr().cast()) };
+        (ret >= 0).then(|| values.chunks_exact(stride).map(|c| c[..self.value_size as usize].to_vec()).collect())
+    }
+
+    /// Delete `key`.
+    pub fn delete(&self, key: &[u8]) {
+        // SAFETY: `key` is a whole key of this map.
+        unsafe { libbpf_sys::bpf_map_delete_elem(self.fd(), key.as_ptr().cast()) };
     }
 
     /// Sum of a per-CPU u64 counter over every possible CPU.
@@ -134,6 +171,15 @@ impl Program {
             crate::kernel::uprobe::Method::Multi => libbpf_sys::BPF_TRACE_UPROBE_MULTI,
             crate::kernel::uprobe::Method::PerfEvent => 0,
         };
+        Program::load_as(libbpf_sys::BPF_PROG_TYPE_KPROBE, attach_type, name, insns)
+    }
+
+    fn load_as(
+        prog_type: libbpf_sys::bpf_prog_type,
+        attach_type: libbpf_sys::bpf_attach_type,
+        name: &str,
+        insns: &[Insn],
+    ) -> Result<Program, KernelError> {
         let cname = CString::new(name).expect("program names have no NUL");
         let license = c"GPL";
         let load = |log: Option<&mut Vec<u8>>| {
@@ -151,7 +197,7 @@ impl Program {
             // same field order); the name, license and log buffer outlive the call.
             unsafe {
                 libbpf_sys::bpf_prog_load(
-                    libbpf_sys::BPF_PROG_TYPE_KPROBE,
+                    prog_type,
                     cname.as_ptr(),
                     license.as_ptr(),
                     insns.as_ptr().cast(),
@@ -181,6 +227,41 @@ impl Program {
             return Err(KernelError::Syscall { call: "bpf_prog_load", what: format!("program `{name}`"), source });
         }
         Err(KernelError::Verifier { program: name.to_string(), source, log })
+    }
+
+    /// Load a raw tracepoint program (for `sys_enter`/`sys_exit`, and for
+    /// `BEGIN`/`END`, which sdtrace runs with [`Program::test_run`]).
+    pub fn load_raw_tp(name: &str, insns: &[Insn]) -> Result<Program, KernelError> {
+        Program::load_as(libbpf_sys::BPF_PROG_TYPE_RAW_TRACEPOINT, 0, name, insns)
+    }
+
+    /// Run the program once on this CPU with an all-zero context.
+    pub fn test_run(&self) -> Result<(), KernelError> {
+        let ctx = [0u64; 2];
+        let mut opts = libbpf_sys::bpf_test_run_opts {
+            sz: std::mem::size_of::<libbpf_sys::bpf_test_run_opts>() as _,
+            ctx_in: ctx.as_ptr().cast(),
+            ctx_size_in: 16,
+            ..Default::default()
+        };
+        // SAFETY: `opts` and the context it points to live across the call.
+        let ret = unsafe { libbpf_sys::bpf_prog_test_run_opts(self.fd(), &mut opts) };
+        if ret < 0 {
+            return Err(KernelError::Syscall {
+                call: "bpf_prog_test_run",
+                what: format!("program `{}`", self.name),
+                source: io::Error::from_raw_os_error(-ret),
+            });
+        }
+        Ok(())
+    }
+
+    /// Attach a raw tracepoint program to tracepoint `tp` (`sys_enter`).
+    pub fn attach_raw_tp(&self, tp: &str) -> Result<OwnedFd, KernelError> {
+        let ctp = CString::new(tp).expect("tracepoint names have no NUL");
+        // SAFETY: a valid C string and an open program descriptor.
+        let ret = unsafe { libbpf_sys::bpf_raw_tracepoint_open(ctp.as_ptr(), self.fd()) };
+        check(ret, "bpf_raw_tracepoint_open", || format!("tracepoint {tp}"))
     }
 
     /// The program's file descriptor.

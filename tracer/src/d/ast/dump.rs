@@ -141,11 +141,8 @@ fn expr(e: &Expr) -> String {
             };
             format!("{}{}{length}", lit.value, if lit.unsigned { "u" } else { "" })
         }
-        ExprKind::Char(c) => match c {
-            b'\'' => "'\\''".to_string(),
-            b'"' => "'\"'".to_string(),
-            _ => format!("'{}'", escape_byte(*c)),
-        },
+        ExprKind::Char(b'\'') => "'\\''".to_string(),
+        ExprKind::Char(c) => format!("'{}'", escape_byte(*c)),
         ExprKind::Str(s) => quote(s),
         ExprKind::Ident(name) | ExprKind::Macro(name) => name.clone(),
         ExprKind::SelfVar(name) => format!("self->{name}"),

@@ -1,0 +1,1001 @@
+//! eBPF for checked D clauses: one program per attachment context, holding
+//! every clause that applies there, in source order (so `this->` and the
+//! order of actions are DTrace's).
+//!
+//! Registers: `r6` the context, `r7` this CPU's scratch area (a per-CPU
+//! array value: clause-locals, strings, keys, records), `r8` the globals
+//! (an array value), `r9` the id of the probe that fired (an index into the
+//! run's probe table: a USDT site's attach cookie, `base + nr` for a
+//! syscall, a constant for `BEGIN`/`END`). Integer expressions are computed
+//! into `r0`, spilling left operands to 8-byte stack slots; strings live in
+//! scratch buffers of `strsize` bytes, zero-filled so they can be map keys.
+//!
+//! Records go to the ring buffer with `bpf_ringbuf_output` (no wake-up):
+//!
+//! ```text
+//! u32 tag   1 printf, 2 exit, 3 printa, 4 clear/trunc
+//! u32 id    format (printf, printa; u32::MAX for none) or aggregation
+//! ...       printf: arguments in format order, integers and probe ids as
+//!           u64, strings as strsize bytes; exit: i64 status; printa:
+//!           u64 aggregation; clear/trunc: i64 entries kept (-1 = clear)
+//! ```
+
+use super::ast::{BinOp, UnaryOp};
+use super::sema::{AggFunc, Builtin, IStmt, Ir, ProbeField, TExpr, TKind, Ty, VarRef};
+use crate::bpf::asm::{Asm, Label};
+use crate::bpf::insn::{helper, Alu, Cond, Insn, Reg, Size, R0, R1, R10, R2, R3, R4, R6, R7, R8, R9};
+use crate::bpf::usdt::{ArgPlan, Fetch};
+
+/// Record tags.
+pub mod tag {
+    /// A printf record.
+    pub const PRINTF: u32 = 1;
+    /// `exit(n)`.
+    pub const EXIT: u32 = 2;
+    /// `printa`.
+    pub const PRINTA: u32 = 3;
+    /// `clear`/`trunc`.
+    pub const AGGOP: u32 = 4;
+}
+
+/// Largest per-CPU scratch area (the kernel's limit for a per-CPU value).
+pub const SCRATCH_MAX: usize = 32 * 1024;
+
+/// What the program is attached to, which decides how it reads arguments
+/// and which probe fired.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Context {
+    /// USDT sites that read their arguments with these plans.
+    Usdt(Vec<ArgPlan>),
+    /// The `sys_enter` raw tracepoint; probe id = `base + nr`.
+    SyscallEntry {
+        /// Probe id of syscall 0.
+        base: u64,
+    },
+    /// The `sys_exit` raw tracepoint; probe id = `base + nr`.
+    SyscallReturn {
+        /// Probe id of syscall 0.
+        base: u64,
+    },
+    /// `BEGIN` or `END`, run once by sdtrace; the probe id is fixed.
+    Special(u64),
+}
+
+/// The probe ids a clause applies to within a program.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Filter {
+    /// Every probe the program sees.
+    All,
+    /// Only these.
+    Ids(Vec<u64>),
+}
+
+/// One program to generate.
+#[derive(Debug, Clone)]
+pub struct ProgramSpec {
+    /// Where it runs.
+    pub context: Context,
+    /// Clause indexes (into [`Ir::clauses`]) with their filters, in order.
+    pub clauses: Vec<(usize, Filter)>,
+    /// Every probe id the program can see.
+    pub ids: Vec<u64>,
+}
+
+/// Map descriptors a program refers to.
+#[derive(Debug, Clone)]
+pub struct MapFds {
+    /// The ring buffer.
+    pub ringbuf: i32,
+    /// Per-CPU counters: 0 drops, 1 runtime errors.
+    pub counters: i32,
+    /// Per-CPU scratch.
+    pub scratch: i32,
+    /// Globals (array of one value), when there are any.
+    pub globals: Option<i32>,
+    /// Thread-locals (hash keyed by tid and variable).
+    pub thread: Option<i32>,
+    /// One per aggregation.
+    pub aggs: Vec<i32>,
+}
+
+/// Where everything sits; computed once per run.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// Bytes per string (a multiple of 8).
+    pub strsize: usize,
+    /// Offset of each global in the globals value.
+    pub globals: Vec<usize>,
+    /// Size of the globals value.
+    pub globals_size: usize,
+    /// Offset of each clause-local in scratch.
+    pub clause_vars: Vec<usize>,
+    /// Where scratch temporaries start.
+    pub temps: usize,
+    /// Size of a thread-local value.
+    pub thread_value: usize,
+    /// Per aggregation: the offset of each key in the key, and the key size.
+    pub agg_keys: Vec<(Vec<usize>, usize)>,
+    /// Nanoseconds to add to `bpf_ktime_get_ns` for `walltimestamp`.
+    pub wall_offset: u64,
+}
+
+/// Bytes a value of `ty` takes in a record, key or variable.
+pub fn slot_size(ty: Ty, strsize: usize) -> usize {
+    if ty == Ty::Str {
+        strsize
+    } else {
+        8
+    }
+}
+
+impl Layout {
+    /// Lay out `ir` with strings of `strsize` bytes (rounded up to 8).
+    pub fn new(ir: &Ir, strsize: usize) -> Layout {
+        let strsize = strsize.div_ceil(8) * 8;
+        let mut at = 0;
+        let globals = ir
+            .globals
+            .iter()
+            .map(|v| {
+                at += slot_size(v.ty, strsize);
+                at - slot_size(v.ty, strsize)
+            })
+            .collect();
+        let globals_size = at.max(8);
+        let mut at = 0;
+        let clause_vars = ir
+            .clause_vars
+            .iter()
+            .map(|v| {
+                at += slot_size(v.ty, strsize);
+                at - slot_size(v.ty, strsize)
+            })
+            .collect();
+        let thread_value = if ir.thread_vars.iter().any(|v| v.ty == Ty::Str) { strsize } else { 8 };
+        let agg_keys = ir
+            .aggs
+            .iter()
+            .map(|a| {
+                let mut k = 0;
+                let offs = a
+                    .keys
+                    .iter()
+                    .map(|t| {
+                        k += slot_size(*t, strsize);
+                        k - slot_size(*t, strsize)
+                    })
+                    .collect();
+                (offs, k.max(8))
+            })
+            .collect();
+        Layout {
+            strsize,
+            globals,
+            globals_size,
+            clause_vars,
+            temps: at,
+            thread_value,
+            agg_keys,
+            wall_offset: wall_offset(),
+        }
+    }
+}
+
+fn wall_offset() -> u64 {
+    let mut mono = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut real = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime writes into the timespec it is given.
+    unsafe {
+        libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut mono);
+        libc::clock_gettime(libc::CLOCK_REALTIME, &mut real);
+    }
+    let ns = |t: libc::timespec| t.tv_sec as u64 * 1_000_000_000 + t.tv_nsec as u64;
+    ns(real).saturating_sub(ns(mono))
+}
+
+/// What a string expression evaluated to: `strsize` bytes at `base + off`.
+#[derive(Debug, Clone, Copy)]
+struct StrLoc {
+    base: Reg,
+    off: i32,
+}
+
+/// Why a program could not be generated.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CodegenError(pub String);
+
+/// The probe table, for `probefunc == "read"`-style tests.
+pub trait ProbeNames {
+    /// The text of `field` for probe `id`.
+    fn field(&self, id: u64, field: ProbeField) -> String;
+}
+
+struct Gen<'a> {
+    a: Asm,
+    ir: &'a Ir,
+    layout: &'a Layout,
+    maps: &'a MapFds,
+    spec: &'a ProgramSpec,
+    names: &'a dyn ProbeNames,
+    /// Next free scratch byte.
+    scratch: usize,
+    /// Highest scratch byte used.
+    scratch_high: usize,
+    /// Stack slots in use.
+    depth: i16,
+}
+
+// Stack: fp-16..fp-1 the thread-local key; fp-24 a read buffer; temps below.
+const KEY: i16 = -16;
+const READ_BUF: i16 = -24;
+const TEMPS: i16 = -32;
+const MAX_DEPTH: i16 = 56;
+
+/// Generate the program for `spec`. Returns its instructions and the
+/// scratch bytes it needs.
+pub fn generate(
+    ir: &Ir,
+    layout: &Layout,
+    maps: &MapFds,
+    spec: &ProgramSpec,
+    names: &dyn ProbeNames,
+) -> Result<(Vec<Insn>, usize), CodegenError> {
+    let mut g = Gen {
+        a: Asm::new(),
+        ir,
+        layout,
+        maps,
+        spec,
+        names,
+        scratch: layout.temps,
+        scratch_high: layout.temps,
+        depth: 0,
+    };
+    let out = g.a.label();
+    g.a.emit(Insn::mov(R6, R1));
+    // Scratch.
+    g.lookup_zero(maps.scratch);
+    g.a.jmp_imm(Cond::Eq, R0, 0, out);
+    g.a.emit(Insn::mov(R7, R0));
+    if let Some(fd) = maps.globals {
+        g.lookup_zero(fd);
+        g.a.jmp_imm(Cond::Eq, R0, 0, out);
+        g.a.emit(Insn::mov(R8, R0));
+    }
+    g.probe_id(out);
+    for (ci, filter) in &spec.clauses {
+        let clause = &ir.clauses[*ci];
+        let skip = g.a.label();
+        if let Filter::Ids(ids) = filter {
+            let take = g.a.label();
+            for id in ids {
+                g.jmp_id(Cond::Eq, *id, take);
+            }
+            g.a.goto(skip);
+            g.a.bind(take);
+        }
+        g.scratch = layout.temps;
+        if let Some(p) = &clause.predicate {
+            g.int(p)?;
+            g.a.jmp_imm(Cond::Eq, R0, 0, skip);
+        }
+        g.stmts(&clause.body, out)?;
+        g.a.bind(skip);
+    }
+    g.a.bind(out);
+    g.a.emit(Insn::mov_imm(R0, 0));
+    g.a.emit(Insn::exit());
+    if g.scratch_high > SCRATCH_MAX {
+        return Err(CodegenError(format!(
+            "the program needs {} bytes of scratch space per CPU, more than the {SCRATCH_MAX} the kernel allows; \
+             lower strsize (-x strsize=N)",
+            g.scratch_high
+        )));
+    }
+    Ok((g.a.finish(), g.scratch_high))
+}
+
+impl Gen<'_> {
+    fn err<T>(&self, e: &TExpr, msg: &str) -> Result<T, CodegenError> {
+        Err(CodegenError(format!("{msg} (at bytes {}..{})", e.span.lo, e.span.hi)))
+    }
+
+    /// `r0 = lookup(map, &0)`.
+    fn lookup_zero(&mut self, fd: i32) {
+        self.a.emit(Insn::store_imm(Size::W, R10, READ_BUF, 0));
+        self.a.emit_all(Insn::ld_map_fd(R1, fd));
+        self.a.emit(Insn::mov(R2, R10));
+        self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(READ_BUF)));
+        self.a.emit(Insn::call(helper::MAP_LOOKUP_ELEM));
+    }
+
+    fn jmp_id(&mut self, cond: Cond, id: u64, to: Label) {
+        if let Ok(imm) = i32::try_from(id) {
+            self.a.jmp_imm(cond, R9, imm, to);
+        } else {
+            self.a.emit_all(Insn::ld_imm64(R1, id));
+            self.a.jmp_reg(cond, R9, R1, to);
+        }
+    }
+
+    fn probe_id(&mut self, out: Label) {
+        match &self.spec.context {
+            Context::Usdt(_) => {
+                self.a.emit(Insn::mov(R1, R6));
+                self.a.emit(Insn::call(helper::GET_ATTACH_COOKIE));
+                self.a.emit(Insn::mov(R9, R0));
+            }
+            Context::SyscallEntry { base } | Context::SyscallReturn { base } => {
+                if matches!(self.spec.context, Context::SyscallEntry { .. }) {
+                    // ctx->args[1] is the syscall number.
+                    self.a.emit(Insn::load(Size::DW, R9, R6, 8));
+                } else {
+                    // regs->orig_ax holds it on the way out.
+                    self.read_kernel_regs(120);
+                    self.a.emit(Insn::mov(R9, R0));
+                }
+                self.a.jmp_imm(Cond::Sge, R9, syscall_count() as i32, out);
+                self.a.jmp_imm(Cond::Slt, R9, 0, out);
+                self.a.emit_all(Insn::ld_imm64(R1, *base));
+                self.a.emit(Insn::alu(Alu::Add, R9, R1));
+            }
+            Context::Special(id) => self.a.emit_all(Insn::ld_imm64(R9, *id)),
+        }
+    }
+
+    /// `r0 = *(u64 *)(regs + off)`, where regs is `ctx->args[0]`.
+    fn read_kernel_regs(&mut self, off: i32) {
+        self.a.emit(Insn::store_imm(Size::DW, R10, READ_BUF, 0));
+        self.a.emit(Insn::mov(R1, R10));
+        self.a.emit(Insn::alu_imm(Alu::Add, R1, i32::from(READ_BUF)));
+        self.a.emit(Insn::mov_imm(R2, 8));
+        self.a.emit(Insn::load(Size::DW, R3, R6, 0));
+        self.a.emit(Insn::alu_imm(Alu::Add, R3, off));
+        self.a.emit(Insn::call(helper::PROBE_READ_KERNEL));
+        self.a.emit(Insn::load(Size::DW, R0, R10, READ_BUF));
+    }
+
+    fn push(&mut self) -> Result<i16, CodegenError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(CodegenError("expression too deep for the BPF stack".into()));
+        }
+        self.depth += 1;
+        Ok(TEMPS - 8 * (self.depth - 1))
+    }
+
+    fn pop(&mut self) {
+        self.depth -= 1;
+    }
+
+    fn alloc(&mut self, bytes: usize) -> i32 {
+        let at = self.scratch;
+        self.scratch += bytes.div_ceil(8) * 8;
+        self.scratch_high = self.scratch_high.max(self.scratch);
+        at as i32
+    }
+
+    fn zero_scratch(&mut self, off: i32, bytes: usize) {
+        for k in (0..bytes).step_by(8) {
+            self.a.emit(Insn::store_imm(Size::DW, R7, (off + k as i32) as i16, 0));
+        }
+    }
+
+    /// `dst = memcpy(src, n)` between map values: `bpf_probe_read_kernel`.
+    fn copy(&mut self, dst_base: Reg, dst_off: i32, src: StrLoc, n: usize) {
+        self.a.emit(Insn::mov(R1, dst_base));
+        self.a.emit(Insn::alu_imm(Alu::Add, R1, dst_off));
+        self.a.emit(Insn::mov_imm(R2, n as i32));
+        self.a.emit(Insn::mov(R3, src.base));
+        self.a.emit(Insn::alu_imm(Alu::Add, R3, src.off));
+        self.a.emit(Insn::call(helper::PROBE_READ_KERNEL));
+    }
+
+    fn count_error(&mut self) {
+        let done = self.a.label();
+        self.a.emit(Insn::store_imm(Size::W, R10, READ_BUF, 1));
+        self.a.emit_all(Insn::ld_map_fd(R1, self.maps.counters));
+        self.a.emit(Insn::mov(R2, R10));
+        self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(READ_BUF)));
+        self.a.emit(Insn::call(helper::MAP_LOOKUP_ELEM));
+        self.a.jmp_imm(Cond::Eq, R0, 0, done);
+        self.a.emit(Insn::load(Size::DW, R1, R0, 0));
+        self.a.emit(Insn::alu_imm(Alu::Add, R1, 1));
+        self.a.emit(Insn::store(Size::DW, R0, 0, R1));
+        self.a.bind(done);
+    }
+
+    fn count_drop_if_failed(&mut self) {
+        let ok = self.a.label();
+        self.a.jmp_imm(Cond::Sge, R0, 0, ok);
+        self.a.emit(Insn::store_imm(Size::W, R10, READ_BUF, 0));
+        self.a.emit_all(Insn::ld_map_fd(R1, self.maps.counters));
+        self.a.emit(Insn::mov(R2, R10));
+        self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(READ_BUF)));
+        self.a.emit(Insn::call(helper::MAP_LOOKUP_ELEM));
+        self.a.jmp_imm(Cond::Eq, R0, 0, ok);
+        self.a.emit(Insn::load(Size::DW, R1, R0, 0));
+        self.a.emit(Insn::alu_imm(Alu::Add, R1, 1));
+        self.a.emit(Insn::store(Size::DW, R0, 0, R1));
+        self.a.bind(ok);
+    }
+
+    /// Build the thread-local key `{tid, var}` on the stack.
+    fn thread_key(&mut self, var: usize) {
+        self.a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+        self.a.emit(Insn::store(Size::DW, R10, KEY, R0));
+        self.a.emit(Insn::store_imm(Size::DW, R10, KEY + 8, var as i32));
+    }
+
+    fn thread_fd(&self) -> i32 {
+        self.maps.thread.expect("a thread-local map when thread-locals exist")
+    }
+
+    fn output(&mut self, off: i32, size: usize) {
+        self.a.emit_all(Insn::ld_map_fd(R1, self.maps.ringbuf));
+        self.a.emit(Insn::mov(R2, R7));
+        self.a.emit(Insn::alu_imm(Alu::Add, R2, off));
+        self.a.emit(Insn::mov_imm(R3, size as i32));
+        self.a.emit(Insn::mov_imm(R4, 1)); // BPF_RB_NO_WAKEUP
+        self.a.emit(Insn::call(helper::RINGBUF_OUTPUT));
+        self.count_drop_if_failed();
+    }
+
+    fn header(&mut self, off: i32, tag: u32, id: u32) {
+        self.a.emit(Insn::store_imm(Size::W, R7, off as i16, tag as i32));
+        self.a.emit(Insn::store_imm(Size::W, R7, (off + 4) as i16, id as i32));
+    }
+
+    fn stmts(&mut self, stmts: &[IStmt], out: Label) -> Result<(), CodegenError> {
+        for s in stmts {
+            self.stmt(s, out)?;
+        }
+        Ok(())
+    }
+
+    fn stmt(&mut self, s: &IStmt, out: Label) -> Result<(), CodegenError> {
+        let mark = self.scratch;
+        match s {
+            IStmt::Nop => {}
+            IStmt::If(c, t, e) => {
+                let other = self.a.label();
+                let end = self.a.label();
+                self.int(c)?;
+                self.a.jmp_imm(Cond::Eq, R0, 0, other);
+                self.stmts(t, out)?;
+                self.a.goto(end);
+                self.a.bind(other);
+                self.stmts(e, out)?;
+                self.a.bind(end);
+            }
+            IStmt::Assign(place, v) => self.assign(*place, v)?,
+            IStmt::Free(VarRef::Thread(i)) => {
+                self.thread_key(*i);
+                self.a.emit_all(Insn::ld_map_fd(R1, self.thread_fd()));
+                self.a.emit(Insn::mov(R2, R10));
+                self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(KEY)));
+                self.a.emit(Insn::call(helper::MAP_DELETE_ELEM));
+            }
+            IStmt::Free(_) => {}
+            IStmt::Printf { format, args } => {
+                let size: usize = 8 + args.iter().map(|a| slot_size(a.ty, self.layout.strsize)).sum::<usize>();
+                let rec = self.alloc(size);
+                self.header(rec, tag::PRINTF, *format as u32);
+                let mut at = rec + 8;
+                for a in args {
+                    self.store_value(a, R7, at)?;
+                    at += slot_size(a.ty, self.layout.strsize) as i32;
+                }
+                self.output(rec, size);
+            }
+            IStmt::Exit(v) => {
+                let rec = self.alloc(16);
+                self.int(v)?;
+                self.a.emit(Insn::store(Size::DW, R7, (rec + 8) as i16, R0));
+                self.header(rec, tag::EXIT, 0);
+                self.output(rec, 16);
+            }
+            IStmt::Printa { format, agg } => {
+                let rec = self.alloc(16);
+                self.header(rec, tag::PRINTA, format.map_or(u32::MAX, |f| f as u32));
+                self.a.emit(Insn::store_imm(Size::DW, R7, (rec + 8) as i16, *agg as i32));
+                self.output(rec, 16);
+            }
+            IStmt::AggOp { agg, trunc } => {
+                let rec = self.alloc(16);
+                self.header(rec, tag::AGGOP, *agg as u32);
+                self.a.emit(Insn::store_imm(Size::DW, R7, (rec + 8) as i16, trunc.map_or(-1, |n| n as i32)));
+                self.output(rec, 16);
+            }
+            IStmt::Aggregate { agg, keys, value } => self.aggregate(*agg, keys, value.as_ref())?,
+        }
+        self.scratch = mark;
+        Ok(())
+    }
+
+    /// Evaluate `v` and store it (8 bytes, or strsize for strings) at `base + off`.
+    fn store_value(&mut self, v: &TExpr, base: Reg, off: i32) -> Result<(), CodegenError> {
+        if v.ty == Ty::Str {
+            let loc = self.string(v)?;
+            if loc.base != base || loc.off != off {
+                self.copy(base, off, loc, self.layout.strsize);
+            }
+        } else {
+            self.int(v)?;
+            self.a.emit(Insn::store(Size::DW, base, off as i16, R0));
+        }
+        Ok(())
+    }
+
+    fn assign(&mut self, place: VarRef, v: &TExpr) -> Result<(), CodegenError> {
+        match place {
+            VarRef::Global(i) => self.store_value(v, R8, self.layout.globals[i] as i32),
+            VarRef::Clause(i) => self.store_value(v, R7, self.layout.clause_vars[i] as i32),
+            VarRef::Thread(i) => {
+                let buf = self.alloc(self.layout.thread_value);
+                self.store_value(v, R7, buf)?;
+                self.thread_key(i);
+                self.a.emit_all(Insn::ld_map_fd(R1, self.thread_fd()));
+                self.a.emit(Insn::mov(R2, R10));
+                self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(KEY)));
+                self.a.emit(Insn::mov(R3, R7));
+                self.a.emit(Insn::alu_imm(Alu::Add, R3, buf));
+                self.a.emit(Insn::mov_imm(R4, 0));
+                self.a.emit(Insn::call(helper::MAP_UPDATE_ELEM));
+                Ok(())
+            }
+        }
+    }
+
+    fn aggregate(&mut self, agg: usize, keys: &[TExpr], value: Option<&TExpr>) -> Result<(), CodegenError> {
+        let (offs, key_size) = self.layout.agg_keys[agg].clone();
+        let key = self.alloc(key_size);
+        self.zero_scratch(key, key_size);
+        for (k, off) in keys.iter().zip(offs) {
+            self.store_value(k, R7, key + off as i32)?;
+        }
+        let slot = self.push()?;
+        if let Some(v) = value {
+            self.int(v)?;
+            self.a.emit(Insn::store(Size::DW, R10, slot, R0));
+        }
+        let fd = self.maps.aggs[agg];
+        let have = self.a.label();
+        let done = self.a.label();
+        let lookup = |g: &mut Self| {
+            g.a.emit_all(Insn::ld_map_fd(R1, fd));
+            g.a.emit(Insn::mov(R2, R7));
+            g.a.emit(Insn::alu_imm(Alu::Add, R2, key));
+            g.a.emit(Insn::call(helper::MAP_LOOKUP_ELEM));
+        };
+        lookup(self);
+        self.a.jmp_imm(Cond::Ne, R0, 0, have);
+        let zero = self.alloc(16);
+        self.zero_scratch(zero, 16);
+        self.a.emit_all(Insn::ld_map_fd(R1, fd));
+        self.a.emit(Insn::mov(R2, R7));
+        self.a.emit(Insn::alu_imm(Alu::Add, R2, key));
+        self.a.emit(Insn::mov(R3, R7));
+        self.a.emit(Insn::alu_imm(Alu::Add, R3, zero));
+        self.a.emit(Insn::mov_imm(R4, 1)); // BPF_NOEXIST
+        self.a.emit(Insn::call(helper::MAP_UPDATE_ELEM));
+        lookup(self);
+        self.a.jmp_imm(Cond::Eq, R0, 0, done);
+        self.a.bind(have);
+        let func = self.ir.aggs[agg].func;
+        self.a.emit(Insn::load(Size::DW, R1, R0, 0));
+        match func {
+            AggFunc::Count => self.a.emit(Insn::alu_imm(Alu::Add, R1, 1)),
+            AggFunc::Sum | AggFunc::Avg => {
+                self.a.emit(Insn::load(Size::DW, R2, R10, slot));
+                self.a.emit(Insn::alu(Alu::Add, R1, R2));
+                if func == AggFunc::Avg {
+                    self.a.emit(Insn::load(Size::DW, R3, R0, 8));
+                    self.a.emit(Insn::alu_imm(Alu::Add, R3, 1));
+                    self.a.emit(Insn::store(Size::DW, R0, 8, R3));
+                }
+            }
+            AggFunc::Min | AggFunc::Max => {
+                // Slot 1 says whether slot 0 holds a value yet.
+                let take = self.a.label();
+                let keep = self.a.label();
+                self.a.emit(Insn::load(Size::DW, R2, R10, slot));
+                self.a.emit(Insn::load(Size::DW, R3, R0, 8));
+                self.a.jmp_imm(Cond::Eq, R3, 0, take);
+                let better = if func == AggFunc::Min { Cond::Slt } else { Cond::Sgt };
+                self.a.jmp_reg(better, R2, R1, take);
+                self.a.goto(keep);
+                self.a.bind(take);
+                self.a.emit(Insn::mov(R1, R2));
+                self.a.emit(Insn::store_imm(Size::DW, R0, 8, 1));
+                self.a.bind(keep);
+            }
+        }
+        self.a.emit(Insn::store(Size::DW, R0, 0, R1));
+        self.a.bind(done);
+        self.pop();
+        Ok(())
+    }
+
+    /// Evaluate a string expression into a location.
+    fn string(&mut self, e: &TExpr) -> Result<StrLoc, CodegenError> {
+        let n = self.layout.strsize;
+        match &e.kind {
+            TKind::Str(s) => {
+                let off = self.alloc(n);
+                self.zero_scratch(off, n);
+                for (i, b) in s.bytes().take(n - 1).enumerate() {
+                    self.a.emit(Insn::store_imm(Size::B, R7, (off + i as i32) as i16, i32::from(b)));
+                }
+                Ok(StrLoc { base: R7, off })
+            }
+            TKind::Builtin(Builtin::Execname) => {
+                let off = self.alloc(n);
+                self.zero_scratch(off, n);
+                self.a.emit(Insn::mov(R1, R7));
+                self.a.emit(Insn::alu_imm(Alu::Add, R1, off));
+                self.a.emit(Insn::mov_imm(R2, 16.min(n as i32)));
+                self.a.emit(Insn::call(helper::GET_CURRENT_COMM));
+                Ok(StrLoc { base: R7, off })
+            }
+            TKind::Var(VarRef::Global(i)) => Ok(StrLoc { base: R8, off: self.layout.globals[*i] as i32 }),
+            TKind::Var(VarRef::Clause(i)) => Ok(StrLoc { base: R7, off: self.layout.clause_vars[*i] as i32 }),
+            TKind::Var(VarRef::Thread(i)) => {
+                let off = self.alloc(n);
+                let found = self.a.label();
+                let done = self.a.label();
+                self.thread_key(*i);
+                self.a.emit_all(Insn::ld_map_fd(R1, self.thread_fd()));
+                self.a.emit(Insn::mov(R2, R10));
+                self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(KEY)));
+                self.a.emit(Insn::call(helper::MAP_LOOKUP_ELEM));
+                self.a.jmp_imm(Cond::Ne, R0, 0, found);
+                self.zero_scratch(off, n);
+                self.a.goto(done);
+                self.a.bind(found);
+                self.copy(R7, off, StrLoc { base: R0, off: 0 }, n);
+                self.a.bind(done);
+                Ok(StrLoc { base: R7, off })
+            }
+            TKind::Copyinstr(addr, len) => {
+                let off = self.alloc(n);
+                let slot = self.push()?;
+                self.int(addr)?;
+                self.a.emit(Insn::store(Size::DW, R10, slot, R0));
+                match len {
+                    Some(l) => {
+                        self.int(l)?;
+                        let ok = self.a.label();
+                        let pos = self.a.label();
+                        self.a.jmp_imm(Cond::Sge, R0, 0, pos);
+                        self.a.emit(Insn::mov_imm(R0, 0));
+                        self.a.bind(pos);
+                        self.a.jmp_imm(Cond::Le, R0, (n - 1) as i32, ok);
+                        self.a.emit(Insn::mov_imm(R0, (n - 1) as i32));
+                        self.a.bind(ok);
+                        self.zero_scratch(off, n);
+                        self.a.emit(Insn::mov(R2, R0));
+                        self.a.emit(Insn::mov(R1, R7));
+                        self.a.emit(Insn::alu_imm(Alu::Add, R1, off));
+                        self.a.emit(Insn::load(Size::DW, R3, R10, slot));
+                        self.a.emit(Insn::call(helper::PROBE_READ_USER));
+                    }
+                    None => {
+                        self.zero_scratch(off, n);
+                        self.a.emit(Insn::mov(R1, R7));
+                        self.a.emit(Insn::alu_imm(Alu::Add, R1, off));
+                        self.a.emit(Insn::mov_imm(R2, n as i32));
+                        self.a.emit(Insn::load(Size::DW, R3, R10, slot));
+                        self.a.emit(Insn::call(helper::PROBE_READ_USER_STR));
+                    }
+                }
+                self.pop();
+                let ok = self.a.label();
+                self.a.jmp_imm(Cond::Sge, R0, 0, ok);
+                self.count_error();
+                self.zero_scratch(off, n);
+                self.a.bind(ok);
+                Ok(StrLoc { base: R7, off })
+            }
+            _ => self.err(e, "this string expression is not supported yet"),
+        }
+    }
+
+    /// Evaluate an integer (or probe id) expression into r0.
+    fn int(&mut self, e: &TExpr) -> Result<(), CodegenError> {
+        match &e.kind {
+            TKind::Int(v) => {
+                if let Ok(imm) = i32::try_from(*v) {
+                    self.a.emit(Insn::mov_imm(R0, imm));
+                } else {
+                    self.a.emit_all(Insn::ld_imm64(R0, *v as u64));
+                }
+            }
+            TKind::Builtin(b) => self.builtin(*b, e)?,
+            TKind::Var(VarRef::Global(i)) => self.a.emit(Insn::load(Size::DW, R0, R8, self.layout.globals[*i] as i16)),
+            TKind::Var(VarRef::Clause(i)) => {
+                self.a.emit(Insn::load(Size::DW, R0, R7, self.layout.clause_vars[*i] as i16))
+            }
+            TKind::Var(VarRef::Thread(i)) => {
+                let done = self.a.label();
+                self.thread_key(*i);
+                self.a.emit_all(Insn::ld_map_fd(R1, self.thread_fd()));
+                self.a.emit(Insn::mov(R2, R10));
+                self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(KEY)));
+                self.a.emit(Insn::call(helper::MAP_LOOKUP_ELEM));
+                self.a.jmp_imm(Cond::Eq, R0, 0, done);
+                self.a.emit(Insn::load(Size::DW, R0, R0, 0));
+                self.a.bind(done);
+            }
+            TKind::Unary(op, x) => {
+                self.int(x)?;
+                match op {
+                    UnaryOp::Neg => {
+                        self.a.emit(Insn::mov_imm(R1, 0));
+                        self.a.emit(Insn::alu(Alu::Sub, R1, R0));
+                        self.a.emit(Insn::mov(R0, R1));
+                    }
+                    UnaryOp::BitNot => self.a.emit(Insn::alu_imm(Alu::Xor, R0, -1)),
+                    UnaryOp::Not => self.bool_of(Cond::Eq),
+                    _ => return self.err(e, "unsupported operator"),
+                }
+            }
+            TKind::Cast(x) => {
+                self.int(x)?;
+                if let Ty::Int { size, signed } = e.ty {
+                    if size < 8 {
+                        let bits = 64 - 8 * i32::from(size);
+                        self.a.emit(Insn::alu_imm(Alu::Lsh, R0, bits));
+                        self.a.emit(Insn::alu_imm(if signed { Alu::Arsh } else { Alu::Rsh }, R0, bits));
+                    }
+                }
+            }
+            TKind::Binary(op, l, r) => self.binary(*op, l, r)?,
+            TKind::Cond(c, t, f) => {
+                let other = self.a.label();
+                let end = self.a.label();
+                self.int(c)?;
+                self.a.jmp_imm(Cond::Eq, R0, 0, other);
+                self.int(t)?;
+                self.a.goto(end);
+                self.a.bind(other);
+                self.int(f)?;
+                self.a.bind(end);
+            }
+            TKind::ProbeIs { field, text, negate } => {
+                let yes = self.a.label();
+                let end = self.a.label();
+                let ids: Vec<u64> =
+                    self.spec.ids.iter().copied().filter(|id| self.names.field(*id, *field) == *text).collect();
+                for id in ids {
+                    self.jmp_id(Cond::Eq, id, yes);
+                }
+                self.a.emit(Insn::mov_imm(R0, i32::from(*negate)));
+                self.a.goto(end);
+                self.a.bind(yes);
+                self.a.emit(Insn::mov_imm(R0, i32::from(!*negate)));
+                self.a.bind(end);
+            }
+            TKind::StrCmp(op, l, r) => {
+                let lo = self.string(l)?;
+                let ro = self.string(r)?;
+                let differ = self.a.label();
+                let same = self.a.label();
+                let end = self.a.label();
+                for i in 0..self.layout.strsize as i32 {
+                    self.a.emit(Insn::load(Size::B, R1, lo.base, (lo.off + i) as i16));
+                    self.a.emit(Insn::load(Size::B, R2, ro.base, (ro.off + i) as i16));
+                    self.a.jmp_reg(Cond::Ne, R1, R2, differ);
+                    self.a.jmp_imm(Cond::Eq, R1, 0, same);
+                }
+                self.a.goto(same);
+                self.a.bind(differ);
+                self.a.emit(Insn::mov_imm(R0, i32::from(*op == BinOp::Ne)));
+                self.a.goto(end);
+                self.a.bind(same);
+                self.a.emit(Insn::mov_imm(R0, i32::from(*op == BinOp::Eq)));
+                self.a.bind(end);
+            }
+            TKind::Strlen(s) => {
+                let loc = self.string(s)?;
+                let end = self.a.label();
+                let n = self.layout.strsize as i32;
+                for i in 0..n {
+                    self.a.emit(Insn::load(Size::B, R1, loc.base, (loc.off + i) as i16));
+                    self.a.emit(Insn::mov_imm(R0, i));
+                    self.a.jmp_imm(Cond::Eq, R1, 0, end);
+                }
+                self.a.emit(Insn::mov_imm(R0, n));
+                self.a.bind(end);
+            }
+            TKind::Str(_) | TKind::Copyinstr(..) => return self.err(e, "a string where an integer is needed"),
+        }
+        Ok(())
+    }
+
+    /// r0 = (r0 cond 0).
+    fn bool_of(&mut self, cond: Cond) {
+        let t = self.a.label();
+        let end = self.a.label();
+        self.a.jmp_imm(cond, R0, 0, t);
+        self.a.emit(Insn::mov_imm(R0, 0));
+        self.a.goto(end);
+        self.a.bind(t);
+        self.a.emit(Insn::mov_imm(R0, 1));
+        self.a.bind(end);
+    }
+
+    fn binary(&mut self, op: BinOp, l: &TExpr, r: &TExpr) -> Result<(), CodegenError> {
+        if matches!(op, BinOp::LogAnd | BinOp::LogOr) {
+            let end = self.a.label();
+            self.int(l)?;
+            self.bool_of(Cond::Ne);
+            self.a.jmp_imm(if op == BinOp::LogAnd { Cond::Eq } else { Cond::Ne }, R0, 0, end);
+            self.int(r)?;
+            self.bool_of(Cond::Ne);
+            self.a.bind(end);
+            return Ok(());
+        }
+        let slot = self.push()?;
+        self.int(l)?;
+        self.a.emit(Insn::store(Size::DW, R10, slot, R0));
+        self.int(r)?;
+        self.a.emit(Insn::mov(R1, R0));
+        self.a.emit(Insn::load(Size::DW, R0, R10, slot));
+        self.pop();
+        let signed = matches!(l.ty, Ty::Int { signed: true, .. }) && matches!(r.ty, Ty::Int { signed: true, .. });
+        let alu = |op| Insn::alu(op, R0, R1);
+        match op {
+            BinOp::Add => self.a.emit(alu(Alu::Add)),
+            BinOp::Sub => self.a.emit(alu(Alu::Sub)),
+            BinOp::Mul => self.a.emit(alu(Alu::Mul)),
+            BinOp::Div | BinOp::Mod => {
+                let a = if op == BinOp::Div { Alu::Div } else { Alu::Mod };
+                self.a.emit(if signed { Insn::alu_signed(a, R0, R1) } else { alu(a) });
+            }
+            BinOp::BitAnd => self.a.emit(alu(Alu::And)),
+            BinOp::BitOr => self.a.emit(alu(Alu::Or)),
+            BinOp::BitXor => self.a.emit(alu(Alu::Xor)),
+            BinOp::Shl => self.a.emit(alu(Alu::Lsh)),
+            BinOp::Shr => self.a.emit(alu(if signed { Alu::Arsh } else { Alu::Rsh })),
+            BinOp::LogXor => {
+                self.bool_of(Cond::Ne);
+                self.a.emit(Insn::mov(R2, R0));
+                self.a.emit(Insn::mov(R0, R1));
+                self.bool_of(Cond::Ne);
+                self.a.emit(Insn::alu(Alu::Xor, R0, R2));
+            }
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                let cond = match (op, signed) {
+                    (BinOp::Eq, _) => Cond::Eq,
+                    (BinOp::Ne, _) => Cond::Ne,
+                    (BinOp::Lt, true) => Cond::Slt,
+                    (BinOp::Lt, false) => Cond::Lt,
+                    (BinOp::Le, true) => Cond::Sle,
+                    (BinOp::Le, false) => Cond::Le,
+                    (BinOp::Gt, true) => Cond::Sgt,
+                    (BinOp::Gt, false) => Cond::Gt,
+                    (_, true) => Cond::Sge,
+                    (_, false) => Cond::Ge,
+                };
+                let t = self.a.label();
+                let end = self.a.label();
+                self.a.jmp_reg(cond, R0, R1, t);
+                self.a.emit(Insn::mov_imm(R0, 0));
+                self.a.goto(end);
+                self.a.bind(t);
+                self.a.emit(Insn::mov_imm(R0, 1));
+                self.a.bind(end);
+            }
+            BinOp::LogAnd | BinOp::LogOr => unreachable!("handled above"),
+        }
+        Ok(())
+    }
+
+    fn builtin(&mut self, b: Builtin, e: &TExpr) -> Result<(), CodegenError> {
+        match b {
+            Builtin::Pid => {
+                self.a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+                self.a.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
+            }
+            Builtin::Tid => {
+                self.a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+                self.a.emit(Insn::alu_imm(Alu::Lsh, R0, 32));
+                self.a.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
+            }
+            Builtin::Uid | Builtin::Gid => {
+                self.a.emit(Insn::call(helper::GET_CURRENT_UID_GID));
+                if b == Builtin::Uid {
+                    self.a.emit(Insn::alu_imm(Alu::Lsh, R0, 32));
+                }
+                self.a.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
+            }
+            Builtin::Timestamp => self.a.emit(Insn::call(helper::KTIME_GET_NS)),
+            Builtin::Walltimestamp => {
+                self.a.emit(Insn::call(helper::KTIME_GET_NS));
+                self.a.emit_all(Insn::ld_imm64(R1, self.layout.wall_offset));
+                self.a.emit(Insn::alu(Alu::Add, R0, R1));
+            }
+            Builtin::Cpu => self.a.emit(Insn::call(helper::GET_SMP_PROCESSOR_ID)),
+            Builtin::Probe(_) => self.a.emit(Insn::mov(R0, R9)),
+            Builtin::Execname => return self.err(e, "execname is a string"),
+            Builtin::Arg(n) => self.arg(n),
+            Builtin::Errno => match self.spec.context {
+                Context::SyscallReturn { .. } => {
+                    let end = self.a.label();
+                    self.a.emit(Insn::load(Size::DW, R1, R6, 8));
+                    self.a.emit(Insn::mov_imm(R0, 0));
+                    self.a.jmp_imm(Cond::Sge, R1, 0, end);
+                    self.a.emit(Insn::alu(Alu::Sub, R0, R1));
+                    self.a.bind(end);
+                }
+                _ => self.a.emit(Insn::mov_imm(R0, 0)),
+            },
+        }
+        Ok(())
+    }
+
+    fn arg(&mut self, n: u8) {
+        match &self.spec.context {
+            Context::Usdt(plans) => match plans.get(usize::from(n)).copied() {
+                Some(p) => self.usdt_arg(p),
+                None => self.a.emit(Insn::mov_imm(R0, 0)),
+            },
+            Context::SyscallEntry { .. } => {
+                // x86-64 syscall arguments in pt_regs: di si dx r10 r8 r9.
+                const OFFS: [i32; 6] = [112, 104, 96, 56, 72, 64];
+                match OFFS.get(usize::from(n)) {
+                    Some(off) => self.read_kernel_regs(*off),
+                    None => self.a.emit(Insn::mov_imm(R0, 0)),
+                }
+            }
+            Context::SyscallReturn { .. } if n < 2 => self.a.emit(Insn::load(Size::DW, R0, R6, 8)),
+            _ => self.a.emit(Insn::mov_imm(R0, 0)),
+        }
+    }
+
+    fn usdt_arg(&mut self, p: ArgPlan) {
+        match p.fetch {
+            Fetch::Const(v) => self.a.emit_all(Insn::ld_imm64(R0, v as u64)),
+            Fetch::Reg { ctx_off, shift } => {
+                self.a.emit(Insn::load(Size::DW, R0, R6, ctx_off));
+                if shift != 0 {
+                    self.a.emit(Insn::alu_imm(Alu::Rsh, R0, i32::from(shift)));
+                }
+            }
+            Fetch::Mem { base, index, disp } => {
+                match base {
+                    Some(off) => self.a.emit(Insn::load(Size::DW, R3, R6, off)),
+                    None => self.a.emit(Insn::mov_imm(R3, 0)),
+                }
+                if disp != 0 {
+                    self.a.emit_all(Insn::ld_imm64(R2, disp as u64));
+                    self.a.emit(Insn::alu(Alu::Add, R3, R2));
+                }
+                if let Some((off, scale)) = index {
+                    self.a.emit(Insn::load(Size::DW, R2, R6, off));
+                    if scale > 1 {
+                        self.a.emit(Insn::alu_imm(Alu::Lsh, R2, scale.trailing_zeros() as i32));
+                    }
+                    self.a.emit(Insn::alu(Alu::Add, R3, R2));
+                }
+                self.a.emit(Insn::store_imm(Size::DW, R10, READ_BUF, 0));
+                self.a.emit(Insn::mov(R1, R10));
+                self.a.emit(Insn::alu_imm(Alu::Add, R1, i32::from(READ_BUF)));
+                self.a.emit(Insn::mov_imm(R2, i32::from(p.size.min(8))));
+                self.a.emit(Insn::call(helper::PROBE_READ_USER));
+                self.a.emit(Insn::load(Size::DW, R0, R10, READ_BUF));
+            }
+        }
+        if p.size < 8 {
+            let bits = 64 - 8 * i32::from(p.size);
+            self.a.emit(Insn::alu_imm(Alu::Lsh, R0, bits));
+            self.a.emit(Insn::alu_imm(if p.signed { Alu::Arsh } else { Alu::Rsh }, R0, bits));
+        }
+    }
+}
+
+/// One more than the highest syscall number this build knows.
+pub fn syscall_count() -> usize {
+    super::syscalls::count()
+}

@@ -1,0 +1,371 @@
+//! DTrace's `printf` formats: parsed once when the program is checked,
+//! rendered by the consumer for every record.
+//!
+//! Conversions: `%d %i %u %x %X %o %c %s %p %%`, flags `- 0 + space #`,
+//! a width and a precision (either may be `*`, taken from the arguments),
+//! C's length modifiers (`h hh l ll j z t`, accepted and ignored: values are
+//! 64-bit), and `%@d`-style conversions that `printa` fills with an
+//! aggregation's value.
+
+use std::fmt::Write;
+
+/// A conversion's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conv {
+    /// `%d`, `%i`.
+    Int,
+    /// `%u`.
+    Unsigned,
+    /// `%x`.
+    Hex,
+    /// `%X`.
+    HexUpper,
+    /// `%o`.
+    Octal,
+    /// `%c`.
+    Char,
+    /// `%s`.
+    Str,
+    /// `%p`.
+    Pointer,
+}
+
+impl Conv {
+    /// Whether the argument is a string.
+    pub fn wants_string(self) -> bool {
+        self == Conv::Str
+    }
+    /// The conversion letter, for messages.
+    pub fn letter(self) -> char {
+        match self {
+            Conv::Int => 'd',
+            Conv::Unsigned => 'u',
+            Conv::Hex => 'x',
+            Conv::HexUpper => 'X',
+            Conv::Octal => 'o',
+            Conv::Char => 'c',
+            Conv::Str => 's',
+            Conv::Pointer => 'p',
+        }
+    }
+}
+
+/// A width or precision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// Written in the format.
+    Fixed(usize),
+    /// `*`: the next argument.
+    Star,
+}
+
+/// One `%` conversion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spec {
+    /// `-`.
+    pub left: bool,
+    /// `0`.
+    pub zero: bool,
+    /// `+`.
+    pub plus: bool,
+    /// ` `.
+    pub space: bool,
+    /// `#`.
+    pub alt: bool,
+    /// Minimum width.
+    pub width: Option<Count>,
+    /// Precision (maximum characters of a string).
+    pub precision: Option<Count>,
+    /// What to print.
+    pub conv: Conv,
+    /// `%@…`: the aggregation's value in `printa`.
+    pub agg: bool,
+}
+
+/// A piece of a format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece {
+    /// Text printed as is.
+    Lit(String),
+    /// A conversion.
+    Conv(Spec),
+}
+
+/// A parsed format.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Format {
+    /// Its pieces in order.
+    pub pieces: Vec<Piece>,
+}
+
+/// A value to print.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// An integer.
+    Int(i64),
+    /// Text.
+    Str(String),
+}
+
+/// Parse `text`, or say what is wrong with it.
+pub fn parse(text: &str) -> Result<Format, String> {
+    let mut pieces = Vec::new();
+    let mut lit = String::new();
+    let mut it = text.chars().peekable();
+    while let Some(c) = it.next() {
+        if c != '%' {
+            lit.push(c);
+            continue;
+        }
+        if it.peek() == Some(&'%') {
+            it.next();
+            lit.push('%');
+            continue;
+        }
+        let mut s = Spec {
+            left: false,
+            zero: false,
+            plus: false,
+            space: false,
+            alt: false,
+            width: None,
+            precision: None,
+            conv: Conv::Int,
+            agg: false,
+        };
+        loop {
+            match it.peek() {
+                Some('-') => s.left = true,
+                Some('0') => s.zero = true,
+                Some('+') => s.plus = true,
+                Some(' ') => s.space = true,
+                Some('#') => s.alt = true,
+                Some('@') => s.agg = true,
+                _ => break,
+            }
+            it.next();
+        }
+        let count = |it: &mut std::iter::Peekable<std::str::Chars>| -> Option<Count> {
+            if it.peek() == Some(&'*') {
+                it.next();
+                return Some(Count::Star);
+            }
+            let mut n = String::new();
+            while let Some(d) = it.peek().filter(|d| d.is_ascii_digit()) {
+                n.push(*d);
+                it.next();
+            }
+            n.parse().ok().map(Count::Fixed)
+        };
+        s.width = count(&mut it);
+        if it.peek() == Some(&'.') {
+            it.next();
+            s.precision = Some(count(&mut it).unwrap_or(Count::Fixed(0)));
+        }
+        while matches!(it.peek(), Some('h' | 'l' | 'j' | 'z' | 't' | 'L')) {
+            it.next();
+        }
+        s.conv = match it.next() {
+            Some('d' | 'i') => Conv::Int,
+            Some('u') => Conv::Unsigned,
+            Some('x') => Conv::Hex,
+            Some('X') => Conv::HexUpper,
+            Some('o') => Conv::Octal,
+            Some('c') => Conv::Char,
+            Some('s') => Conv::Str,
+            Some('p') => Conv::Pointer,
+            Some(other) => return Err(format!("`%{other}` is not a conversion sdtrace knows")),
+            None => return Err("the format ends inside a conversion".into()),
+        };
+        if !lit.is_empty() {
+            pieces.push(Piece::Lit(std::mem::take(&mut lit)));
+        }
+        pieces.push(Piece::Conv(s));
+    }
+    if !lit.is_empty() {
+        pieces.push(Piece::Lit(lit));
+    }
+    Ok(Format { pieces })
+}
+
+impl Format {
+    /// A format of one conversion and a newline (for `trace`).
+    pub fn single(conv: Conv) -> Format {
+        let spec = Spec {
+            left: false,
+            zero: false,
+            plus: false,
+            space: false,
+            alt: false,
+            width: None,
+            precision: None,
+            conv,
+            agg: false,
+        };
+        Format { pieces: vec![Piece::Conv(spec), Piece::Lit("\n".into())] }
+    }
+
+    /// The arguments a `printf` with this format takes, in order (a `*`
+    /// width or precision is an integer argument before its value).
+    pub fn arg_kinds(&self) -> Vec<Conv> {
+        let mut out = Vec::new();
+        for p in &self.pieces {
+            if let Piece::Conv(s) = p {
+                if s.agg {
+                    continue;
+                }
+                for c in [s.width, s.precision].into_iter().flatten() {
+                    if c == Count::Star {
+                        out.push(Conv::Int);
+                    }
+                }
+                out.push(s.conv);
+            }
+        }
+        out
+    }
+
+    /// How many `%@` conversions it has.
+    pub fn aggregation_conversions(&self) -> usize {
+        self.pieces.iter().filter(|p| matches!(p, Piece::Conv(s) if s.agg)).count()
+    }
+
+    /// Render with `args` in order; `agg` fills `%@` conversions.
+    pub fn render(&self, args: &[Value], agg: Option<i64>) -> String {
+        let mut out = String::new();
+        let mut args = args.iter();
+        let mut next_int = |args: &mut std::slice::Iter<Value>| match args.next() {
+            Some(Value::Int(v)) => *v,
+            _ => 0,
+        };
+        for p in &self.pieces {
+            match p {
+                Piece::Lit(t) => out.push_str(t),
+                Piece::Conv(s) => {
+                    let resolve =
+                        |c: Option<Count>,
+                         args: &mut std::slice::Iter<Value>,
+                         f: &mut dyn FnMut(&mut std::slice::Iter<Value>) -> i64| match c {
+                            None => None,
+                            Some(Count::Fixed(n)) => Some(n),
+                            Some(Count::Star) => Some(f(args).max(0) as usize),
+                        };
+                    let width = resolve(s.width, &mut args, &mut next_int);
+                    let precision = resolve(s.precision, &mut args, &mut next_int);
+                    let value = if s.agg { Some(Value::Int(agg.unwrap_or(0))) } else { args.next().cloned() };
+                    render_one(&mut out, s, width, precision, value.unwrap_or(Value::Int(0)));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn render_one(out: &mut String, s: &Spec, width: Option<usize>, precision: Option<usize>, v: Value) {
+    let body = match (s.conv, v) {
+        (Conv::Str, Value::Str(t)) => match precision {
+            Some(p) => t.chars().take(p).collect(),
+            None => t,
+        },
+        (Conv::Str, Value::Int(i)) => i.to_string(),
+        (_, Value::Str(t)) => t,
+        (Conv::Int, Value::Int(i)) => {
+            let mut b = i.unsigned_abs().to_string();
+            if let Some(p) = precision {
+                b = format!("{b:0>p$}");
+            }
+            let sign = if i < 0 {
+                "-"
+            } else if s.plus {
+                "+"
+            } else if s.space {
+                " "
+            } else {
+                ""
+            };
+            return pad_number(out, s, width, sign, &b);
+        }
+        (Conv::Unsigned, Value::Int(i)) => return pad_number(out, s, width, "", &(i as u64).to_string()),
+        (Conv::Hex, Value::Int(i)) => {
+            return pad_number(out, s, width, if s.alt { "0x" } else { "" }, &format!("{:x}", i as u64))
+        }
+        (Conv::HexUpper, Value::Int(i)) => {
+            return pad_number(out, s, width, if s.alt { "0X" } else { "" }, &format!("{:X}", i as u64))
+        }
+        (Conv::Octal, Value::Int(i)) => {
+            return pad_number(out, s, width, if s.alt { "0" } else { "" }, &format!("{:o}", i as u64))
+        }
+        (Conv::Pointer, Value::Int(i)) => format!("0x{:x}", i as u64),
+        (Conv::Char, Value::Int(i)) => char::from(i as u8).to_string(),
+    };
+    pad(out, s.left, width, &body);
+}
+
+fn pad(out: &mut String, left: bool, width: Option<usize>, body: &str) {
+    let n = body.chars().count();
+    let fill = width.unwrap_or(0).saturating_sub(n);
+    if left {
+        out.push_str(body);
+        out.push_str(&" ".repeat(fill));
+    } else {
+        out.push_str(&" ".repeat(fill));
+        out.push_str(body);
+    }
+}
+
+fn pad_number(out: &mut String, s: &Spec, width: Option<usize>, prefix: &str, digits: &str) {
+    let n = prefix.len() + digits.len();
+    let fill = width.unwrap_or(0).saturating_sub(n);
+    if s.left {
+        let _ = write!(out, "{prefix}{digits}{}", " ".repeat(fill));
+    } else if s.zero {
+        let _ = write!(out, "{prefix}{}{digits}", "0".repeat(fill));
+    } else {
+        let _ = write!(out, "{}{prefix}{digits}", " ".repeat(fill));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(f: &str, args: &[Value]) -> String {
+        parse(f).unwrap().render(args, None)
+    }
+
+    #[test]
+    fn renders_like_c() {
+        use Value::*;
+        assert_eq!(r("%d|%5d|%-5d|%05d|%+d", &[Int(-3), Int(42), Int(42), Int(42), Int(7)]), "-3|   42|42   |00042|+7");
+        assert_eq!(
+            r("%u %x %X %#x %o", &[Int(-1), Int(255), Int(255), Int(255), Int(8)]),
+            "18446744073709551615 ff FF 0xff 10"
+        );
+        assert_eq!(
+            r("%s|%-6s|%6s|%.2s", &[Str("ab".into()), Str("ab".into()), Str("ab".into()), Str("abc".into())]),
+            "ab|ab    |    ab|ab"
+        );
+        assert_eq!(r("%*s-> %s", &[Int(4), Str("".into()), Str("f".into())]), "    -> f");
+        assert_eq!(r("100%% %c %lld %zu", &[Int(65), Int(5), Int(6)]), "100% A 5 6");
+    }
+
+    #[test]
+    fn star_widths_take_integer_arguments() {
+        let f = parse("%*s %-*d\n").unwrap();
+        assert_eq!(f.arg_kinds(), [Conv::Int, Conv::Str, Conv::Int, Conv::Int]);
+    }
+
+    #[test]
+    fn printa_fills_the_aggregation_conversion() {
+        let f = parse("%-10s %@8d\n").unwrap();
+        assert_eq!(f.aggregation_conversions(), 1);
+        assert_eq!(f.arg_kinds(), [Conv::Str]);
+        assert_eq!(f.render(&[Value::Str("ls".into())], Some(12)), "ls               12\n");
+    }
+
+    #[test]
+    fn bad_formats_are_errors() {
+        assert!(parse("%q").unwrap_err().contains("`%q`"));
+        assert!(parse("abc %").is_err());
+    }
+}

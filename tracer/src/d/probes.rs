@@ -1,0 +1,428 @@
+//! Probe descriptions to attachments: which clauses run where.
+//!
+//! Providers: `BEGIN`/`END` (also `dtrace:::BEGIN`); `syscall` over the
+//! `sys_enter`/`sys_exit` raw tracepoints (no tracefs needed), function =
+//! syscall name, name = `entry` or `return`; anything else is a USDT
+//! provider, looked up in the objects of the traced processes (`-p`, `-c`).
+//! A USDT provider field matches the note's provider with or without the
+//! pid appended (`python`, `python1234`, `python$target`, `python*`); the
+//! module is the object's file name; the function, the symbol that holds
+//! the site; in the name, `-` matches the note's `__`.
+//!
+//! Every probe the run can see gets an id, its index in the probe table,
+//! which the programs compute and the consumer turns back into names.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use stap_notes::Arch;
+
+use super::ast::ProbeDesc;
+use super::codegen::{Context, Filter, ProgramSpec};
+use super::diag::Diagnostic;
+use super::sema::{Ir, ProbeField};
+use super::syscalls;
+use crate::bpf::usdt::{self, ArgPlan, StringRead};
+use crate::discovery::{annotate_sites, discover_file};
+use crate::kernel::uprobe::SiteAttach;
+use crate::trace::{check_site_bytes, nop10_safe, semaphore_page_is_shared, SiteForm};
+
+/// A probe the run can see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeInfo {
+    /// Provider as DTrace names it (`python1234` for USDT).
+    pub provider: String,
+    /// Module.
+    pub module: String,
+    /// Function.
+    pub function: String,
+    /// Name (`function-entry`: `__` shown as `-`).
+    pub name: String,
+}
+
+/// The probe table.
+#[derive(Debug, Clone, Default)]
+pub struct ProbeTable(pub Vec<ProbeInfo>);
+
+impl super::codegen::ProbeNames for ProbeTable {
+    fn field(&self, id: u64, field: ProbeField) -> String {
+        self.0.get(id as usize).map(|p| p.get(field).to_string()).unwrap_or_default()
+    }
+}
+
+impl ProbeInfo {
+    /// One field.
+    pub fn get(&self, f: ProbeField) -> &str {
+        match f {
+            ProbeField::Provider => &self.provider,
+            ProbeField::Module => &self.module,
+            ProbeField::Function => &self.function,
+            ProbeField::Name => &self.name,
+        }
+    }
+}
+
+/// Sites of one object and process that one program attaches to.
+#[derive(Debug, Clone)]
+pub struct UsdtAttach {
+    /// Path to open (through /proc/PID/root when needed).
+    pub open_path: PathBuf,
+    /// Process scope.
+    pub pid: Option<u32>,
+    /// The sites, cookie = probe id.
+    pub sites: Vec<SiteAttach>,
+}
+
+/// Everything to load and attach.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// Probe ids to names.
+    pub table: ProbeTable,
+    /// USDT programs with their attachments.
+    pub usdt: Vec<(ProgramSpec, Vec<UsdtAttach>)>,
+    /// The `sys_enter` program.
+    pub sys_enter: Option<ProgramSpec>,
+    /// The `sys_exit` program.
+    pub sys_exit: Option<ProgramSpec>,
+    /// `BEGIN` clauses.
+    pub begin: Option<ProgramSpec>,
+    /// `END` clauses.
+    pub end: Option<ProgramSpec>,
+    /// How many probes matched, for the banner.
+    pub matched: usize,
+    /// Warnings to print.
+    pub warnings: Vec<String>,
+}
+
+/// An object to look for USDT probes in.
+#[derive(Debug, Clone)]
+pub struct UsdtScope {
+    /// The name to show and match the module against.
+    pub shown: String,
+    /// The path to open.
+    pub open_path: PathBuf,
+    /// The process, when scoped to one.
+    pub pid: Option<u32>,
+    /// Whether the process is a command held before exec (for warnings).
+    pub held: bool,
+}
+
+fn glob(field: &str, dash_is_underscores: bool) -> Result<glob::Pattern, String> {
+    let f = if field.is_empty() { "*".to_string() } else { field.to_string() };
+    let f = if dash_is_underscores { f.replace('-', "__") } else { f };
+    glob::Pattern::new(&f).map_err(|e| format!("bad pattern `{field}`: {e}"))
+}
+
+fn is_special(d: &ProbeDesc, which: &str) -> bool {
+    d.name == which && d.function.is_empty() && d.module.is_empty() && (d.provider.is_empty() || d.provider == "dtrace")
+}
+
+/// Match every clause's descriptions. `target` replaces `$target` in
+/// provider fields.
+pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: bool) -> Result<Plan, Vec<Diagnostic>> {
+    let mut p = Plan::default();
+    let mut diags = Vec::new();
+    let add = |p: &mut Plan, info: ProbeInfo| -> u64 {
+        p.table.0.push(info);
+        (p.table.0.len() - 1) as u64
+    };
+
+    // BEGIN and END.
+    for (which, slot) in [("BEGIN", 0), ("END", 1)] {
+        let clauses: Vec<(usize, Filter)> = ir
+            .clauses
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.descs.iter().any(|d| is_special(d, which)))
+            .map(|(i, _)| (i, Filter::All))
+            .collect();
+        if !clauses.is_empty() {
+            let id = add(
+                &mut p,
+                ProbeInfo {
+                    provider: "dtrace".into(),
+                    module: String::new(),
+                    function: String::new(),
+                    name: which.into(),
+                },
+            );
+            p.matched += 1;
+            let spec = ProgramSpec { context: Context::Special(id), clauses, ids: vec![id] };
+            if slot == 0 {
+                p.begin = Some(spec);
+            } else {
+                p.end = Some(spec);
+            }
+        }
+    }
+
+    // Syscalls: two ranges of ids, entry and return.
+    let uses_syscalls =
+        ir.clauses.iter().any(|c| c.descs.iter().any(|d| glob(&d.provider, false).is_ok_and(|g| g.matches("syscall"))));
+    if uses_syscalls {
+        let n = syscalls::count();
+        for (dir, is_entry) in [("entry", true), ("return", false)] {
+            let base = p.table.0.len() as u64;
+            for nr in 0..n {
+                let function = syscalls::name(nr).unwrap_or("").to_string();
+                add(
+                    &mut p,
+                    ProbeInfo { provider: "syscall".into(), module: "vmlinux".into(), function, name: dir.into() },
+                );
+            }
+            let mut clauses = Vec::new();
+            let mut seen = Vec::new();
+            for (ci, c) in ir.clauses.iter().enumerate() {
+                let mut ids = Vec::new();
+                let mut all = false;
+                for d in &c.descs {
+                    let (Ok(pg), Ok(mg), Ok(fg), Ok(ng)) = (
+                        glob(&d.provider, false),
+                        glob(&d.module, false),
+                        glob(&d.function, false),
+                        glob(&d.name, false),
+                    ) else {
+                        continue;
+                    };
+                    if is_special(d, "BEGIN")
+                        || is_special(d, "END")
+                        || !pg.matches("syscall")
+                        || !mg.matches("vmlinux")
+                        || !ng.matches(dir)
+                    {
+                        continue;
+                    }
+                    if d.function.is_empty() || d.function == "*" {
+                        all = true;
+                    }
+                    for (nr, name) in syscalls::all() {
+                        if fg.matches(name) {
+                            ids.push(base + nr as u64);
+                        }
+                    }
+                }
+                if all || !ids.is_empty() {
+                    ids.sort_unstable();
+                    ids.dedup();
+                    p.matched += ids.len();
+                    seen.extend(ids.iter().copied());
+                    clauses.push((ci, if all { Filter::All } else { Filter::Ids(ids) }));
+                }
+            }
+            if !clauses.is_empty() {
+                let ids = (base..base + n as u64).collect();
+                let context = if is_entry { Context::SyscallEntry { base } } else { Context::SyscallReturn { base } };
+                let spec = ProgramSpec { context, clauses, ids };
+                if is_entry {
+                    p.sys_enter = Some(spec);
+                } else {
+                    p.sys_exit = Some(spec);
+                }
+            }
+        }
+    }
+
+    // USDT.
+    let usdt_descs: Vec<(usize, &ProbeDesc)> = ir
+        .clauses
+        .iter()
+        .enumerate()
+        .flat_map(|(i, c)| c.descs.iter().map(move |d| (i, d)))
+        .filter(|(_, d)| {
+            !is_special(d, "BEGIN")
+                && !is_special(d, "END")
+                && !glob(&d.provider, false).is_ok_and(|g| g.matches("syscall"))
+        })
+        .collect();
+    // Descriptions with `$target` need one.
+    for (_, d) in &usdt_descs {
+        if d.provider.contains("$target") && target.is_none() {
+            diags.push(
+                Diagnostic::error(d.span, "`$target` needs a target process").with_hint("add -c 'COMMAND' or -p PID"),
+            );
+        }
+    }
+    // Per (clause set, plans): the sites.
+    type Key = (Vec<usize>, Vec<ArgPlan>);
+    let mut groups: BTreeMap<String, (Key, Vec<UsdtAttach>, Vec<u64>)> = BTreeMap::new();
+    let mut matched_desc = vec![false; usdt_descs.len()];
+    let mut nop10_results = Vec::new();
+    if !usdt_descs.is_empty() {
+        if scopes.is_empty() {
+            for (_, d) in &usdt_descs {
+                diags.push(
+                    Diagnostic::error(
+                        d.span,
+                        format!("`{}` names a USDT probe, which needs processes to look in", d.text),
+                    )
+                    .with_hint("add -p PID or -c 'COMMAND'"),
+                );
+            }
+            return Err(diags);
+        }
+        let pats = usdt_descs
+            .iter()
+            .map(|(ci, d)| {
+                let prov = d.provider.replace("$target", &target.map(|t| t.to_string()).unwrap_or_default());
+                Ok::<_, String>((
+                    *ci,
+                    glob(&prov, false)?,
+                    glob(&d.module, false)?,
+                    glob(&d.function, false)?,
+                    glob(&d.name, true)?,
+                    d,
+                ))
+            })
+            .collect::<Result<Vec<_>, _>>();
+        let pats = match pats {
+            Ok(p) => p,
+            Err(e) => {
+                diags.push(Diagnostic::error(usdt_descs[0].1.span, e));
+                return Err(diags);
+            }
+        };
+        let needs_functions =
+            ir.uses_probefunc || pats.iter().any(|(_, _, _, _, _, d)| !d.function.is_empty() && d.function != "*");
+        for scope in scopes {
+            let Ok(mut objects) = discover_file(&scope.open_path) else { continue };
+            let Some(arch) = objects.arch else { continue };
+            if needs_functions {
+                annotate_sites(&mut objects);
+            }
+            let Ok(file) = stap_notes::Mapped::open(&scope.open_path) else { continue };
+            let module =
+                PathBuf::from(&scope.shown).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+            for probe in &objects.probes {
+                let with_pid = scope.pid.map(|pid| format!("{}{pid}", probe.provider));
+                for site in &probe.sites {
+                    let function = site.function.clone().unwrap_or_default();
+                    let mut clauses: Vec<usize> = Vec::new();
+                    for (k, (ci, pg, mg, fg, ng, _)) in pats.iter().enumerate() {
+                        let prov_ok = pg.matches(&probe.provider) || with_pid.as_deref().is_some_and(|w| pg.matches(w));
+                        if prov_ok && mg.matches(&module) && fg.matches(&function) && ng.matches(&probe.name) {
+                            matched_desc[k] = true;
+                            if !clauses.contains(ci) {
+                                clauses.push(*ci);
+                            }
+                        }
+                    }
+                    if clauses.is_empty() {
+                        continue;
+                    }
+                    clauses.sort_unstable();
+                    let shown = format!("{}:{}", probe.provider, probe.name);
+                    let site_err = |why: String| {
+                        Diagnostic::error(
+                            pats[0].5.span,
+                            format!("{}: {shown} at {:#x}: {why}", scope.shown, site.address),
+                        )
+                    };
+                    let Some(offset) = site.file_offset else {
+                        diags.push(site_err("the site is not in the file".into()));
+                        continue;
+                    };
+                    let offset = match check_site_bytes(&file, offset, arch) {
+                        Ok(SiteForm::NopNop10(n)) if nop10_safe(&mut nop10_results, n) => offset + 1,
+                        Ok(_) => offset,
+                        Err(e) => {
+                            diags.push(site_err(e));
+                            continue;
+                        }
+                    };
+                    let plans = match plan_args(&site.raw_args, arch) {
+                        Ok(p) => p,
+                        Err(e) => {
+                            diags.push(site_err(e));
+                            continue;
+                        }
+                    };
+                    let ref_ctr_offset = probe.semaphore.and_then(|(_, off)| off).unwrap_or(0);
+                    if ref_ctr_offset != 0 && scope.held && semaphore_page_is_shared(&file, ref_ctr_offset) {
+                        let w = format!(
+                            "{}: the semaphore of {shown} shares a file page with another writable segment; with -c \
+                             the probe may stay off (docs/tracing.md): trace the running process with -p instead",
+                            scope.shown
+                        );
+                        if !p.warnings.contains(&w) {
+                            p.warnings.push(w);
+                        }
+                    }
+                    let provider = with_pid.clone().unwrap_or_else(|| probe.provider.clone());
+                    let id = add(
+                        &mut p,
+                        ProbeInfo {
+                            provider,
+                            module: module.clone(),
+                            function: function.clone(),
+                            name: probe.name.replace("__", "-"),
+                        },
+                    );
+                    p.matched += 1;
+                    let key_text = format!("{clauses:?}{plans:?}");
+                    let entry = groups
+                        .entry(key_text)
+                        .or_insert_with(|| ((clauses.clone(), plans.clone()), Vec::new(), Vec::new()));
+                    entry.2.push(id);
+                    let attach = SiteAttach { offset, ref_ctr_offset, cookie: id };
+                    match entry.1.iter_mut().find(|a| a.open_path == scope.open_path && a.pid == scope.pid) {
+                        Some(a) => a.sites.push(attach),
+                        None => entry.1.push(UsdtAttach {
+                            open_path: scope.open_path.clone(),
+                            pid: scope.pid,
+                            sites: vec![attach],
+                        }),
+                    }
+                }
+            }
+        }
+    }
+    for ((clauses, plans), attaches, ids) in groups.into_values() {
+        let spec = ProgramSpec {
+            context: Context::Usdt(plans),
+            clauses: clauses.into_iter().map(|c| (c, Filter::All)).collect(),
+            ids,
+        };
+        p.usdt.push((spec, attaches));
+    }
+    if !allow_empty {
+        for (k, (_, d)) in usdt_descs.iter().enumerate() {
+            if !matched_desc[k] && !usdt_descs[..k].iter().any(|(_, e)| e.text == d.text) {
+                diags.push(
+                    Diagnostic::error(d.span, format!("probe description `{}` matches no probes", d.text))
+                        .with_hint("list what there is with `sdtrace list -p PID`, or allow it with -Z"),
+                );
+            }
+        }
+        for c in &ir.clauses {
+            for d in &c.descs {
+                let (Ok(pg), Ok(fg), Ok(ng)) =
+                    (glob(&d.provider, false), glob(&d.function, false), glob(&d.name, false))
+                else {
+                    continue;
+                };
+                if pg.matches("syscall")
+                    && !is_special(d, "BEGIN")
+                    && !is_special(d, "END")
+                    && (!["entry", "return"].iter().any(|n| ng.matches(n))
+                        || !syscalls::all().any(|(_, s)| fg.matches(s)))
+                {
+                    diags.push(
+                        Diagnostic::error(d.span, format!("probe description `{}` matches no probes", d.text))
+                            .with_hint("syscall probes are syscall::NAME:entry and syscall::NAME:return"),
+                    );
+                }
+            }
+        }
+    }
+    if diags.is_empty() {
+        Ok(p)
+    } else {
+        Err(diags)
+    }
+}
+
+/// Plan the reading of a site's arguments (strings are the program's business).
+fn plan_args(raw: &str, arch: Arch) -> Result<Vec<ArgPlan>, String> {
+    let specs = stap_notes::args::parse_args(raw, arch).map_err(|e| e.to_string())?;
+    specs.iter().map(|s| usdt::plan_arg(s, arch, StringRead::No)).collect()
+}

@@ -1,0 +1,639 @@
+//! Running a D program: parse, check, match probes, generate, load, attach,
+//! run `BEGIN`, consume records until `exit()`, Ctrl-C, the target's end or
+//! `--duration`, then run `END` and print the aggregations.
+//!
+//! Order of work (so a missing privilege fails before a command starts, and
+//! a command is held before `execve` until every probe is attached): ring
+//! buffer → held command (its pid is `$target`) → check → plan → maps →
+//! programs → attach → `BEGIN` → release the command → consume.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::os::fd::OwnedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::codegen::{self, slot_size, tag, Layout, MapFds, ProgramSpec};
+use super::diag::{render_all, Source};
+use super::printf::Value;
+use super::probes::{self, ProbeTable, UsdtScope};
+use super::sema::{self, AggFunc, IStmt, Ir, Macros, Ty};
+use crate::kernel::ringbuf::RingBuffer;
+use crate::kernel::sys::{Map, Program};
+use crate::kernel::uprobe::{self, Method, UprobeMultiLink};
+use crate::kernel::KernelError;
+use crate::process::{HeldCommand, ProcessError};
+use crate::target;
+
+/// How to run a program.
+#[derive(Debug, Clone)]
+pub struct DConfig {
+    /// The program text and its name (file or `<command line>`).
+    pub source: Source,
+    /// `-p`.
+    pub pids: Vec<u32>,
+    /// `-c`, split into argv.
+    pub command: Vec<String>,
+    /// `-q`.
+    pub quiet: bool,
+    /// `-x name=value`, applied after the program's pragmas.
+    pub options: Vec<(String, Option<String>)>,
+    /// `-Z`.
+    pub allow_empty: bool,
+    /// `--duration`.
+    pub duration: Option<Duration>,
+    /// `$1`…
+    pub args: Vec<String>,
+    /// `--dump`: stop after printing this stage.
+    pub dump: Option<Dump>,
+    /// `-l`: list the probes the program matches and stop.
+    pub list_only: bool,
+}
+
+/// Compiler stages `--dump` can show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dump {
+    /// The syntax tree.
+    Ast,
+    /// The checked program.
+    Types,
+    /// The eBPF instructions.
+    Bpf,
+}
+
+/// Why a program could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DError {
+    /// Diagnostics, already rendered against the source.
+    #[error("{0}")]
+    Compile(String),
+    /// Bad usage.
+    #[error("{0}")]
+    Usage(String),
+    /// The kernel refused.
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+    /// The target process.
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    /// Writing output failed.
+    #[error("writing output: {0}")]
+    Output(#[from] io::Error),
+    /// A program the verifier rejected, reported against its clauses.
+    #[error("{0}")]
+    Verifier(String),
+}
+
+struct Options {
+    quiet: bool,
+    strsize: usize,
+    bufsize: u32,
+    switchrate: Duration,
+}
+
+fn size_value(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (num, mul) = match v.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&v[..i], 1 << 10),
+        Some((i, 'm' | 'M')) => (&v[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&v[..i], 1 << 30),
+        _ => (v, 1),
+    };
+    num.parse::<u64>().ok().map(|n| n * mul)
+}
+
+fn time_value(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let n: u64 = v[..split].parse().ok()?;
+    Some(match &v[split..] {
+        "" | "hz" => Duration::from_nanos(1_000_000_000 / n.max(1)),
+        "ns" => Duration::from_nanos(n),
+        "us" => Duration::from_micros(n),
+        "ms" => Duration::from_millis(n),
+        "s" | "sec" => Duration::from_secs(n),
+        _ => return None,
+    })
+}
+
+fn options(ir: &Ir, cfg: &DConfig) -> Result<Options, DError> {
+    let mut o = Options { quiet: cfg.quiet, strsize: 256, bufsize: 4 << 20, switchrate: Duration::from_millis(10) };
+    let from_program = ir.options.iter().map(|(n, v, _)| (n.clone(), v.clone()));
+    for (name, value) in from_program.chain(cfg.options.iter().cloned()) {
+        let bad = || DError::Usage(format!("option `{name}` needs a value such as {name}=…"));
+        match name.as_str() {
+            "quiet" => o.quiet = true,
+            "strsize" => {
+                let v = size_value(value.as_deref().ok_or_else(bad)?).ok_or_else(bad)?;
+                if !(8..=4096).contains(&v) {
+                    return Err(DError::Usage(format!("strsize must be between 8 and 4096 bytes, not {v}")));
+                }
+                o.strsize = v as usize;
+            }
+            "bufsize" => {
+                let v = size_value(value.as_deref().ok_or_else(bad)?).ok_or_else(bad)?;
+                let v = v.next_power_of_two().clamp(4096, 1 << 30);
+                o.bufsize = v as u32;
+            }
+            "switchrate" => o.switchrate = time_value(value.as_deref().ok_or_else(bad)?).ok_or_else(bad)?,
+            "aggrate" | "dynvarsize" | "destructive" | "flowindent" | "defaultargs" | "zdefs" | "cleanrate" => {
+                eprintln!("sdtrace: option `{name}` has no effect in sdtrace yet; ignored");
+            }
+            _ => return Err(DError::Usage(format!("unknown option `{name}`"))),
+        }
+    }
+    Ok(o)
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+fn install_signal_handlers() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(sig, on_signal as *const () as libc::sighandler_t);
+        }
+    }
+}
+
+fn process_alive(pid: u32) -> bool {
+    // SAFETY: kill with signal 0 only checks for existence.
+    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// Run `cfg`, writing the program's output to `out`. Returns the exit
+/// status the program asked for (`exit(n)`), else 0.
+pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
+    let src = &cfg.source;
+    let ast = super::parse(src).map_err(|d| DError::Compile(render_all(&d, src)))?;
+    if cfg.dump == Some(Dump::Ast) {
+        writeln!(out, "{}", super::ast::dump(&ast))?;
+        return Ok(0);
+    }
+    // Privileges first: nothing starts if maps cannot be made.
+    let probe_rb = if cfg.dump.is_none() && !cfg.list_only { Some(Map::ringbuf("sdtrace_d_rb", 4096)?) } else { None };
+    drop(probe_rb);
+
+    let exe = match cfg.command.first() {
+        Some(c) => Some(target::resolve_command(c).ok_or_else(|| DError::Usage(format!("command `{c}` not found")))?),
+        None => None,
+    };
+    let mut held = match (&exe, cfg.dump.is_some() || cfg.list_only) {
+        (Some(e), false) => Some(HeldCommand::spawn(e, &cfg.command)?),
+        _ => None,
+    };
+    let target = held.as_ref().map(|h| h.pid()).or(cfg.pids.first().copied()).or(exe.as_ref().map(|_| 0));
+    let macros = Macros { target, args: cfg.args.clone() };
+    let ir = sema::check(&ast, &macros).map_err(|d| DError::Compile(render_all(&d, src)))?;
+    let opts = options(&ir, cfg)?;
+    if cfg.dump == Some(Dump::Types) {
+        writeln!(out, "{ir:#?}")?;
+        return Ok(0);
+    }
+
+    // Where USDT probes are looked for.
+    let mut scopes = Vec::new();
+    if let Some(e) = &exe {
+        let image = target::executed_image(e);
+        for obj in std::iter::once(image.clone()).chain(target::needed_libraries(&image)) {
+            scopes.push(UsdtScope { shown: obj.display().to_string(), open_path: obj, pid: target, held: true });
+        }
+    }
+    for &pid in &cfg.pids {
+        for obj in target::process_objects(pid)? {
+            scopes.push(UsdtScope { shown: obj.name, open_path: obj.open_path, pid: Some(pid), held: false });
+        }
+    }
+    let plan = probes::plan(&ir, &scopes, target, cfg.allow_empty).map_err(|d| DError::Compile(render_all(&d, src)))?;
+    for w in &plan.warnings {
+        eprintln!("sdtrace: warning: {w}");
+    }
+    if cfg.list_only {
+        writeln!(out, "{:>6} {:>16} {:>28} {:>32} NAME", "ID", "PROVIDER", "MODULE", "FUNCTION")?;
+        let mut ids: Vec<u64> = plan.usdt.iter().flat_map(|(s, _)| s.ids.clone()).collect();
+        for s in [&plan.begin, &plan.end].into_iter().flatten() {
+            ids.extend(&s.ids);
+        }
+        for s in [&plan.sys_enter, &plan.sys_exit].into_iter().flatten() {
+            for (_, f) in &s.clauses {
+                match f {
+                    codegen::Filter::All => ids.extend(&s.ids),
+                    codegen::Filter::Ids(v) => ids.extend(v),
+                }
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        for id in ids {
+            let p = &plan.table.0[id as usize];
+            writeln!(out, "{id:>6} {:>16} {:>28} {:>32} {}", p.provider, p.module, p.function, p.name)?;
+        }
+        return Ok(0);
+    }
+
+    let layout = Layout::new(&ir, opts.strsize);
+    let specs: Vec<&ProgramSpec> = plan
+        .usdt
+        .iter()
+        .map(|(s, _)| s)
+        .chain([&plan.sys_enter, &plan.sys_exit, &plan.begin, &plan.end].into_iter().flatten())
+        .collect();
+    // A first pass with placeholder maps sizes the scratch area.
+    let fake =
+        MapFds { ringbuf: 0, counters: 0, scratch: 0, globals: Some(0), thread: Some(0), aggs: vec![0; ir.aggs.len()] };
+    let mut scratch = 8;
+    for s in &specs {
+        let (_, need) = codegen::generate(&ir, &layout, &fake, s, &plan.table).map_err(|e| DError::Compile(e.0))?;
+        scratch = scratch.max(need);
+    }
+    if cfg.dump == Some(Dump::Bpf) {
+        for (i, s) in specs.iter().enumerate() {
+            let (insns, _) =
+                codegen::generate(&ir, &layout, &fake, s, &plan.table).map_err(|e| DError::Compile(e.0))?;
+            writeln!(out, "program {i}: {:?}, clauses {:?}, {} instructions", s.context, s.clauses, insns.len())?;
+            for (k, insn) in insns.iter().enumerate() {
+                writeln!(out, "  {k:4}: {:02x} {:02x} {:6} {:#x}", insn.code, insn.regs, insn.off, insn.imm)?;
+            }
+        }
+        return Ok(0);
+    }
+
+    // Maps.
+    let ringbuf = Map::ringbuf("sdtrace_d_events", opts.bufsize)?;
+    let counters = Map::percpu_counters("sdtrace_d_count", 2)?;
+    let scratch_map = Map::create(libbpf_sys::BPF_MAP_TYPE_PERCPU_ARRAY, "sdtrace_d_tmp", 4, scratch as u32, 1)?;
+    let globals = if ir.globals.is_empty() {
+        None
+    } else {
+        Some(Map::create(libbpf_sys::BPF_MAP_TYPE_ARRAY, "sdtrace_d_glob", 4, layout.globals_size as u32, 1)?)
+    };
+    let thread = if ir.thread_vars.is_empty() {
+        None
+    } else {
+        Some(Map::create(libbpf_sys::BPF_MAP_TYPE_HASH, "sdtrace_d_self", 16, layout.thread_value as u32, 1 << 16)?)
+    };
+    let mut aggs = Vec::new();
+    for (i, _) in ir.aggs.iter().enumerate() {
+        let key = layout.agg_keys[i].1 as u32;
+        aggs.push(Map::create(libbpf_sys::BPF_MAP_TYPE_PERCPU_HASH, &format!("sdtrace_d_agg{i}"), key, 16, 1 << 16)?);
+    }
+    let fds = MapFds {
+        ringbuf: ringbuf.fd(),
+        counters: counters.fd(),
+        scratch: scratch_map.fd(),
+        globals: globals.as_ref().map(|m| m.fd()),
+        thread: thread.as_ref().map(|m| m.fd()),
+        aggs: aggs.iter().map(|m| m.fd()).collect(),
+    };
+
+    // Programs.
+    let method = if uprobe::multi_supported() { Method::Multi } else { Method::PerfEvent };
+    let load = |spec: &ProgramSpec, name: &str, raw: bool| -> Result<Program, DError> {
+        let (insns, _) = codegen::generate(&ir, &layout, &fds, spec, &plan.table).map_err(|e| DError::Compile(e.0))?;
+        let loaded = if raw { Program::load_raw_tp(name, &insns) } else { Program::load(method, name, &insns) };
+        loaded.map_err(|e| match e {
+            KernelError::Verifier { log, source, .. } => {
+                let spans: Vec<String> = spec
+                    .clauses
+                    .iter()
+                    .map(|(c, _)| {
+                        let lc = src.line_col(ir.clauses[*c].span.lo);
+                        format!("{}:{}:{}", src.name, lc.line, lc.col)
+                    })
+                    .collect();
+                DError::Verifier(format!(
+                    "the kernel's verifier rejected the code for the clause(s) at {} ({source}); this is a bug in \
+                     sdtrace's compiler, please report it with the program and this log:\n{log}",
+                    spans.join(", ")
+                ))
+            }
+            other => other.into(),
+        })
+    };
+    let mut links: Vec<UprobeMultiLink> = Vec::new();
+    let mut tp_links: Vec<OwnedFd> = Vec::new();
+    let mut usdt_programs = Vec::new();
+    for (i, (spec, _)) in plan.usdt.iter().enumerate() {
+        usdt_programs.push(load(spec, &format!("sdtrace_d_u{i}"), false)?);
+    }
+    let sys_enter = plan.sys_enter.as_ref().map(|s| load(s, "sdtrace_d_sysin", true)).transpose()?;
+    let sys_exit = plan.sys_exit.as_ref().map(|s| load(s, "sdtrace_d_sysout", true)).transpose()?;
+    let begin = plan.begin.as_ref().map(|s| load(s, "sdtrace_d_begin", true)).transpose()?;
+    let end = plan.end.as_ref().map(|s| load(s, "sdtrace_d_end", true)).transpose()?;
+
+    // Output state: the ring buffer's callback prints each record.
+    let state =
+        RefCell::new(Sink { printer: Printer::new(&ir, &layout, &plan.table, &aggs), out, status: None, error: None });
+    let mut rb = RingBuffer::new(&ringbuf, |data| {
+        let mut s = state.borrow_mut();
+        let Sink { printer, out, status, error } = &mut *s;
+        match printer.record(data, &mut **out) {
+            Ok(Some(st)) => {
+                status.get_or_insert(st);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                error.get_or_insert(e);
+                STOP.store(true, Ordering::SeqCst);
+            }
+        }
+    })?;
+    let drain = |rb: &mut RingBuffer| -> Result<(), DError> {
+        while rb.consume(4096)? == 4096 {}
+        if let Some(e) = state.borrow_mut().error.take() {
+            return Err(e);
+        }
+        Ok(())
+    };
+
+    // Attach.
+    for ((_, attaches), prog) in plan.usdt.iter().zip(&usdt_programs) {
+        for a in attaches {
+            links.push(uprobe::attach_with(method, prog, &a.open_path, &a.sites, a.pid)?);
+        }
+    }
+    if let Some(p) = &sys_enter {
+        tp_links.push(p.attach_raw_tp("sys_enter")?);
+    }
+    if let Some(p) = &sys_exit {
+        tp_links.push(p.attach_raw_tp("sys_exit")?);
+    }
+    if !opts.quiet {
+        eprintln!(
+            "sdtrace: script '{}' matched {} probe{}",
+            src.name,
+            plan.matched,
+            if plan.matched == 1 { "" } else { "s" }
+        );
+    }
+    STOP.store(false, Ordering::SeqCst);
+    install_signal_handlers();
+    if let Some(b) = &begin {
+        b.test_run()?;
+        drain(&mut rb)?;
+    }
+    if let Some(h) = held.as_mut() {
+        h.release()?;
+    }
+    let started = Instant::now();
+    while state.borrow().status.is_none() {
+        std::thread::sleep(opts.switchrate);
+        drain(&mut rb)?;
+        state.borrow_mut().out.flush()?;
+        if STOP.load(Ordering::SeqCst) || cfg.duration.is_some_and(|d| started.elapsed() >= d) {
+            break;
+        }
+        if let Some(h) = held.as_mut() {
+            if h.try_wait()?.is_some() {
+                break;
+            }
+        } else if !cfg.pids.is_empty() && !cfg.pids.iter().any(|&p| process_alive(p)) {
+            break;
+        }
+    }
+    // Stop tracing, then END.
+    drop(links);
+    drop(tp_links);
+    drain(&mut rb)?;
+    if let Some(e) = &end {
+        e.test_run()?;
+        drain(&mut rb)?;
+    }
+    drop(rb);
+    let Sink { mut printer, out, status, .. } = state.into_inner();
+    printer.print_remaining(out)?;
+    out.flush()?;
+    let drops = counters.percpu_sum(0)?;
+    let errors = counters.percpu_sum(1)?;
+    if drops > 0 {
+        eprintln!("sdtrace: {drops} record(s) dropped: the buffer was full (raise it with -x bufsize=16m)");
+    }
+    if errors > 0 {
+        eprintln!(
+            "sdtrace: {errors} error(s) reading user memory (bad addresses in copyinstr); those values are empty"
+        );
+    }
+    // A command still running after exit() goes on, untraced.
+    drop(held);
+    Ok(status.unwrap_or(0))
+}
+
+/// What the ring buffer's callback writes to.
+struct Sink<'a, 'o> {
+    printer: Printer<'a>,
+    out: &'o mut dyn Write,
+    status: Option<i32>,
+    error: Option<DError>,
+}
+
+/// Turns records into text and prints aggregations.
+struct Printer<'a> {
+    ir: &'a Ir,
+    layout: &'a Layout,
+    table: &'a ProbeTable,
+    aggs: &'a [Map],
+    /// Argument types per format, from the printf statements.
+    format_args: HashMap<usize, Vec<Ty>>,
+    printed: Vec<bool>,
+}
+
+fn collect_formats(stmts: &[IStmt], out: &mut HashMap<usize, Vec<Ty>>) {
+    for s in stmts {
+        match s {
+            IStmt::Printf { format, args } => {
+                out.insert(*format, args.iter().map(|a| a.ty).collect());
+            }
+            IStmt::If(_, a, b) => {
+                collect_formats(a, out);
+                collect_formats(b, out);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl<'a> Printer<'a> {
+    fn new(ir: &'a Ir, layout: &'a Layout, table: &'a ProbeTable, aggs: &'a [Map]) -> Self {
+        let mut format_args = HashMap::new();
+        for c in &ir.clauses {
+            collect_formats(&c.body, &mut format_args);
+        }
+        Printer { ir, layout, table, aggs, format_args, printed: vec![false; ir.aggs.len()] }
+    }
+
+    fn value(&self, ty: Ty, bytes: &[u8]) -> Value {
+        match ty {
+            Ty::Str => {
+                let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+                Value::Str(String::from_utf8_lossy(&bytes[..end]).into_owned())
+            }
+            Ty::Probe(f) => {
+                let id = u64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"));
+                Value::Str(self.table.0.get(id as usize).map(|p| p.get(f).to_string()).unwrap_or_default())
+            }
+            Ty::Int { .. } => Value::Int(i64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"))),
+        }
+    }
+
+    fn values(&self, tys: &[Ty], mut bytes: &[u8]) -> Vec<Value> {
+        let mut out = Vec::new();
+        for t in tys {
+            let n = slot_size(*t, self.layout.strsize);
+            if bytes.len() < n {
+                break;
+            }
+            out.push(self.value(*t, &bytes[..n]));
+            bytes = &bytes[n..];
+        }
+        out
+    }
+
+    /// Handle one record; returns the status of an `exit` record.
+    fn record(&mut self, rec: &[u8], out: &mut dyn Write) -> Result<Option<i32>, DError> {
+        if rec.len() < 8 {
+            return Ok(None);
+        }
+        let t = u32::from_ne_bytes(rec[0..4].try_into().expect("4 bytes"));
+        let id = u32::from_ne_bytes(rec[4..8].try_into().expect("4 bytes"));
+        let word = || rec.get(8..16).map(|b| i64::from_ne_bytes(b.try_into().expect("8 bytes"))).unwrap_or(0);
+        match t {
+            tag::PRINTF => {
+                let id = id as usize;
+                let (Some(f), Some(tys)) = (self.ir.formats.get(id), self.format_args.get(&id)) else {
+                    return Ok(None);
+                };
+                let vals = self.values(tys, &rec[8..]);
+                out.write_all(f.render(&vals, None).as_bytes())?;
+            }
+            tag::EXIT => return Ok(Some(word() as i32)),
+            tag::PRINTA => {
+                let agg = word() as usize;
+                let fmt = (id != u32::MAX).then_some(id as usize);
+                self.print_agg(agg, fmt, out)?;
+            }
+            tag::AGGOP => {
+                let agg = id as usize;
+                let keep = word();
+                self.agg_op(agg, keep);
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    /// Entries of an aggregation, merged over CPUs, sorted by value then key.
+    fn entries(&self, agg: usize) -> Vec<(Vec<u8>, i64)> {
+        let (_, key_size) = self.layout.agg_keys[agg];
+        let func = self.ir.aggs[agg].func;
+        let map = &self.aggs[agg];
+        let mut out = Vec::new();
+        for key in map.keys(key_size) {
+            let Some(per_cpu) = map.lookup_percpu(&key) else { continue };
+            let get = |v: &Vec<u8>, i: usize| i64::from_ne_bytes(v[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+            let value = match func {
+                AggFunc::Count | AggFunc::Sum => per_cpu.iter().map(|v| get(v, 0)).fold(0i64, i64::wrapping_add),
+                AggFunc::Avg => {
+                    let s: i64 = per_cpu.iter().map(|v| get(v, 0)).fold(0, i64::wrapping_add);
+                    let n: i64 = per_cpu.iter().map(|v| get(v, 1)).sum();
+                    if n == 0 {
+                        continue;
+                    }
+                    s / n
+                }
+                AggFunc::Min | AggFunc::Max => {
+                    let vals = per_cpu.iter().filter(|v| get(v, 1) != 0).map(|v| get(v, 0));
+                    match if func == AggFunc::Min { vals.min() } else { vals.max() } {
+                        Some(v) => v,
+                        None => continue,
+                    }
+                }
+            };
+            out.push((key, value));
+        }
+        let tys = &self.ir.aggs[agg].keys;
+        out.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| self.key_order(tys, &a.0, &b.0)));
+        out
+    }
+
+    fn key_order(&self, tys: &[Ty], a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+        let va = self.values(tys, a);
+        let vb = self.values(tys, b);
+        for (x, y) in va.iter().zip(&vb) {
+            let o = match (x, y) {
+                (Value::Int(p), Value::Int(q)) => p.cmp(q),
+                (Value::Str(p), Value::Str(q)) => p.cmp(q),
+                _ => std::cmp::Ordering::Equal,
+            };
+            if o.is_ne() {
+                return o;
+            }
+        }
+        std::cmp::Ordering::Equal
+    }
+
+    fn print_agg(&mut self, agg: usize, fmt: Option<usize>, out: &mut dyn Write) -> Result<(), DError> {
+        self.printed[agg] = true;
+        let tys = self.ir.aggs[agg].keys.clone();
+        let entries = self.entries(agg);
+        if fmt.is_none() {
+            writeln!(out)?;
+        }
+        for (key, value) in entries {
+            let keys = self.values(&tys, &key);
+            let line = match fmt.and_then(|f| self.ir.formats.get(f)) {
+                Some(f) => f.render(&keys, Some(value)),
+                None => {
+                    let mut line = String::from(" ");
+                    for k in &keys {
+                        match k {
+                            Value::Str(s) => line.push_str(&format!(" {s:<50}")),
+                            Value::Int(i) => line.push_str(&format!(" {i:>16}")),
+                        }
+                    }
+                    line.push_str(&format!(" {value:>16}\n"));
+                    line
+                }
+            };
+            out.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    fn agg_op(&mut self, agg: usize, keep: i64) {
+        let entries = self.entries(agg);
+        let map = &self.aggs[agg];
+        if keep < 0 {
+            // clear(): values to zero, keys kept (DTrace prints them as 0).
+            for (k, _) in &entries {
+                map.delete(k);
+            }
+            return;
+        }
+        // trunc(@a, n): keep the n largest.
+        let n = entries.len().saturating_sub(keep as usize);
+        for (k, _) in entries.iter().take(n) {
+            map.delete(k);
+        }
+    }
+
+    fn print_remaining(&mut self, out: &mut dyn Write) -> Result<(), DError> {
+        for agg in 0..self.ir.aggs.len() {
+            if !self.printed[agg] {
+                self.print_agg(agg, None, out)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The source of a `-s` script.
+pub fn read_script(path: &std::path::Path) -> Result<Source, DError> {
+    let text = std::fs::read_to_string(path).map_err(|e| DError::Usage(format!("{}: {e}", path.display())))?;
+    Ok(Source::new(path.display().to_string(), text))
+}

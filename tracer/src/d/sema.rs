@@ -1,0 +1,1184 @@
+//! The checker: names resolved, types inferred and checked, and the AST
+//! lowered to a typed IR ([`Ir`]) that the code generator walks.
+//!
+//! Typing follows DTrace: integers are 64-bit in evaluation (narrower types
+//! matter for casts and for how arguments are read), strings are values of
+//! at most `strsize` bytes, and a variable takes the type of its first
+//! assignment in program order unless it is declared. The probe-naming
+//! built-ins (`probeprov`, `probemod`, `probefunc`, `probename`) are strings
+//! to the user but a probe id in the kernel: the consumer turns the id into
+//! text, and a comparison with a literal becomes a comparison of ids.
+//!
+//! Every error carries the span of the offending source; checking goes on
+//! after an error so that one run reports as many as it can.
+
+use std::collections::HashMap;
+
+use super::ast::{self, BaseType, BinOp, Expr, ExprKind, Item, Scope, Signedness, StmtKind, TypeName, UnaryOp};
+use super::diag::{Diagnostic, Span};
+use super::printf::{self, Conv, Format};
+
+/// A value's type after checking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Ty {
+    /// An integer of `size` bytes; arithmetic happens in 64 bits.
+    Int {
+        /// Bytes: 1, 2, 4 or 8.
+        size: u8,
+        /// Signed.
+        signed: bool,
+    },
+    /// A string of at most `strsize` bytes.
+    Str,
+    /// A field of the probe that fired (a string to the user).
+    Probe(ProbeField),
+}
+
+impl Ty {
+    /// `int64_t`, the type of most built-ins and literals.
+    pub const I64: Ty = Ty::Int { size: 8, signed: true };
+    /// `uint64_t`.
+    pub const U64: Ty = Ty::Int { size: 8, signed: false };
+    /// Whether values of this type are strings to the user.
+    pub fn is_stringy(self) -> bool {
+        matches!(self, Ty::Str | Ty::Probe(_))
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Ty::Int { .. } => "integer",
+            Ty::Str => "string",
+            Ty::Probe(_) => "string (probe name)",
+        }
+    }
+}
+
+/// The four parts of a probe's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProbeField {
+    /// `probeprov`.
+    Provider,
+    /// `probemod`.
+    Module,
+    /// `probefunc`.
+    Function,
+    /// `probename`.
+    Name,
+}
+
+/// Built-in variables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Builtin {
+    /// Process id.
+    Pid,
+    /// Thread id.
+    Tid,
+    /// User id.
+    Uid,
+    /// Group id.
+    Gid,
+    /// Monotonic nanoseconds.
+    Timestamp,
+    /// Nanoseconds since the epoch.
+    Walltimestamp,
+    /// The CPU.
+    Cpu,
+    /// The thread's command name.
+    Execname,
+    /// `argN` (and `args[N]`).
+    Arg(u8),
+    /// The error of a syscall return probe, else 0.
+    Errno,
+    /// A part of the probe's name.
+    Probe(ProbeField),
+}
+
+/// Where a variable lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VarRef {
+    /// A global: index into [`Ir::globals`].
+    Global(usize),
+    /// A thread-local: index into [`Ir::thread_vars`].
+    Thread(usize),
+    /// A clause-local: index into [`Ir::clause_vars`].
+    Clause(usize),
+}
+
+/// A declared or inferred variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Var {
+    /// Its name.
+    pub name: String,
+    /// Its type.
+    pub ty: Ty,
+}
+
+/// Aggregating functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AggFunc {
+    /// `count()`.
+    Count,
+    /// `sum(x)`.
+    Sum,
+    /// `avg(x)`.
+    Avg,
+    /// `min(x)`.
+    Min,
+    /// `max(x)`.
+    Max,
+}
+
+/// An aggregation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Agg {
+    /// Its name without `@` (empty for the anonymous one).
+    pub name: String,
+    /// The function every use applies.
+    pub func: AggFunc,
+    /// The types of its keys.
+    pub keys: Vec<Ty>,
+}
+
+/// A typed expression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TExpr {
+    /// What it computes.
+    pub kind: TKind,
+    /// Its type.
+    pub ty: Ty,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// Typed expression kinds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TKind {
+    /// An integer constant.
+    Int(i64),
+    /// A string constant.
+    Str(String),
+    /// A built-in variable.
+    Builtin(Builtin),
+    /// A variable.
+    Var(VarRef),
+    /// `-x`, `~x`, `!x`.
+    Unary(UnaryOp, Box<TExpr>),
+    /// A binary operator on integers (logical ones short-circuit).
+    Binary(BinOp, Box<TExpr>, Box<TExpr>),
+    /// `==`/`!=` (and `<` … on strings) of two strings.
+    StrCmp(BinOp, Box<TExpr>, Box<TExpr>),
+    /// A probe field compared with a literal: true for the probe ids whose
+    /// field equals it (`probefunc == "read"`), filled in per program.
+    ProbeIs {
+        /// The field.
+        field: ProbeField,
+        /// The literal.
+        text: String,
+        /// `!=` rather than `==`.
+        negate: bool,
+    },
+    /// `c ? a : b`.
+    Cond(Box<TExpr>, Box<TExpr>, Box<TExpr>),
+    /// A cast to an integer type (the target is the node's type).
+    Cast(Box<TExpr>),
+    /// `copyinstr(addr[, len])`.
+    Copyinstr(Box<TExpr>, Option<Box<TExpr>>),
+    /// `strlen(s)`.
+    Strlen(Box<TExpr>),
+}
+
+/// An assignable place.
+pub type LValue = VarRef;
+
+/// A typed statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IStmt {
+    /// `place = value` (compound assignments and `++` are lowered to this).
+    Assign(LValue, TExpr),
+    /// `self->x = 0`: frees the thread-local.
+    Free(LValue),
+    /// `@a[keys] = func(value)`.
+    Aggregate {
+        /// Index into [`Ir::aggs`].
+        agg: usize,
+        /// Key values.
+        keys: Vec<TExpr>,
+        /// The argument (`None` for `count()`).
+        value: Option<TExpr>,
+    },
+    /// `printf(fmt, args)`, `trace(x)` (a format of its own).
+    Printf {
+        /// Index into [`Ir::formats`].
+        format: usize,
+        /// The values, in format order.
+        args: Vec<TExpr>,
+    },
+    /// `printa([fmt,] @a)`.
+    Printa {
+        /// Index into [`Ir::formats`], if a format was given.
+        format: Option<usize>,
+        /// Index into [`Ir::aggs`].
+        agg: usize,
+    },
+    /// `clear(@a)`, `trunc(@a[, n])`.
+    AggOp {
+        /// Index into [`Ir::aggs`].
+        agg: usize,
+        /// `None` for clear; `Some(n)` to keep the top n (`trunc(@a)` is 0).
+        trunc: Option<i64>,
+    },
+    /// `exit(status)`.
+    Exit(TExpr),
+    /// `if`.
+    If(TExpr, Vec<IStmt>, Vec<IStmt>),
+    /// An expression evaluated for nothing (kept for its errors only).
+    Nop,
+}
+
+/// A checked clause.
+#[derive(Debug, Clone)]
+pub struct IClause {
+    /// Its descriptions, as parsed.
+    pub descs: Vec<ast::ProbeDesc>,
+    /// The predicate.
+    pub predicate: Option<TExpr>,
+    /// The body (the default action is a `printf` of the probe).
+    pub body: Vec<IStmt>,
+    /// Built-ins the clause reads (decides what a program must compute).
+    pub uses_args: bool,
+    /// Where it was written.
+    pub span: Span,
+}
+
+/// The whole checked program.
+#[derive(Debug, Clone, Default)]
+pub struct Ir {
+    /// Clauses in source order.
+    pub clauses: Vec<IClause>,
+    /// Global variables.
+    pub globals: Vec<Var>,
+    /// Thread-local variables.
+    pub thread_vars: Vec<Var>,
+    /// Clause-local variables.
+    pub clause_vars: Vec<Var>,
+    /// Aggregations.
+    pub aggs: Vec<Agg>,
+    /// printf/printa formats (and the ones made for `trace`).
+    pub formats: Vec<Format>,
+    /// `#pragma D option` and `-x` options, in order.
+    pub options: Vec<(String, Option<String>, Span)>,
+    /// Whether any clause reads `probefunc` (USDT sites then need their
+    /// enclosing functions looked up).
+    pub uses_probefunc: bool,
+}
+
+/// Values the program refers to with `$`.
+#[derive(Debug, Clone, Default)]
+pub struct Macros {
+    /// `$target`: the pid of `-c`/the first `-p`.
+    pub target: Option<u32>,
+    /// `$1`…: the script's arguments.
+    pub args: Vec<String>,
+}
+
+struct Checker<'m> {
+    ir: Ir,
+    diags: Vec<Diagnostic>,
+    macros: &'m Macros,
+    declared: HashMap<(Scope, String), Ty>,
+}
+
+/// Check `program` and lower it, or return every error found.
+pub fn check(program: &ast::Program, macros: &Macros) -> Result<Ir, Vec<Diagnostic>> {
+    let mut c = Checker { ir: Ir::default(), diags: Vec::new(), macros, declared: HashMap::new() };
+    for item in &program.items {
+        match item {
+            Item::Pragma { name, value, span } => c.ir.options.push((name.clone(), value.clone(), *span)),
+            Item::Decl(d) => c.declare(d),
+            Item::Clause(cl) => {
+                let predicate = cl.predicate.as_ref().map(|p| {
+                    let e = c.expr(p);
+                    c.want_scalar(&e, "a predicate");
+                    e
+                });
+                let body = match &cl.body {
+                    Some(stmts) => c.stmts(stmts),
+                    None => {
+                        // DTrace's default action: show which probe fired.
+                        let f = printf::parse("%s:%s:%s:%s\n").expect("a valid format");
+                        let format = c.add_format("", f, cl.span);
+                        let fields = [ProbeField::Provider, ProbeField::Module, ProbeField::Function, ProbeField::Name];
+                        c.ir.uses_probefunc = true;
+                        let args = fields
+                            .iter()
+                            .map(|f| TExpr {
+                                kind: TKind::Builtin(Builtin::Probe(*f)),
+                                ty: Ty::Probe(*f),
+                                span: cl.span,
+                            })
+                            .collect();
+                        vec![IStmt::Printf { format, args }]
+                    }
+                };
+                let uses_args = uses_args_clause(predicate.as_ref(), &body);
+                c.ir.clauses.push(IClause { descs: cl.descs.clone(), predicate, body, uses_args, span: cl.span });
+            }
+        }
+    }
+    if c.diags.is_empty() {
+        Ok(c.ir)
+    } else {
+        Err(c.diags)
+    }
+}
+
+fn uses_args_clause(pred: Option<&TExpr>, body: &[IStmt]) -> bool {
+    fn e(x: &TExpr) -> bool {
+        match &x.kind {
+            TKind::Builtin(Builtin::Arg(_)) | TKind::Builtin(Builtin::Errno) => true,
+            TKind::Unary(_, a) | TKind::Cast(a) | TKind::Strlen(a) => e(a),
+            TKind::Binary(_, a, b) | TKind::StrCmp(_, a, b) => e(a) || e(b),
+            TKind::Cond(a, b, c) => e(a) || e(b) || e(c),
+            TKind::Copyinstr(a, b) => e(a) || b.as_deref().is_some_and(e),
+            _ => false,
+        }
+    }
+    fn s(x: &IStmt) -> bool {
+        match x {
+            IStmt::Assign(_, v) | IStmt::Exit(v) => e(v),
+            IStmt::Aggregate { keys, value, .. } => keys.iter().any(e) || value.as_ref().is_some_and(e),
+            IStmt::Printf { args, .. } => args.iter().any(e),
+            IStmt::If(c, a, b) => e(c) || a.iter().any(s) || b.iter().any(s),
+            _ => false,
+        }
+    }
+    pred.is_some_and(e) || body.iter().any(s)
+}
+
+fn type_of(t: &TypeName) -> Result<Ty, String> {
+    if t.pointer_depth > 0 {
+        return Ok(Ty::U64);
+    }
+    let int = |size: u8, s: Signedness| Ty::Int { size, signed: s == Signedness::Signed };
+    Ok(match &t.base {
+        BaseType::Char(s) => int(1, *s),
+        BaseType::Short(s) => int(2, *s),
+        BaseType::Int(s) => int(4, *s),
+        BaseType::Long(s) | BaseType::LongLong(s) => int(8, *s),
+        BaseType::String => Ty::Str,
+        other => match fixed_width(other) {
+            Some(t) => t,
+            None => return Err(format!("type `{other:?}` is not supported here")),
+        },
+    })
+}
+
+fn fixed_width(b: &BaseType) -> Option<Ty> {
+    let name = format!("{b:?}");
+    let (signed, rest) = match name.strip_prefix('U') {
+        Some(r) => (false, r),
+        None => (true, name.as_str()),
+    };
+    let size = match rest {
+        "Int8" => 1,
+        "Int16" => 2,
+        "Int32" => 4,
+        "Int64" => 8,
+        "size" | "Size" => return Some(Ty::U64),
+        "Ssize" => return Some(Ty::I64),
+        "intptr" | "intptr_t" => return Some(Ty::U64),
+        _ if name == "Uintptr" => return Some(Ty::U64),
+        _ => return None,
+    };
+    Some(Ty::Int { size, signed })
+}
+
+impl Checker<'_> {
+    fn err(&mut self, span: Span, msg: impl Into<String>) {
+        self.diags.push(Diagnostic::error(span, msg));
+    }
+
+    fn declare(&mut self, d: &ast::Decl) {
+        if d.array_index.is_some() {
+            self.err(d.span, "associative arrays are not supported yet");
+            return;
+        }
+        match type_of(&d.ty) {
+            Ok(ty) => {
+                self.declared.insert((d.scope, d.name.clone()), ty);
+                self.var(d.scope, &d.name, Some(ty), d.span);
+            }
+            Err(e) => self.err(d.ty.span, e),
+        }
+    }
+
+    /// Find or create a variable; `ty` is the type assigned, if known.
+    fn var(&mut self, scope: Scope, name: &str, ty: Option<Ty>, span: Span) -> Option<(VarRef, Ty)> {
+        let (list, mk): (&mut Vec<Var>, fn(usize) -> VarRef) = match scope {
+            Scope::Global => (&mut self.ir.globals, VarRef::Global),
+            Scope::ThreadLocal => (&mut self.ir.thread_vars, VarRef::Thread),
+            Scope::ClauseLocal => (&mut self.ir.clause_vars, VarRef::Clause),
+        };
+        if let Some(i) = list.iter().position(|v| v.name == name) {
+            return Some((mk(i), list[i].ty));
+        }
+        let prefix = match scope {
+            Scope::Global => "",
+            Scope::ThreadLocal => "self->",
+            Scope::ClauseLocal => "this->",
+        };
+        match ty {
+            Some(ty) => {
+                list.push(Var { name: name.to_string(), ty });
+                Some((mk(list.len() - 1), ty))
+            }
+            None => {
+                self.diags.push(
+                    Diagnostic::error(span, format!("`{prefix}{name}` is used before anything is assigned to it"))
+                        .with_hint("assign it in an earlier clause, or declare it (`self int x;`)"),
+                );
+                None
+            }
+        }
+    }
+
+    fn add_format(&mut self, _text: &str, f: Format, _span: Span) -> usize {
+        self.ir.formats.push(f);
+        self.ir.formats.len() - 1
+    }
+
+    fn want_scalar(&mut self, e: &TExpr, what: &str) {
+        if e.ty == Ty::Str {
+            self.err(e.span, format!("{what} must be an integer, not a string"));
+        }
+    }
+
+    fn stmts(&mut self, stmts: &[ast::Stmt]) -> Vec<IStmt> {
+        let mut out = Vec::new();
+        for s in stmts {
+            match &s.kind {
+                StmtKind::Empty => {}
+                StmtKind::Decl(d) => self.declare(d),
+                StmtKind::If { cond, then, else_ } => {
+                    let c = self.expr(cond);
+                    self.want_scalar(&c, "an `if` condition");
+                    let t = self.stmts(then);
+                    let e = else_.as_deref().map(|e| self.stmts(e)).unwrap_or_default();
+                    out.push(IStmt::If(c, t, e));
+                }
+                StmtKind::Expr(e) => out.push(self.stmt_expr(e)),
+            }
+        }
+        out
+    }
+
+    fn place(&mut self, e: &Expr, ty: Option<Ty>) -> Option<(VarRef, Ty)> {
+        let (scope, name) = match &e.kind {
+            ExprKind::Ident(n) if builtin(n).is_none() => (Scope::Global, n),
+            ExprKind::SelfVar(n) => (Scope::ThreadLocal, n),
+            ExprKind::ThisVar(n) => (Scope::ClauseLocal, n),
+            ExprKind::Index { .. } => {
+                self.err(e.span, "associative arrays are not supported yet");
+                return None;
+            }
+            _ => {
+                self.err(e.span, "this cannot be assigned to");
+                return None;
+            }
+        };
+        let declared = self.declared.get(&(scope, name.clone())).copied();
+        self.var(scope, name, declared.or(ty), e.span)
+    }
+
+    fn stmt_expr(&mut self, e: &Expr) -> IStmt {
+        match &e.kind {
+            ExprKind::Assign { op, lhs, rhs } => {
+                if let ExprKind::Agg { name, keys } = &lhs.kind {
+                    if op.is_some() {
+                        self.err(e.span, "aggregations take `=` only");
+                    }
+                    return self.aggregate(name, keys, rhs, lhs.span);
+                }
+                let value = self.expr(rhs);
+                let Some((place, ty)) = self.place(lhs, Some(value.ty)) else { return IStmt::Nop };
+                let value = match op {
+                    None => value,
+                    Some(op) => {
+                        let cur = TExpr { kind: TKind::Var(place), ty, span: lhs.span };
+                        self.binary(*op, cur, value, e.span)
+                    }
+                };
+                if ty == Ty::Str && !value.ty.is_stringy() || ty != Ty::Str && value.ty == Ty::Str {
+                    self.err(
+                        rhs.span,
+                        format!("cannot assign a {} to `{}`, a {}", value.ty.name(), lhs_text(lhs), ty.name()),
+                    );
+                    return IStmt::Nop;
+                }
+                if matches!(place, VarRef::Thread(_)) && value.kind == TKind::Int(0) {
+                    return IStmt::Free(place);
+                }
+                IStmt::Assign(place, value)
+            }
+            ExprKind::Postfix { op, operand } => self.incdec(operand, *op == ast::PostfixOp::Inc, e.span),
+            ExprKind::Unary { op: UnaryOp::PreInc, operand } => self.incdec(operand, true, e.span),
+            ExprKind::Unary { op: UnaryOp::PreDec, operand } => self.incdec(operand, false, e.span),
+            ExprKind::Call { func, func_span, args } => self.action(func, *func_span, args, e.span),
+            _ => {
+                let _ = self.expr(e);
+                IStmt::Nop
+            }
+        }
+    }
+
+    fn incdec(&mut self, operand: &Expr, inc: bool, span: Span) -> IStmt {
+        let Some((place, ty)) = self.place(operand, Some(Ty::I64)) else { return IStmt::Nop };
+        if ty == Ty::Str {
+            self.err(operand.span, "`++`/`--` need an integer");
+            return IStmt::Nop;
+        }
+        let cur = TExpr { kind: TKind::Var(place), ty, span: operand.span };
+        let one = TExpr { kind: TKind::Int(1), ty: Ty::I64, span };
+        IStmt::Assign(place, self.binary(if inc { BinOp::Add } else { BinOp::Sub }, cur, one, span))
+    }
+
+    fn aggregate(&mut self, name: &str, keys: &[Expr], rhs: &Expr, span: Span) -> IStmt {
+        let ExprKind::Call { func, args, func_span } = &rhs.kind else {
+            self.err(
+                rhs.span,
+                "an aggregation is assigned an aggregating function: count(), sum(x), avg(x), min(x) or max(x)",
+            );
+            return IStmt::Nop;
+        };
+        let (f, nargs) = match func.as_str() {
+            "count" => (AggFunc::Count, 0),
+            "sum" => (AggFunc::Sum, 1),
+            "avg" => (AggFunc::Avg, 1),
+            "min" => (AggFunc::Min, 1),
+            "max" => (AggFunc::Max, 1),
+            "quantize" | "lquantize" | "llquantize" | "stddev" => {
+                self.err(*func_span, format!("`{func}()` is not supported yet"));
+                return IStmt::Nop;
+            }
+            _ => {
+                self.err(*func_span, format!("`{func}` is not an aggregating function (count, sum, avg, min, max)"));
+                return IStmt::Nop;
+            }
+        };
+        if args.len() != nargs {
+            self.err(rhs.span, format!("`{func}()` takes {nargs} argument(s), not {}", args.len()));
+            return IStmt::Nop;
+        }
+        let value = args.first().map(|a| {
+            let v = self.expr(a);
+            self.want_scalar(&v, &format!("the argument of `{func}()`"));
+            v
+        });
+        let keys: Vec<TExpr> = keys.iter().map(|k| self.expr(k)).collect();
+        let key_tys: Vec<Ty> = keys.iter().map(|k| k.ty).collect();
+        let agg = match self.ir.aggs.iter().position(|a| a.name == name) {
+            Some(i) => {
+                let (afunc, akeys) = (self.ir.aggs[i].func, self.ir.aggs[i].keys.clone());
+                if afunc != f {
+                    let msg = format!("@{name} is used with {afunc:?} elsewhere; one aggregation takes one function");
+                    self.err(*func_span, msg);
+                }
+                if akeys != key_tys {
+                    self.err(span, format!("@{name} has different keys elsewhere"));
+                }
+                i
+            }
+            None => {
+                self.ir.aggs.push(Agg { name: name.to_string(), func: f, keys: key_tys });
+                self.ir.aggs.len() - 1
+            }
+        };
+        IStmt::Aggregate { agg, keys, value }
+    }
+
+    fn agg_ref(&mut self, e: &Expr) -> Option<usize> {
+        match &e.kind {
+            ExprKind::Agg { name, keys } if keys.is_empty() => {
+                let found = self.ir.aggs.iter().position(|a| a.name == *name);
+                if found.is_none() {
+                    self.err(e.span, format!("@{name} is not assigned before this point"));
+                }
+                found
+            }
+            _ => {
+                self.err(e.span, "expected an aggregation such as `@counts`");
+                None
+            }
+        }
+    }
+
+    fn action(&mut self, func: &str, func_span: Span, args: &[Expr], span: Span) -> IStmt {
+        match func {
+            "printf" => {
+                let Some(ExprKind::Str(fmt)) = args.first().map(|a| &a.kind) else {
+                    self.err(span, "printf needs a string literal format first");
+                    return IStmt::Nop;
+                };
+                let format = match printf::parse(fmt) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        self.err(args[0].span, format!("bad format: {e}"));
+                        return IStmt::Nop;
+                    }
+                };
+                let vals: Vec<TExpr> = args[1..].iter().map(|a| self.expr(a)).collect();
+                let wanted = format.arg_kinds();
+                if wanted.len() != vals.len() {
+                    self.err(
+                        span,
+                        format!("the format takes {} argument(s) but {} were given", wanted.len(), vals.len()),
+                    );
+                    return IStmt::Nop;
+                }
+                for (v, k) in vals.iter().zip(&wanted) {
+                    if k.wants_string() && !v.ty.is_stringy() {
+                        self.err(v.span, format!("`%{}` needs a string, this is an integer", k.letter()));
+                    } else if !k.wants_string() && v.ty.is_stringy() {
+                        self.diags.push(
+                            Diagnostic::error(v.span, format!("`%{}` needs an integer, this is a string", k.letter()))
+                                .with_hint("use %s for strings"),
+                        );
+                    }
+                }
+                if format.aggregation_conversions() > 0 {
+                    self.err(args[0].span, "`%@` is for printa");
+                }
+                let format = self.add_format(fmt, format, span);
+                IStmt::Printf { format, args: vals }
+            }
+            "trace" => {
+                if args.len() != 1 {
+                    self.err(span, "trace takes one argument");
+                    return IStmt::Nop;
+                }
+                let v = self.expr(&args[0]);
+                let f = if v.ty.is_stringy() { Format::single(Conv::Str) } else { Format::single(Conv::Int) };
+                let format = self.add_format("", f, span);
+                IStmt::Printf { format, args: vec![v] }
+            }
+            "printa" => {
+                let (fmt, agg) = match args {
+                    [a] => (None, self.agg_ref(a)),
+                    [f, a] => match &f.kind {
+                        ExprKind::Str(s) => match printf::parse(s) {
+                            Ok(p) => (Some(p), self.agg_ref(a)),
+                            Err(e) => {
+                                self.err(f.span, format!("bad format: {e}"));
+                                return IStmt::Nop;
+                            }
+                        },
+                        _ => {
+                            self.err(f.span, "printa's format must be a string literal");
+                            return IStmt::Nop;
+                        }
+                    },
+                    _ => {
+                        self.err(span, "printa takes an aggregation, optionally after a format");
+                        return IStmt::Nop;
+                    }
+                };
+                let Some(agg) = agg else { return IStmt::Nop };
+                let format = fmt.map(|f| self.add_format("", f, span));
+                IStmt::Printa { format, agg }
+            }
+            "clear" | "trunc" => {
+                let Some(first) = args.first() else {
+                    self.err(span, format!("{func} takes an aggregation"));
+                    return IStmt::Nop;
+                };
+                let Some(agg) = self.agg_ref(first) else { return IStmt::Nop };
+                let trunc = if func == "clear" {
+                    None
+                } else {
+                    match args.get(1).map(|a| &a.kind) {
+                        None => Some(0),
+                        Some(ExprKind::Int(n)) => Some(n.value as i64),
+                        Some(_) => {
+                            self.err(args[1].span, "trunc's count must be an integer literal");
+                            return IStmt::Nop;
+                        }
+                    }
+                };
+                IStmt::AggOp { agg, trunc }
+            }
+            "exit" => {
+                let v = match args {
+                    [a] => self.expr(a),
+                    _ => {
+                        self.err(span, "exit takes one argument, the exit status");
+                        return IStmt::Nop;
+                    }
+                };
+                self.want_scalar(&v, "exit's status");
+                IStmt::Exit(v)
+            }
+            "count" | "sum" | "avg" | "min" | "max" => {
+                self.err(func_span, format!("`{func}()` is assigned to an aggregation: `@name[keys] = {func}(...)`"));
+                IStmt::Nop
+            }
+            _ => {
+                let _ = self.call(func, func_span, args, span);
+                IStmt::Nop
+            }
+        }
+    }
+
+    fn call(&mut self, func: &str, func_span: Span, args: &[Expr], span: Span) -> TExpr {
+        let bad = TExpr { kind: TKind::Int(0), ty: Ty::I64, span };
+        match func {
+            "copyinstr" => {
+                if args.is_empty() || args.len() > 2 {
+                    self.err(span, "copyinstr takes an address and an optional length");
+                    return bad;
+                }
+                let a = self.expr(&args[0]);
+                self.want_scalar(&a, "copyinstr's address");
+                let n = args.get(1).map(|l| {
+                    let n = self.expr(l);
+                    self.want_scalar(&n, "copyinstr's length");
+                    Box::new(n)
+                });
+                TExpr { kind: TKind::Copyinstr(Box::new(a), n), ty: Ty::Str, span }
+            }
+            "strlen" => {
+                let [s] = args else {
+                    self.err(span, "strlen takes one string");
+                    return bad;
+                };
+                let s = self.expr(s);
+                if s.ty != Ty::Str {
+                    self.err(s.span, "strlen takes a string");
+                }
+                TExpr { kind: TKind::Strlen(Box::new(s)), ty: Ty::I64, span }
+            }
+            "stringof" => {
+                let [s] = args else {
+                    self.err(span, "stringof takes one argument");
+                    return bad;
+                };
+                let s = self.expr(s);
+                if s.ty != Ty::Str {
+                    self.err(s.span, "stringof of an integer is not supported yet; use copyinstr for user addresses");
+                }
+                s
+            }
+            "printf" | "printa" | "trace" | "exit" | "clear" | "trunc" => {
+                self.err(func_span, format!("`{func}` is an action; it cannot be used as a value"));
+                bad
+            }
+            "copyin" | "strjoin" | "basename" | "dirname" | "strstr" | "substr" | "index" | "lltostr" | "progenyof"
+            | "ustack" | "stack" | "ufunc" | "usym" => {
+                self.err(func_span, format!("`{func}()` is not supported yet"));
+                bad
+            }
+            _ => {
+                self.err(func_span, format!("unknown function `{func}`"));
+                bad
+            }
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, l: TExpr, r: TExpr, span: Span) -> TExpr {
+        let cmp = matches!(op, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge);
+        if l.ty.is_stringy() || r.ty.is_stringy() {
+            if !cmp {
+                self.err(span, format!("`{}` does not apply to strings", op.as_str()));
+                return TExpr { kind: TKind::Int(0), ty: Ty::I64, span };
+            }
+            // A probe field against a literal compares probe ids.
+            let (field, lit) = match (&l, &r) {
+                (TExpr { ty: Ty::Probe(f), .. }, TExpr { kind: TKind::Str(s), .. })
+                | (TExpr { kind: TKind::Str(s), .. }, TExpr { ty: Ty::Probe(f), .. }) => (Some(*f), Some(s.clone())),
+                _ => (None, None),
+            };
+            if let (Some(field), Some(text)) = (field, lit) {
+                if matches!(op, BinOp::Eq | BinOp::Ne) {
+                    let negate = op == BinOp::Ne;
+                    return TExpr { kind: TKind::ProbeIs { field, text, negate }, ty: Ty::I64, span };
+                }
+            }
+            if l.ty != Ty::Str || r.ty != Ty::Str {
+                self.err(span, "compare a string with a string");
+                return TExpr { kind: TKind::Int(0), ty: Ty::I64, span };
+            }
+            if !matches!(op, BinOp::Eq | BinOp::Ne) {
+                self.err(span, "only `==` and `!=` compare strings so far");
+            }
+            return TExpr { kind: TKind::StrCmp(op, Box::new(l), Box::new(r)), ty: Ty::I64, span };
+        }
+        let signed = |t: Ty| matches!(t, Ty::Int { signed: true, .. });
+        let ty = if cmp || op.is_logical() || signed(l.ty) && signed(r.ty) { Ty::I64 } else { Ty::U64 };
+        // Fold constants so `-1` and `2 * 3` cost nothing.
+        if let (TKind::Int(a), TKind::Int(b)) = (&l.kind, &r.kind) {
+            if let Some(v) = fold(op, *a, *b) {
+                return TExpr { kind: TKind::Int(v), ty, span };
+            }
+        }
+        TExpr { kind: TKind::Binary(op, Box::new(l), Box::new(r)), ty, span }
+    }
+
+    fn expr(&mut self, e: &Expr) -> TExpr {
+        let span = e.span;
+        let int = |kind, ty| TExpr { kind, ty, span };
+        match &e.kind {
+            ExprKind::Int(lit) => {
+                let signed = !lit.unsigned && lit.value <= i64::MAX as u64;
+                int(TKind::Int(lit.value as i64), if signed { Ty::I64 } else { Ty::U64 })
+            }
+            ExprKind::Char(c) => int(TKind::Int(i64::from(*c)), Ty::Int { size: 1, signed: true }),
+            ExprKind::Str(s) => TExpr { kind: TKind::Str(s.clone()), ty: Ty::Str, span },
+            ExprKind::Ident(name) => match builtin(name) {
+                Some(b) => {
+                    self.ir.uses_probefunc |= b == Builtin::Probe(ProbeField::Function);
+                    int(TKind::Builtin(b), builtin_type(b))
+                }
+                None => match self.var(
+                    Scope::Global,
+                    name,
+                    self.declared.get(&(Scope::Global, name.clone())).copied(),
+                    span,
+                ) {
+                    Some((v, ty)) => int(TKind::Var(v), ty),
+                    None => {
+                        if let Some(d) = self.diags.last_mut() {
+                            if unsupported_builtin(name) {
+                                d.message = format!("the built-in `{name}` is not supported yet");
+                                d.hint = None;
+                            }
+                        }
+                        int(TKind::Int(0), Ty::I64)
+                    }
+                },
+            },
+            ExprKind::Macro(m) => self.macro_value(m, span),
+            ExprKind::SelfVar(n) | ExprKind::ThisVar(n) => {
+                let scope =
+                    if matches!(e.kind, ExprKind::SelfVar(_)) { Scope::ThreadLocal } else { Scope::ClauseLocal };
+                let declared = self.declared.get(&(scope, n.clone())).copied();
+                match self.var(scope, n, declared, span) {
+                    Some((v, ty)) => int(TKind::Var(v), ty),
+                    None => int(TKind::Int(0), Ty::I64),
+                }
+            }
+            ExprKind::Agg { .. } => {
+                self.err(span, "an aggregation's value cannot be read in a clause; print it with printa");
+                int(TKind::Int(0), Ty::I64)
+            }
+            ExprKind::Index { base, index } => {
+                if let (ExprKind::Ident(n), [ix]) = (&base.kind, index.as_slice()) {
+                    if n == "args" {
+                        if let ExprKind::Int(lit) = ix.kind {
+                            if lit.value < 12 {
+                                return int(TKind::Builtin(Builtin::Arg(lit.value as u8)), Ty::I64);
+                            }
+                        }
+                        self.err(ix.span, "args[] takes a constant index from 0 to 11");
+                        return int(TKind::Int(0), Ty::I64);
+                    }
+                }
+                self.err(span, "associative arrays are not supported yet");
+                int(TKind::Int(0), Ty::I64)
+            }
+            ExprKind::Call { func, func_span, args } => self.call(func, *func_span, args, span),
+            ExprKind::Unary { op, operand } => {
+                let v = self.expr(operand);
+                match op {
+                    UnaryOp::Plus => v,
+                    UnaryOp::Neg | UnaryOp::BitNot | UnaryOp::Not => {
+                        if v.ty.is_stringy() {
+                            self.err(span, format!("`{}` needs an integer", op.as_str()));
+                        }
+                        if let TKind::Int(x) = v.kind {
+                            let r = match op {
+                                UnaryOp::Neg => x.wrapping_neg(),
+                                UnaryOp::BitNot => !x,
+                                _ => i64::from(x == 0),
+                            };
+                            return int(TKind::Int(r), if *op == UnaryOp::Not { Ty::I64 } else { v.ty });
+                        }
+                        let ty = if *op == UnaryOp::Not { Ty::I64 } else { v.ty };
+                        int(TKind::Unary(*op, Box::new(v)), ty)
+                    }
+                    UnaryOp::Deref | UnaryOp::AddrOf => {
+                        self.diags.push(
+                            Diagnostic::error(span, format!("`{}` on user memory is not supported", op.as_str()))
+                                .with_hint("read user memory with copyin/copyinstr"),
+                        );
+                        int(TKind::Int(0), Ty::I64)
+                    }
+                    UnaryOp::PreInc | UnaryOp::PreDec => {
+                        self.err(span, "`++`/`--` are statements here, not values");
+                        int(TKind::Int(0), Ty::I64)
+                    }
+                }
+            }
+            ExprKind::Postfix { .. } => {
+                self.err(span, "`++`/`--` are statements here, not values");
+                int(TKind::Int(0), Ty::I64)
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let l = self.expr(lhs);
+                let r = self.expr(rhs);
+                self.binary(*op, l, r, span)
+            }
+            ExprKind::Ternary { cond, then, else_ } => {
+                let c = self.expr(cond);
+                self.want_scalar(&c, "a condition");
+                let a = self.expr(then);
+                let b = self.expr(else_);
+                if a.ty.is_stringy() != b.ty.is_stringy() {
+                    self.err(span, "both branches of `?:` must be strings, or both integers");
+                }
+                if a.ty == Ty::Str || b.ty == Ty::Str {
+                    self.err(span, "`?:` on strings is not supported yet");
+                }
+                let ty = a.ty;
+                int(TKind::Cond(Box::new(c), Box::new(a), Box::new(b)), ty)
+            }
+            ExprKind::Assign { .. } => {
+                self.err(span, "an assignment is a statement here, not a value");
+                int(TKind::Int(0), Ty::I64)
+            }
+            ExprKind::Cast { ty, expr } => {
+                let v = self.expr(expr);
+                match type_of(ty) {
+                    Ok(Ty::Str) => {
+                        self.err(ty.span, "cast to string: use copyinstr() for user memory");
+                        v
+                    }
+                    Ok(t) => {
+                        if v.ty.is_stringy() {
+                            self.err(expr.span, "cannot cast a string to an integer");
+                        }
+                        if let TKind::Int(x) = v.kind {
+                            return int(TKind::Int(truncate(x, t)), t);
+                        }
+                        int(TKind::Cast(Box::new(v)), t)
+                    }
+                    Err(m) => {
+                        self.err(ty.span, m);
+                        v
+                    }
+                }
+            }
+            ExprKind::Member { .. } => {
+                self.err(span, "struct members are not supported yet");
+                int(TKind::Int(0), Ty::I64)
+            }
+            ExprKind::SizeofType(t) => match type_of(t) {
+                Ok(Ty::Int { size, .. }) => int(TKind::Int(i64::from(size)), Ty::U64),
+                _ => {
+                    self.err(span, "sizeof takes an integer or pointer type here");
+                    int(TKind::Int(0), Ty::U64)
+                }
+            },
+            ExprKind::SizeofExpr(x) => {
+                let v = self.expr(x);
+                match v.ty {
+                    Ty::Int { size, .. } => int(TKind::Int(i64::from(size)), Ty::U64),
+                    _ => {
+                        self.err(span, "sizeof of a string is not supported yet");
+                        int(TKind::Int(0), Ty::U64)
+                    }
+                }
+            }
+        }
+    }
+
+    fn macro_value(&mut self, m: &str, span: Span) -> TExpr {
+        let name = m.trim_start_matches('$');
+        let int = |v: i64| TExpr { kind: TKind::Int(v), ty: Ty::I64, span };
+        match name {
+            "target" => match self.macros.target {
+                Some(p) => int(i64::from(p)),
+                None => {
+                    self.diags.push(
+                        Diagnostic::error(span, "`$target` needs a target process")
+                            .with_hint("start one with -c 'COMMAND' or name one with -p PID"),
+                    );
+                    int(0)
+                }
+            },
+            "pid" => int(i64::from(std::process::id())),
+            _ => match name.parse::<usize>() {
+                Ok(n) if n >= 1 => match self.macros.args.get(n - 1) {
+                    Some(v) if m.starts_with("$$") => TExpr { kind: TKind::Str(v.clone()), ty: Ty::Str, span },
+                    Some(v) => match parse_int(v) {
+                        Some(x) => int(x),
+                        None => TExpr { kind: TKind::Str(v.clone()), ty: Ty::Str, span },
+                    },
+                    None => {
+                        self.err(
+                            span,
+                            format!("`{m}` has no value: the script got {} argument(s)", self.macros.args.len()),
+                        );
+                        int(0)
+                    }
+                },
+                _ => {
+                    self.err(span, format!("unknown macro variable `{m}`"));
+                    int(0)
+                }
+            },
+        }
+    }
+}
+
+fn parse_int(s: &str) -> Option<i64> {
+    if let Some(h) = s.strip_prefix("0x") {
+        return i64::from_str_radix(h, 16).ok();
+    }
+    s.parse().ok()
+}
+
+fn lhs_text(e: &Expr) -> String {
+    match &e.kind {
+        ExprKind::Ident(n) => n.clone(),
+        ExprKind::SelfVar(n) => format!("self->{n}"),
+        ExprKind::ThisVar(n) => format!("this->{n}"),
+        _ => "this".into(),
+    }
+}
+
+/// Truncate `v` to the width and sign of `t`, as a C cast does.
+pub fn truncate(v: i64, t: Ty) -> i64 {
+    match t {
+        Ty::Int { size, signed } if size < 8 => {
+            let bits = 64 - 8 * u32::from(size);
+            if signed {
+                (v << bits) >> bits
+            } else {
+                ((v as u64) << bits >> bits) as i64
+            }
+        }
+        _ => v,
+    }
+}
+
+fn fold(op: BinOp, a: i64, b: i64) -> Option<i64> {
+    Some(match op {
+        BinOp::Add => a.wrapping_add(b),
+        BinOp::Sub => a.wrapping_sub(b),
+        BinOp::Mul => a.wrapping_mul(b),
+        BinOp::Div if b != 0 => a.wrapping_div(b),
+        BinOp::Mod if b != 0 => a.wrapping_rem(b),
+        BinOp::BitAnd => a & b,
+        BinOp::BitOr => a | b,
+        BinOp::BitXor => a ^ b,
+        BinOp::Shl => a.wrapping_shl(b as u32),
+        BinOp::Shr => a.wrapping_shr(b as u32),
+        BinOp::Eq => i64::from(a == b),
+        BinOp::Ne => i64::from(a != b),
+        BinOp::Lt => i64::from(a < b),
+        BinOp::Le => i64::from(a <= b),
+        BinOp::Gt => i64::from(a > b),
+        BinOp::Ge => i64::from(a >= b),
+        BinOp::LogAnd => i64::from(a != 0 && b != 0),
+        BinOp::LogOr => i64::from(a != 0 || b != 0),
+        BinOp::LogXor => i64::from((a != 0) != (b != 0)),
+        _ => return None,
+    })
+}
+
+fn builtin(name: &str) -> Option<Builtin> {
+    Some(match name {
+        "pid" => Builtin::Pid,
+        "tid" => Builtin::Tid,
+        "uid" => Builtin::Uid,
+        "gid" => Builtin::Gid,
+        "timestamp" => Builtin::Timestamp,
+        "walltimestamp" => Builtin::Walltimestamp,
+        "cpu" => Builtin::Cpu,
+        "execname" => Builtin::Execname,
+        "errno" => Builtin::Errno,
+        "probeprov" => Builtin::Probe(ProbeField::Provider),
+        "probemod" => Builtin::Probe(ProbeField::Module),
+        "probefunc" => Builtin::Probe(ProbeField::Function),
+        "probename" => Builtin::Probe(ProbeField::Name),
+        _ => {
+            let n: u8 = name.strip_prefix("arg")?.parse().ok()?;
+            return (n < 12).then_some(Builtin::Arg(n));
+        }
+    })
+}
+
+fn unsupported_builtin(name: &str) -> bool {
+    matches!(
+        name,
+        "ppid" | "vtimestamp" | "curthread" | "stackdepth" | "ustackdepth" | "caller" | "ucaller" | "curpsinfo"
+    )
+}
+
+fn builtin_type(b: Builtin) -> Ty {
+    match b {
+        Builtin::Execname => Ty::Str,
+        Builtin::Probe(f) => Ty::Probe(f),
+        Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid | Builtin::Cpu => Ty::Int { size: 4, signed: false },
+        Builtin::Timestamp | Builtin::Walltimestamp => Ty::U64,
+        Builtin::Arg(_) | Builtin::Errno => Ty::I64,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::d::diag::Source;
+
+    fn check_src(src: &str) -> Result<Ir, String> {
+        let source = Source::new("t.d", src);
+        let prog = crate::d::parse(&source).map_err(|d| crate::d::diag::render_all(&d, &source))?;
+        check(&prog, &Macros { target: Some(42), args: vec!["7".into(), "x".into()] })
+            .map_err(|d| crate::d::diag::render_all(&d, &source))
+    }
+
+    #[test]
+    fn variables_take_the_type_of_their_first_assignment() {
+        let ir = check_src("BEGIN { x = 1; self->s = execname; } END { printf(\"%d %s\\n\", x, self->s); }").unwrap();
+        assert_eq!(ir.globals, [Var { name: "x".into(), ty: Ty::I64 }]);
+        assert_eq!(ir.thread_vars, [Var { name: "s".into(), ty: Ty::Str }]);
+    }
+
+    #[test]
+    fn type_errors_point_at_the_source() {
+        let e = check_src("BEGIN { printf(\"%d\\n\", execname); }").unwrap_err();
+        assert!(e.contains("t.d:1:25: error: `%d` needs an integer, this is a string"), "{e}");
+        let e = check_src("BEGIN { y = z + 1; }").unwrap_err();
+        assert!(e.contains("`z` is used before anything is assigned to it"), "{e}");
+        let e = check_src("BEGIN { @a = count(); @a = sum(1); }").unwrap_err();
+        assert!(e.contains("one aggregation takes one function"), "{e}");
+        let e = check_src("BEGIN { printf(\"%d %d\\n\", 1); }").unwrap_err();
+        assert!(e.contains("the format takes 2 argument(s) but 1 were given"), "{e}");
+    }
+
+    #[test]
+    fn several_errors_are_reported_at_once() {
+        let e = check_src("BEGIN { a = b; c = d; }").unwrap_err();
+        assert_eq!(e.matches("error:").count(), 2, "{e}");
+    }
+
+    #[test]
+    fn constants_fold_and_macros_expand() {
+        let ir = check_src("BEGIN /pid == $target/ { exit(-1 + 2 * $1); }").unwrap();
+        let IStmt::Exit(v) = &ir.clauses[0].body[0] else { panic!() };
+        assert_eq!(v.kind, TKind::Int(13));
+        assert!(check_src("BEGIN { trace($3); }").unwrap_err().contains("the script got 2 argument(s)"));
+    }
+
+    #[test]
+    fn casts_truncate_like_c() {
+        assert_eq!(truncate(0x1ff, Ty::Int { size: 1, signed: false }), 0xff);
+        assert_eq!(truncate(0xff, Ty::Int { size: 1, signed: true }), -1);
+        assert_eq!(truncate(-1, Ty::Int { size: 4, signed: false }), 0xffff_ffff);
+    }
+
+    #[test]
+    fn probefunc_against_a_literal_compares_ids() {
+        let ir = check_src("syscall:::entry /probefunc == \"read\"/ { @[probefunc] = count(); }").unwrap();
+        assert!(matches!(ir.clauses[0].predicate.as_ref().unwrap().kind, TKind::ProbeIs { negate: false, .. }));
+        assert_eq!(ir.aggs[0].keys, [Ty::Probe(ProbeField::Function)]);
+    }
+}

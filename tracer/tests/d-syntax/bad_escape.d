@@ -1,0 +1,4 @@
+BEGIN
+{
+	printf("tab\q\n");
+}

@@ -1,0 +1,4 @@
+profile-97 /arg0 / 2 > 1/
+{
+	@ = count();
+}

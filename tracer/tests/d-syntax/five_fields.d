@@ -1,0 +1,4 @@
+pid$target:a.out:main:entry:extra
+{
+	trace(arg0);
+}

@@ -1,0 +1,2 @@
+BEGIN { x = 1; }
+BEGIN x = 2;

@@ -1,0 +1,1 @@
+profile-997hz /pid == $target && arg1/ { @[ustack()] = count(); }

@@ -1,0 +1,1 @@
+syscall::read:return /execname == "ls"/ { @bytes[execname] = sum(arg0); }
