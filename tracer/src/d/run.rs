@@ -328,11 +328,20 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let end = plan.end.as_ref().map(|s| load(s, "sdtrace_d_end", true)).transpose()?;
 
     // Output state: the ring buffer's callback prints each record.
-    let state =
-        RefCell::new(Sink { printer: Printer::new(&ir, &layout, &plan.table, &aggs), out, status: None, error: None });
+    let state = RefCell::new(Sink {
+        printer: Printer::new(&ir, &layout, &plan.table, &aggs),
+        out,
+        status: None,
+        error: None,
+        in_end: false,
+    });
     let mut rb = RingBuffer::new(&ringbuf, |data| {
         let mut s = state.borrow_mut();
-        let Sink { printer, out, status, error } = &mut *s;
+        let Sink { printer, out, status, error, in_end } = &mut *s;
+        // After exit(), only END's records are printed.
+        if status.is_some() && !*in_end {
+            return;
+        }
         match printer.record(data, &mut **out) {
             Ok(Some(st)) => {
                 status.get_or_insert(st);
@@ -402,6 +411,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     drop(tp_links);
     drain(&mut rb)?;
     if let Some(e) = &end {
+        state.borrow_mut().in_end = true;
         e.test_run()?;
         drain(&mut rb)?;
     }
@@ -430,6 +440,7 @@ struct Sink<'a, 'o> {
     out: &'o mut dyn Write,
     status: Option<i32>,
     error: Option<DError>,
+    in_end: bool,
 }
 
 /// Turns records into text and prints aggregations.
@@ -527,65 +538,66 @@ impl<'a> Printer<'a> {
         Ok(None)
     }
 
-    /// Entries of an aggregation, merged over CPUs, sorted by value then key.
-    fn entries(&self, agg: usize) -> Vec<(Vec<u8>, i64)> {
+    /// Entries of an aggregation, merged over CPUs and over kernel keys
+    /// that print the same (two sites of one probe are two probe ids but
+    /// one `probename`), sorted by value then key. Each entry keeps its
+    /// kernel keys for `clear` and `trunc`.
+    fn entries(&self, agg: usize) -> Vec<(Vec<Value>, i64, Vec<Vec<u8>>)> {
         let (_, key_size) = self.layout.agg_keys[agg];
         let func = self.ir.aggs[agg].func;
+        let tys = &self.ir.aggs[agg].keys;
         let map = &self.aggs[agg];
-        let mut out = Vec::new();
+        // Rendered key → (slot 0, slot 1, kernel keys).
+        let mut merged: Vec<(Vec<Value>, i64, i64, Vec<Vec<u8>>)> = Vec::new();
         for key in map.keys(key_size) {
             let Some(per_cpu) = map.lookup_percpu(&key) else { continue };
             let get = |v: &Vec<u8>, i: usize| i64::from_ne_bytes(v[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
-            let value = match func {
-                AggFunc::Count | AggFunc::Sum => per_cpu.iter().map(|v| get(v, 0)).fold(0i64, i64::wrapping_add),
-                AggFunc::Avg => {
-                    let s: i64 = per_cpu.iter().map(|v| get(v, 0)).fold(0, i64::wrapping_add);
-                    let n: i64 = per_cpu.iter().map(|v| get(v, 1)).sum();
-                    if n == 0 {
-                        continue;
-                    }
-                    s / n
-                }
-                AggFunc::Min | AggFunc::Max => {
-                    let vals = per_cpu.iter().filter(|v| get(v, 1) != 0).map(|v| get(v, 0));
-                    match if func == AggFunc::Min { vals.min() } else { vals.max() } {
-                        Some(v) => v,
-                        None => continue,
-                    }
+            let combine = |a: (i64, i64), b: (i64, i64)| -> (i64, i64) {
+                match func {
+                    AggFunc::Count | AggFunc::Sum | AggFunc::Avg => (a.0.wrapping_add(b.0), a.1 + b.1),
+                    AggFunc::Min | AggFunc::Max => match (a.1 != 0, b.1 != 0) {
+                        (true, true) => (if func == AggFunc::Min { a.0.min(b.0) } else { a.0.max(b.0) }, 1),
+                        (true, false) => a,
+                        _ => b,
+                    },
                 }
             };
-            out.push((key, value));
-        }
-        let tys = &self.ir.aggs[agg].keys;
-        out.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| self.key_order(tys, &a.0, &b.0)));
-        out
-    }
-
-    fn key_order(&self, tys: &[Ty], a: &[u8], b: &[u8]) -> std::cmp::Ordering {
-        let va = self.values(tys, a);
-        let vb = self.values(tys, b);
-        for (x, y) in va.iter().zip(&vb) {
-            let o = match (x, y) {
-                (Value::Int(p), Value::Int(q)) => p.cmp(q),
-                (Value::Str(p), Value::Str(q)) => p.cmp(q),
-                _ => std::cmp::Ordering::Equal,
-            };
-            if o.is_ne() {
-                return o;
+            let v = per_cpu.iter().map(|c| (get(c, 0), get(c, 1))).fold((0, 0), combine);
+            let shown = self.values(tys, &key);
+            match merged.iter_mut().find(|m| m.0 == shown) {
+                Some(m) => {
+                    let (x, y) = combine((m.1, m.2), v);
+                    m.1 = x;
+                    m.2 = y;
+                    m.3.push(key);
+                }
+                None => merged.push((shown, v.0, v.1, vec![key])),
             }
         }
-        std::cmp::Ordering::Equal
+        let mut out: Vec<(Vec<Value>, i64, Vec<Vec<u8>>)> = merged
+            .into_iter()
+            .filter_map(|(k, a, b, raw)| {
+                let value = match func {
+                    AggFunc::Count | AggFunc::Sum => a,
+                    AggFunc::Avg if b == 0 => return None,
+                    AggFunc::Avg => a / b,
+                    AggFunc::Min | AggFunc::Max if b == 0 => return None,
+                    AggFunc::Min | AggFunc::Max => a,
+                };
+                Some((k, value, raw))
+            })
+            .collect();
+        out.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| key_order(&a.0, &b.0)));
+        out
     }
 
     fn print_agg(&mut self, agg: usize, fmt: Option<usize>, out: &mut dyn Write) -> Result<(), DError> {
         self.printed[agg] = true;
-        let tys = self.ir.aggs[agg].keys.clone();
         let entries = self.entries(agg);
         if fmt.is_none() {
             writeln!(out)?;
         }
-        for (key, value) in entries {
-            let keys = self.values(&tys, &key);
+        for (keys, value, _) in entries {
             let line = match fmt.and_then(|f| self.ir.formats.get(f)) {
                 Some(f) => f.render(&keys, Some(value)),
                 None => {
@@ -608,17 +620,12 @@ impl<'a> Printer<'a> {
     fn agg_op(&mut self, agg: usize, keep: i64) {
         let entries = self.entries(agg);
         let map = &self.aggs[agg];
-        if keep < 0 {
-            // clear(): values to zero, keys kept (DTrace prints them as 0).
-            for (k, _) in &entries {
+        // clear() empties the aggregation; trunc(@a, n) keeps the n largest.
+        let n = if keep < 0 { entries.len() } else { entries.len().saturating_sub(keep as usize) };
+        for (_, _, raw) in entries.iter().take(n) {
+            for k in raw {
                 map.delete(k);
             }
-            return;
-        }
-        // trunc(@a, n): keep the n largest.
-        let n = entries.len().saturating_sub(keep as usize);
-        for (k, _) in entries.iter().take(n) {
-            map.delete(k);
         }
     }
 
@@ -630,6 +637,20 @@ impl<'a> Printer<'a> {
         }
         Ok(())
     }
+}
+
+fn key_order(va: &[Value], vb: &[Value]) -> std::cmp::Ordering {
+    for (x, y) in va.iter().zip(vb) {
+        let o = match (x, y) {
+            (Value::Int(p), Value::Int(q)) => p.cmp(q),
+            (Value::Str(p), Value::Str(q)) => p.cmp(q),
+            _ => std::cmp::Ordering::Equal,
+        };
+        if o.is_ne() {
+            return o;
+        }
+    }
+    std::cmp::Ordering::Equal
 }
 
 /// The source of a `-s` script.

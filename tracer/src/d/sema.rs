@@ -373,23 +373,28 @@ fn type_of(t: &TypeName) -> Result<Ty, String> {
 }
 
 fn fixed_width(b: &BaseType) -> Option<Ty> {
-    let name = format!("{b:?}");
-    let (signed, rest) = match name.strip_prefix('U') {
-        Some(r) => (false, r),
-        None => (true, name.as_str()),
-    };
-    let size = match rest {
-        "Int8" => 1,
-        "Int16" => 2,
-        "Int32" => 4,
-        "Int64" => 8,
-        "size" | "Size" => return Some(Ty::U64),
-        "Ssize" => return Some(Ty::I64),
-        "intptr" | "intptr_t" => return Some(Ty::U64),
-        _ if name == "Uintptr" => return Some(Ty::U64),
-        _ => return None,
-    };
-    Some(Ty::Int { size, signed })
+    let int = |size, signed| Some(Ty::Int { size, signed });
+    match b {
+        BaseType::Int8 => int(1, true),
+        BaseType::Int16 => int(2, true),
+        BaseType::Int32 => int(4, true),
+        BaseType::Int64 | BaseType::Ssize => int(8, true),
+        BaseType::Uint8 => int(1, false),
+        BaseType::Uint16 => int(2, false),
+        BaseType::Uint32 => int(4, false),
+        BaseType::Uint64 | BaseType::Size | BaseType::Uintptr => int(8, false),
+        // Common kernel and libc typedefs.
+        BaseType::Named(n) => match n.as_str() {
+            "uid_t" | "gid_t" | "pid_t" | "id_t" => int(4, n != "pid_t"),
+            "off_t" | "loff_t" | "time_t" | "intptr_t" | "ptrdiff_t" => int(8, true),
+            "dev_t" | "ino_t" | "u64" => int(8, false),
+            "u32" => int(4, false),
+            "u16" => int(2, false),
+            "u8" | "uchar_t" => int(1, false),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 impl Checker<'_> {
@@ -1145,7 +1150,7 @@ mod tests {
     #[test]
     fn type_errors_point_at_the_source() {
         let e = check_src("BEGIN { printf(\"%d\\n\", execname); }").unwrap_err();
-        assert!(e.contains("t.d:1:25: error: `%d` needs an integer, this is a string"), "{e}");
+        assert!(e.contains("t.d:1:24: error: `%d` needs an integer, this is a string"), "{e}");
         let e = check_src("BEGIN { y = z + 1; }").unwrap_err();
         assert!(e.contains("`z` is used before anything is assigned to it"), "{e}");
         let e = check_src("BEGIN { @a = count(); @a = sum(1); }").unwrap_err();

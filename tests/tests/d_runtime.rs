@@ -1,0 +1,181 @@
+//! D programs end to end, as root: every `tests/d/*.d` file is a test. Its
+//! header comment says how to run it and what it must print:
+//!
+//! ```text
+//! /*
+//!  * sdtrace-test
+//!  * args: -q -c "{fixture:sdt_basic_O2} 3"   (after `sdtrace -s FILE`)
+//!  * status: 0                                (exit status, default 0)
+//!  * expect:                                  (the program's output, exactly)
+//!  * expect-lines:                            (output lines, any order, each present)
+//!  * stderr:                                  (lines stderr must contain)
+//!  */
+//! ```
+//!
+//! `{fixture:NAME}` is a C fixture built by this crate, `{example:NAME}` an
+//! example program of this crate.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tests::{can_attach, example_bin, fixture, sdtrace_bin};
+
+#[derive(Debug, Default)]
+struct Spec {
+    args: Vec<String>,
+    status: i32,
+    expect: Option<Vec<String>>,
+    expect_lines: Vec<String>,
+    stderr: Vec<String>,
+}
+
+fn split_args(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quoted = false;
+    let mut any = false;
+    for c in s.chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                any = true;
+            }
+            ' ' if !quoted => {
+                if any || !cur.is_empty() {
+                    out.push(std::mem::take(&mut cur));
+                }
+                any = false;
+            }
+            _ => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+fn substitute(s: &str) -> String {
+    let mut s = s.to_string();
+    while let Some(start) = s.find('{') {
+        let Some(len) = s[start..].find('}') else { break };
+        let inner = &s[start + 1..start + len];
+        let path = match inner.split_once(':') {
+            Some(("fixture", n)) => fixture(n),
+            Some(("example", n)) => example_bin(n),
+            Some(("file", n)) => Path::new(env!("CARGO_MANIFEST_DIR")).join("d").join(n),
+            _ => break,
+        };
+        s.replace_range(start..start + len + 1, &path.display().to_string());
+    }
+    s
+}
+
+fn parse_spec(path: &Path) -> Spec {
+    let text = std::fs::read_to_string(path).unwrap();
+    let header: Vec<String> = text
+        .lines()
+        .skip_while(|l| !l.contains("sdtrace-test"))
+        .skip(1)
+        .take_while(|l| !l.trim_start().starts_with("*/"))
+        .map(|l| {
+            let t = l.trim_start();
+            let t = t.strip_prefix('*').unwrap_or(t);
+            t.strip_prefix(' ').unwrap_or(t).to_string()
+        })
+        .collect();
+    assert!(!header.is_empty(), "{}: no sdtrace-test header", path.display());
+    let mut spec = Spec::default();
+    let mut section: Option<&str> = None;
+    for line in header {
+        if let Some(a) = line.strip_prefix("args:") {
+            spec.args = split_args(&substitute(a.trim()));
+            section = None;
+        } else if let Some(s) = line.strip_prefix("status:") {
+            spec.status = s.trim().parse().unwrap();
+            section = None;
+        } else if line == "expect:" {
+            spec.expect = Some(Vec::new());
+            section = Some("expect");
+        } else if line == "expect-lines:" {
+            section = Some("lines");
+        } else if line == "stderr:" {
+            section = Some("stderr");
+        } else {
+            match section {
+                Some("expect") => spec.expect.as_mut().unwrap().push(substitute(&line)),
+                Some("lines") => spec.expect_lines.push(substitute(&line)),
+                Some("stderr") => spec.stderr.push(line),
+                _ => panic!("{}: unexpected header line `{line}`", path.display()),
+            }
+        }
+    }
+    spec
+}
+
+fn run_file(path: &Path) -> Result<(), String> {
+    let spec = parse_spec(path);
+    // The program's output goes to a file (-o), apart from a traced
+    // command's own output.
+    let out_file = std::env::temp_dir().join(format!(
+        "sdtrace-d-{}-{}.out",
+        std::process::id(),
+        path.file_stem().unwrap().to_string_lossy()
+    ));
+    let out = Command::new(sdtrace_bin())
+        .arg("-s")
+        .arg(path)
+        .arg("-o")
+        .arg(&out_file)
+        .args(&spec.args)
+        .output()
+        .map_err(|e| format!("cannot run sdtrace: {e}"))?;
+    let stdout = std::fs::read_to_string(&out_file).unwrap_or_default();
+    let _ = std::fs::remove_file(&out_file);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let cmd = String::from_utf8_lossy(&out.stdout);
+    let ctx = || format!("{}\n--- output\n{stdout}--- stderr\n{stderr}--- command's stdout\n{cmd}", path.display());
+    if out.status.code() != Some(spec.status) {
+        return Err(format!("exit status {:?}, expected {}: {}", out.status.code(), spec.status, ctx()));
+    }
+    if let Some(expect) = &spec.expect {
+        let mut want = expect.join("\n");
+        want.push('\n');
+        if stdout != want {
+            return Err(format!("stdout differs; expected:\n{want}{}", ctx()));
+        }
+    }
+    for l in &spec.expect_lines {
+        if !stdout.lines().any(|s| s == l) {
+            return Err(format!("stdout lacks the line `{l}`: {}", ctx()));
+        }
+    }
+    for l in &spec.stderr {
+        if !stderr.contains(l.as_str()) {
+            return Err(format!("stderr lacks `{l}`: {}", ctx()));
+        }
+    }
+    Ok(())
+}
+
+fn d_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("d");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "d"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_d_file_prints_what_its_header_says() {
+    if !can_attach() {
+        return;
+    }
+    let files = d_files();
+    assert!(files.len() >= 5, "the runtime suite lost its files");
+    let failures: Vec<String> = files.iter().filter_map(|f| run_file(f).err()).collect();
+    assert!(failures.is_empty(), "{} of {} D files failed:\n\n{}", failures.len(), files.len(), failures.join("\n\n"));
+}
