@@ -434,6 +434,10 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     Ok(status.unwrap_or(0))
 }
 
+/// An aggregation entry as printed: keys, the two value slots, and the
+/// kernel keys that print as these keys.
+type Merged = (Vec<Value>, i64, i64, Vec<Vec<u8>>);
+
 /// What the ring buffer's callback writes to.
 struct Sink<'a, 'o> {
     printer: Printer<'a>,
@@ -548,7 +552,7 @@ impl<'a> Printer<'a> {
         let tys = &self.ir.aggs[agg].keys;
         let map = &self.aggs[agg];
         // Rendered key → (slot 0, slot 1, kernel keys).
-        let mut merged: Vec<(Vec<Value>, i64, i64, Vec<Vec<u8>>)> = Vec::new();
+        let mut merged: Vec<Merged> = Vec::new();
         for key in map.keys(key_size) {
             let Some(per_cpu) = map.lookup_percpu(&key) else { continue };
             let get = |v: &Vec<u8>, i: usize| i64::from_ne_bytes(v[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
