@@ -75,9 +75,18 @@ impl Map {
         entries: u32,
     ) -> Result<Map, KernelError> {
         let cname = CString::new(name).expect("map names have no NUL");
-        // SAFETY: the name is a valid C string for the duration of the call; a
-        // null options pointer means defaults.
-        let ret = unsafe { libbpf_sys::bpf_map_create(kind, cname.as_ptr(), key, value, entries, std::ptr::null()) };
+        // Hash maps allocate entries as they are inserted: preallocating
+        // 64k per-CPU entries per aggregation would cost tens of
+        // milliseconds each at start.
+        let hash = matches!(kind, libbpf_sys::BPF_MAP_TYPE_HASH | libbpf_sys::BPF_MAP_TYPE_PERCPU_HASH);
+        let opts = libbpf_sys::bpf_map_create_opts {
+            sz: std::mem::size_of::<libbpf_sys::bpf_map_create_opts>() as _,
+            map_flags: if hash { libbpf_sys::BPF_F_NO_PREALLOC } else { 0 },
+            ..Default::default()
+        };
+        // SAFETY: the name is a valid C string and `opts` a valid options
+        // struct, both for the duration of the call.
+        let ret = unsafe { libbpf_sys::bpf_map_create(kind, cname.as_ptr(), key, value, entries, &opts) };
         let fd = check(ret, "bpf_map_create", || format!("map `{name}`"))?;
         Ok(Map { fd, value_size: value })
     }
