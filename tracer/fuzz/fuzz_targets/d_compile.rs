@@ -1,0 +1,44 @@
+//! The D compiler's front and middle: any text goes through the parser, the
+//! checker and (for programs that check) the code generator, with every
+//! clause in one BEGIN-like program and placeholder maps. None may panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use tracer::d::codegen::{self, Context, Filter, Layout, MapFds, ProgramSpec};
+use tracer::d::diag::Source;
+use tracer::d::probes::{ProbeInfo, ProbeTable};
+use tracer::d::sema::{self, Macros};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let source = Source::new("fuzz.d", text);
+    let program = match tracer::d::parse(&source) {
+        Ok(p) => p,
+        Err(diags) => {
+            let _ = tracer::d::diag::render_all(&diags, &source);
+            return;
+        }
+    };
+    let macros = Macros { target: Some(1), args: vec!["1".into(), "x".into()] };
+    let ir = match sema::check(&program, &macros) {
+        Ok(ir) => ir,
+        Err(diags) => {
+            let _ = tracer::d::diag::render_all(&diags, &source);
+            return;
+        }
+    };
+    let layout = Layout::new(&ir, 64);
+    let maps = MapFds { ringbuf: 0, counters: 0, scratch: 0, globals: Some(0), thread: Some(0), aggs: vec![0; ir.aggs.len()] };
+    let table = ProbeTable(vec![ProbeInfo {
+        provider: "p".into(),
+        module: "m".into(),
+        function: "f".into(),
+        name: "n".into(),
+    }]);
+    let spec = ProgramSpec {
+        context: Context::Special(0),
+        clauses: (0..ir.clauses.len()).map(|i| (i, Filter::All)).collect(),
+        ids: vec![0],
+    };
+    let _ = codegen::generate(&ir, &layout, &maps, &spec, &table);
+});
