@@ -62,7 +62,7 @@ struct DArgs {
     /// Write the program's output to FILE.
     #[arg(short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
-    /// Set an option: quiet, strsize=N, bufsize=N[k|m], switchrate=N[ms] (repeatable).
+    /// Set an option: `quiet`, `strsize=N`, `bufsize=N[k|m]`, `switchrate=N[ms]` (repeatable).
     #[arg(short = 'x', value_name = "OPTION[=VALUE]")]
     options: Vec<String>,
     /// Allow probe descriptions that match no probes.
