@@ -36,8 +36,9 @@ pub fn sdtrace_bin() -> PathBuf {
     bin
 }
 
-/// An example program of this crate (`tests/examples/NAME.rs`), which
-/// `cargo test --all-targets` builds beside the test binaries.
+/// An example program of this crate (`tests/examples/NAME.rs`), as
+/// `cargo build --workspace --examples` leaves it in `target/*/examples`
+/// (`cargo test` builds examples too but does not put them there).
 pub fn example_bin(name: &str) -> PathBuf {
     let mut p = std::env::current_exe().expect("test binary path");
     p.pop();
@@ -45,7 +46,11 @@ pub fn example_bin(name: &str) -> PathBuf {
         p.pop();
     }
     let bin = p.join("examples").join(name);
-    assert!(bin.exists(), "{} is missing: run `cargo test --all-targets` (scripts/test does)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --workspace --examples` first (scripts/test does)",
+        bin.display()
+    );
     bin
 }
 
