@@ -12,5 +12,6 @@ pub mod kernel;
 pub mod listing;
 pub mod pattern;
 pub mod process;
+pub mod stop;
 pub mod target;
 pub mod trace;

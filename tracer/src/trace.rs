@@ -10,7 +10,6 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use stap_notes::meta::ArgKind;
@@ -27,6 +26,7 @@ use crate::kernel::KernelError;
 use crate::pattern::{PatternError, ProbePattern};
 use crate::process::{HeldCommand, ProcessError};
 
+use crate::stop;
 use crate::target;
 
 /// What to trace and how to print it.
@@ -287,27 +287,6 @@ fn plan_site(probe: &Probe, raw_args: &str, arch: Arch) -> Result<(Vec<ArgPlan>,
     Ok((plans, display))
 }
 
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
-fn install_signal_handlers() {
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe {
-            libc::signal(sig, on_signal as *const () as libc::sighandler_t);
-        }
-    }
-}
-
-fn process_alive(pid: u32) -> bool {
-    // SAFETY: kill with signal 0 only checks for existence.
-    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
-    r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
-}
-
 /// Run a trace, printing events to `out`.
 pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError> {
     let t0 = Instant::now();
@@ -463,7 +442,7 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     let mut rb = RingBuffer::new(&ringbuf, |data| {
         if let Err(e) = consumer.borrow_mut().event(data) {
             write_error.set(Some(e));
-            STOP.store(true, Ordering::SeqCst);
+            stop::request();
         }
     })?;
     phase("ring buffer open");
@@ -486,8 +465,7 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     phase("attached");
 
     consumer.borrow_mut().header().map_err(TraceError::Output)?;
-    STOP.store(false, Ordering::SeqCst);
-    install_signal_handlers();
+    stop::arm();
     if let Some(h) = held.as_mut() {
         h.release()?;
     }
@@ -498,14 +476,14 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     const BATCH: usize = 4096;
     loop {
         let drained = rb.consume(BATCH)?;
-        if STOP.load(Ordering::SeqCst) || cfg.duration.is_some_and(|d| started.elapsed() >= d) {
+        if stop::requested() || cfg.duration.is_some_and(|d| started.elapsed() >= d) {
             break;
         }
         if let Some(h) = held.as_mut() {
             if h.try_wait()?.is_some() {
                 break;
             }
-        } else if !cfg.pids.is_empty() && !cfg.pids.iter().any(|&p| process_alive(p)) {
+        } else if !cfg.pids.is_empty() && !cfg.pids.iter().any(|&p| stop::process_alive(p)) {
             break;
         }
         // A full batch means more is waiting: drain again without sleeping.

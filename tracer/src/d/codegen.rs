@@ -391,9 +391,10 @@ impl Gen<'_> {
         self.a.emit(Insn::call(helper::PROBE_READ_KERNEL));
     }
 
-    fn count_error(&mut self) {
+    /// Add one to this CPU's counter `index` (0 drops, 1 runtime errors).
+    fn bump_counter(&mut self, index: i32) {
         let done = self.a.label();
-        self.a.emit(Insn::store_imm(Size::W, R10, READ_BUF, 1));
+        self.a.emit(Insn::store_imm(Size::W, R10, READ_BUF, index));
         self.a.emit_all(Insn::ld_map_fd(R1, self.maps.counters));
         self.a.emit(Insn::mov(R2, R10));
         self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(READ_BUF)));
@@ -405,18 +406,15 @@ impl Gen<'_> {
         self.a.bind(done);
     }
 
+    fn count_error(&mut self) {
+        self.bump_counter(1);
+    }
+
+    /// After a ring buffer output: count a drop when it failed (r0 < 0).
     fn count_drop_if_failed(&mut self) {
         let ok = self.a.label();
         self.a.jmp_imm(Cond::Sge, R0, 0, ok);
-        self.a.emit(Insn::store_imm(Size::W, R10, READ_BUF, 0));
-        self.a.emit_all(Insn::ld_map_fd(R1, self.maps.counters));
-        self.a.emit(Insn::mov(R2, R10));
-        self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(READ_BUF)));
-        self.a.emit(Insn::call(helper::MAP_LOOKUP_ELEM));
-        self.a.jmp_imm(Cond::Eq, R0, 0, ok);
-        self.a.emit(Insn::load(Size::DW, R1, R0, 0));
-        self.a.emit(Insn::alu_imm(Alu::Add, R1, 1));
-        self.a.emit(Insn::store(Size::DW, R0, 0, R1));
+        self.bump_counter(0);
         self.a.bind(ok);
     }
 

@@ -82,6 +82,23 @@ pub struct Spec {
     pub agg: bool,
 }
 
+impl Spec {
+    /// A conversion with no flags, width or precision.
+    pub fn plain(conv: Conv) -> Spec {
+        Spec {
+            left: false,
+            zero: false,
+            plus: false,
+            space: false,
+            alt: false,
+            width: None,
+            precision: None,
+            conv,
+            agg: false,
+        }
+    }
+}
+
 /// A piece of a format.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Piece {
@@ -122,17 +139,7 @@ pub fn parse(text: &str) -> Result<Format, String> {
             lit.push('%');
             continue;
         }
-        let mut s = Spec {
-            left: false,
-            zero: false,
-            plus: false,
-            space: false,
-            alt: false,
-            width: None,
-            precision: None,
-            conv: Conv::Int,
-            agg: false,
-        };
+        let mut s = Spec::plain(Conv::Int);
         loop {
             match it.peek() {
                 Some('-') => s.left = true,
@@ -191,17 +198,7 @@ pub fn parse(text: &str) -> Result<Format, String> {
 impl Format {
     /// A format of one conversion and a newline (for `trace`).
     pub fn single(conv: Conv) -> Format {
-        let spec = Spec {
-            left: false,
-            zero: false,
-            plus: false,
-            space: false,
-            alt: false,
-            width: None,
-            precision: None,
-            conv,
-            agg: false,
-        };
+        let spec = Spec::plain(conv);
         Format { pieces: vec![Piece::Conv(spec), Piece::Lit("\n".into())] }
     }
 

@@ -11,7 +11,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::codegen::{self, slot_size, tag, Layout, MapFds, ProgramSpec};
@@ -24,6 +23,7 @@ use crate::kernel::sys::{Map, Program};
 use crate::kernel::uprobe::{self, Method, UprobeMultiLink};
 use crate::kernel::KernelError;
 use crate::process::{HeldCommand, ProcessError};
+use crate::stop;
 use crate::target;
 
 /// How to run a program.
@@ -144,27 +144,6 @@ fn options(ir: &Ir, cfg: &DConfig) -> Result<Options, DError> {
         }
     }
     Ok(o)
-}
-
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
-fn install_signal_handlers() {
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe {
-            libc::signal(sig, on_signal as *const () as libc::sighandler_t);
-        }
-    }
-}
-
-fn process_alive(pid: u32) -> bool {
-    // SAFETY: kill with signal 0 only checks for existence.
-    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
-    r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
 
 /// Run `cfg`, writing the program's output to `out`. Returns the exit
@@ -349,7 +328,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             Ok(None) => {}
             Err(e) => {
                 error.get_or_insert(e);
-                STOP.store(true, Ordering::SeqCst);
+                stop::request();
             }
         }
     })?;
@@ -381,8 +360,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             if plan.matched == 1 { "" } else { "s" }
         );
     }
-    STOP.store(false, Ordering::SeqCst);
-    install_signal_handlers();
+    stop::arm();
     if let Some(b) = &begin {
         b.test_run()?;
         drain(&mut rb)?;
@@ -395,14 +373,14 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         std::thread::sleep(opts.switchrate);
         drain(&mut rb)?;
         state.borrow_mut().out.flush()?;
-        if STOP.load(Ordering::SeqCst) || cfg.duration.is_some_and(|d| started.elapsed() >= d) {
+        if stop::requested() || cfg.duration.is_some_and(|d| started.elapsed() >= d) {
             break;
         }
         if let Some(h) = held.as_mut() {
             if h.try_wait()?.is_some() {
                 break;
             }
-        } else if !cfg.pids.is_empty() && !cfg.pids.iter().any(|&p| process_alive(p)) {
+        } else if !cfg.pids.is_empty() && !cfg.pids.iter().any(|&p| stop::process_alive(p)) {
             break;
         }
     }

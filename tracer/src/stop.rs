@@ -1,0 +1,39 @@
+//! When a run ends: Ctrl-C, SIGTERM and SIGHUP raise one flag that both
+//! `sdtrace trace` and D programs poll, and a check that a traced process
+//! still exists.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// Clear the flag and route SIGINT, SIGTERM and SIGHUP to it.
+pub fn arm() {
+    STOP.store(false, Ordering::SeqCst);
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            libc::signal(sig, on_signal as *const () as libc::sighandler_t);
+        }
+    }
+}
+
+/// Ask the run to end (an output error, `exit()`).
+pub fn request() {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// Whether the run should end.
+pub fn requested() -> bool {
+    STOP.load(Ordering::SeqCst)
+}
+
+/// Whether process `pid` still exists.
+pub fn process_alive(pid: u32) -> bool {
+    // SAFETY: kill with signal 0 only checks for existence.
+    let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
