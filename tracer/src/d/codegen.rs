@@ -94,6 +94,8 @@ pub struct MapFds {
     pub globals: Option<i32>,
     /// Thread-locals (hash keyed by tid and variable).
     pub thread: Option<i32>,
+    /// One hash map per associative array.
+    pub arrays: Vec<i32>,
     /// One per aggregation.
     pub aggs: Vec<i32>,
 }
@@ -115,6 +117,10 @@ pub struct Layout {
     pub thread_value: usize,
     /// Per aggregation: the offset of each key in the key, and the key size.
     pub agg_keys: Vec<(Vec<usize>, usize)>,
+    /// Per associative array: the offset of each key in the map key (a
+    /// thread-local array's key starts with the 8-byte thread id), and the
+    /// key size.
+    pub array_keys: Vec<(Vec<usize>, usize)>,
     /// Nanoseconds to add to `bpf_ktime_get_ns` for `walltimestamp`.
     pub wall_offset: u64,
 }
@@ -152,22 +158,19 @@ impl Layout {
             })
             .collect();
         let thread_value = if ir.thread_vars.iter().any(|v| v.ty == Ty::Str) { strsize } else { 8 };
-        let agg_keys = ir
-            .aggs
-            .iter()
-            .map(|a| {
-                let mut k = 0;
-                let offs = a
-                    .keys
-                    .iter()
-                    .map(|t| {
-                        k += slot_size(*t, strsize);
-                        k - slot_size(*t, strsize)
-                    })
-                    .collect();
-                (offs, k.max(8))
-            })
-            .collect();
+        let key_layout = |keys: &[Ty], start: usize| {
+            let mut k = start;
+            let offs = keys
+                .iter()
+                .map(|t| {
+                    k += slot_size(*t, strsize);
+                    k - slot_size(*t, strsize)
+                })
+                .collect();
+            (offs, k.max(8))
+        };
+        let agg_keys = ir.aggs.iter().map(|a| key_layout(&a.keys, 0)).collect();
+        let array_keys = ir.arrays.iter().map(|a| key_layout(&a.keys, if a.thread { 8 } else { 0 })).collect();
         Layout {
             strsize,
             globals,
@@ -176,6 +179,7 @@ impl Layout {
             temps: at,
             thread_value,
             agg_keys,
+            array_keys,
             wall_offset: wall_offset(),
         }
     }
@@ -475,6 +479,7 @@ impl Gen<'_> {
                 self.a.emit(Insn::call(helper::MAP_DELETE_ELEM));
             }
             IStmt::Free(_) => {}
+            IStmt::ArraySet { array, keys, value } => self.array_set(*array, keys, value)?,
             IStmt::Printf { format, args } => {
                 let size: usize = 8 + args.iter().map(|a| slot_size(a.ty, self.layout.strsize)).sum::<usize>();
                 let rec = self.alloc(size);
@@ -543,6 +548,72 @@ impl Gen<'_> {
                 Ok(())
             }
         }
+    }
+
+    /// Build the key of `array` for `keys` in scratch; returns its offset.
+    fn array_key(&mut self, array: usize, keys: &[TExpr]) -> Result<i32, CodegenError> {
+        let (offs, key_size) = self.layout.array_keys[array].clone();
+        let key = self.alloc(key_size);
+        self.zero_scratch(key, key_size);
+        if self.ir.arrays[array].thread {
+            self.a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+            self.a.emit(Insn::store(Size::DW, R7, key as i16, R0));
+        }
+        for (k, off) in keys.iter().zip(offs) {
+            self.store_value(k, R7, key + off as i32)?;
+        }
+        Ok(key)
+    }
+
+    /// `r1 = map, r2 = &key` for a call on `array`'s map.
+    fn array_args(&mut self, array: usize, key: i32) {
+        self.a.emit_all(Insn::ld_map_fd(R1, self.maps.arrays[array]));
+        self.a.emit(Insn::mov(R2, R7));
+        self.a.emit(Insn::alu_imm(Alu::Add, R2, key));
+    }
+
+    /// `a[keys] = value`, or delete the entry when the value is 0 or "".
+    fn array_set(&mut self, array: usize, keys: &[TExpr], value: &TExpr) -> Result<(), CodegenError> {
+        let val = if value.ty == Ty::Str {
+            let loc = self.string(value)?;
+            if loc.base == R7 {
+                loc.off
+            } else {
+                let off = self.alloc(self.layout.strsize);
+                self.copy(R7, off, loc, self.layout.strsize);
+                off
+            }
+        } else {
+            let off = self.alloc(8);
+            self.int(value)?;
+            self.a.emit(Insn::store(Size::DW, R7, off as i16, R0));
+            off
+        };
+        let key = self.array_key(array, keys)?;
+        let delete = self.a.label();
+        let done = self.a.label();
+        let first = if value.ty == Ty::Str { Size::B } else { Size::DW };
+        self.a.emit(Insn::load(first, R1, R7, val as i16));
+        self.a.jmp_imm(Cond::Eq, R1, 0, delete);
+        self.array_args(array, key);
+        self.a.emit(Insn::mov(R3, R7));
+        self.a.emit(Insn::alu_imm(Alu::Add, R3, val));
+        self.a.emit(Insn::mov_imm(R4, 0));
+        self.a.emit(Insn::call(helper::MAP_UPDATE_ELEM));
+        self.a.goto(done);
+        self.a.bind(delete);
+        self.array_args(array, key);
+        self.a.emit(Insn::call(helper::MAP_DELETE_ELEM));
+        self.a.bind(done);
+        Ok(())
+    }
+
+    /// Look `a[keys]` up: r0 = the value's address, or 0 when absent.
+    fn array_lookup(&mut self, array: usize, keys: &[TExpr]) -> Result<(), CodegenError> {
+        let key = self.array_key(array, keys)?;
+        self.array_args(array, key);
+        self.a.emit(Insn::call(helper::MAP_LOOKUP_ELEM));
+        Ok(())
     }
 
     fn aggregate(&mut self, agg: usize, keys: &[TExpr], value: Option<&TExpr>) -> Result<(), CodegenError> {
@@ -655,6 +726,19 @@ impl Gen<'_> {
                 self.a.bind(done);
                 Ok(StrLoc { base: R7, off })
             }
+            TKind::ArrayGet(array, keys) => {
+                self.array_lookup(*array, keys)?;
+                let off = self.alloc(n);
+                let found = self.a.label();
+                let done = self.a.label();
+                self.a.jmp_imm(Cond::Ne, R0, 0, found);
+                self.zero_scratch(off, n);
+                self.a.goto(done);
+                self.a.bind(found);
+                self.copy(R7, off, StrLoc { base: R0, off: 0 }, n);
+                self.a.bind(done);
+                Ok(StrLoc { base: R7, off })
+            }
             TKind::Copyinstr(addr, len) => {
                 let off = self.alloc(n);
                 let slot = self.push()?;
@@ -721,6 +805,13 @@ impl Gen<'_> {
                 self.a.emit(Insn::mov(R2, R10));
                 self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(KEY)));
                 self.a.emit(Insn::call(helper::MAP_LOOKUP_ELEM));
+                self.a.jmp_imm(Cond::Eq, R0, 0, done);
+                self.a.emit(Insn::load(Size::DW, R0, R0, 0));
+                self.a.bind(done);
+            }
+            TKind::ArrayGet(array, keys) => {
+                let done = self.a.label();
+                self.array_lookup(*array, keys)?;
                 self.a.jmp_imm(Cond::Eq, R0, 0, done);
                 self.a.emit(Insn::load(Size::DW, R0, R0, 0));
                 self.a.bind(done);

@@ -224,8 +224,15 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         .chain([&plan.sys_enter, &plan.sys_exit, &plan.begin, &plan.end].into_iter().flatten())
         .collect();
     // A first pass with placeholder maps sizes the scratch area.
-    let fake =
-        MapFds { ringbuf: 0, counters: 0, scratch: 0, globals: Some(0), thread: Some(0), aggs: vec![0; ir.aggs.len()] };
+    let fake = MapFds {
+        ringbuf: 0,
+        counters: 0,
+        scratch: 0,
+        globals: Some(0),
+        thread: Some(0),
+        arrays: vec![0; ir.arrays.len()],
+        aggs: vec![0; ir.aggs.len()],
+    };
     let mut scratch = 8;
     for s in &specs {
         let (_, need) = codegen::generate(&ir, &layout, &fake, s, &plan.table).map_err(|e| DError::Compile(e.0))?;
@@ -257,6 +264,12 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     } else {
         Some(Map::create(libbpf_sys::BPF_MAP_TYPE_HASH, "sdtrace_d_self", 16, layout.thread_value as u32, 1 << 16)?)
     };
+    let mut arrays = Vec::new();
+    for (i, a) in ir.arrays.iter().enumerate() {
+        let key = layout.array_keys[i].1 as u32;
+        let value = slot_size(a.value, layout.strsize) as u32;
+        arrays.push(Map::create(libbpf_sys::BPF_MAP_TYPE_HASH, &format!("sdtrace_d_arr{i}"), key, value, 1 << 16)?);
+    }
     let mut aggs = Vec::new();
     for (i, _) in ir.aggs.iter().enumerate() {
         let key = layout.agg_keys[i].1 as u32;
@@ -268,6 +281,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         scratch: scratch_map.fd(),
         globals: globals.as_ref().map(|m| m.fd()),
         thread: thread.as_ref().map(|m| m.fd()),
+        arrays: arrays.iter().map(|m| m.fd()).collect(),
         aggs: aggs.iter().map(|m| m.fd()).collect(),
     };
 

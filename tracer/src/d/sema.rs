@@ -112,6 +112,21 @@ pub struct Var {
     pub ty: Ty,
 }
 
+/// An associative array: a global `a[k1, k2]` or a thread-local
+/// `self->a[k]`, kept in a BPF hash map of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Array {
+    /// Its name.
+    pub name: String,
+    /// Whether it is thread-local (`self->a[k]`): the key then starts with
+    /// the thread's id.
+    pub thread: bool,
+    /// The types of its keys, in order.
+    pub keys: Vec<Ty>,
+    /// The type of its values.
+    pub value: Ty,
+}
+
 /// Aggregating functions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AggFunc {
@@ -184,6 +199,8 @@ pub enum TKind {
     Copyinstr(Box<TExpr>, Option<Box<TExpr>>),
     /// `strlen(s)`.
     Strlen(Box<TExpr>),
+    /// `a[keys]`: index into [`Ir::arrays`]; a missing key reads as 0 or "".
+    ArrayGet(usize, Vec<TExpr>),
 }
 
 /// An assignable place.
@@ -196,6 +213,15 @@ pub enum IStmt {
     Assign(LValue, TExpr),
     /// `self->x = 0`: frees the thread-local.
     Free(LValue),
+    /// `a[keys] = value`; storing 0 (or "") deletes the entry instead.
+    ArraySet {
+        /// Index into [`Ir::arrays`].
+        array: usize,
+        /// Key values.
+        keys: Vec<TExpr>,
+        /// The value.
+        value: TExpr,
+    },
     /// `@a[keys] = func(value)`.
     Aggregate {
         /// Index into [`Ir::aggs`].
@@ -260,6 +286,8 @@ pub struct Ir {
     pub thread_vars: Vec<Var>,
     /// Clause-local variables.
     pub clause_vars: Vec<Var>,
+    /// Associative arrays.
+    pub arrays: Vec<Array>,
     /// Aggregations.
     pub aggs: Vec<Agg>,
     /// printf/printa formats (and the ones made for `trace`).
@@ -339,12 +367,14 @@ fn uses_args_clause(pred: Option<&TExpr>, body: &[IStmt]) -> bool {
             TKind::Binary(_, a, b) | TKind::StrCmp(_, a, b) => e(a) || e(b),
             TKind::Cond(a, b, c) => e(a) || e(b) || e(c),
             TKind::Copyinstr(a, b) => e(a) || b.as_deref().is_some_and(e),
+            TKind::ArrayGet(_, keys) => keys.iter().any(e),
             _ => false,
         }
     }
     fn s(x: &IStmt) -> bool {
         match x {
             IStmt::Assign(_, v) | IStmt::Exit(v) => e(v),
+            IStmt::ArraySet { keys, value, .. } => keys.iter().any(e) || e(value),
             IStmt::Aggregate { keys, value, .. } => keys.iter().any(e) || value.as_ref().is_some_and(e),
             IStmt::Printf { args, .. } => args.iter().any(e),
             IStmt::If(c, a, b) => e(c) || a.iter().any(s) || b.iter().any(s),
@@ -403,8 +433,8 @@ impl Checker<'_> {
     }
 
     fn declare(&mut self, d: &ast::Decl) {
-        if d.array_index.is_some() {
-            self.err(d.span, "associative arrays are not supported yet");
+        if let Some(index) = &d.array_index {
+            self.declare_array(d, index);
             return;
         }
         match type_of(&d.ty) {
@@ -416,8 +446,144 @@ impl Checker<'_> {
         }
     }
 
+    /// `int a[string, int];` or `self string a[int];`.
+    fn declare_array(&mut self, d: &ast::Decl, index: &[TypeName]) {
+        let thread = match d.scope {
+            Scope::Global => false,
+            Scope::ThreadLocal => true,
+            Scope::ClauseLocal => {
+                self.err(d.span, "clause-local (`this->`) associative arrays are not supported");
+                return;
+            }
+        };
+        let mut keys = Vec::new();
+        for t in index.iter().chain(std::iter::once(&d.ty)) {
+            match type_of(t) {
+                Ok(ty) => keys.push(ty),
+                Err(e) => {
+                    self.err(t.span, e);
+                    return;
+                }
+            }
+        }
+        let value = keys.pop().expect("the value type was chained last");
+        if self.ir.arrays.iter().any(|a| a.name == d.name && a.thread == thread) {
+            self.err(d.span, format!("`{}` is declared twice", d.name));
+            return;
+        }
+        if self.scalar_exists(thread, &d.name) {
+            self.err(d.span, format!("`{}` is already a scalar variable", d.name));
+            return;
+        }
+        self.ir.arrays.push(Array { name: d.name.clone(), thread, keys, value });
+    }
+
+    fn scalar_exists(&self, thread: bool, name: &str) -> bool {
+        let list = if thread { &self.ir.thread_vars } else { &self.ir.globals };
+        list.iter().any(|v| v.name == name)
+    }
+
+    /// Find or create the associative array `name` for an access with
+    /// `keys`; `value` is the type assigned, if this is an assignment.
+    /// Returns the array, the checked keys and the value type.
+    fn array(
+        &mut self,
+        thread: bool,
+        name: &str,
+        keys: &[Expr],
+        value: Option<Ty>,
+        span: Span,
+    ) -> Option<(usize, Vec<TExpr>, Ty)> {
+        let keys: Vec<TExpr> = keys.iter().map(|k| self.expr(k)).collect();
+        let shown = if thread { format!("self->{name}") } else { name.to_string() };
+        if let Some(k) = keys.iter().find(|k| matches!(k.ty, Ty::Probe(_))) {
+            self.diags.push(
+                Diagnostic::error(k.span, "a probe name cannot be an array key yet")
+                    .with_hint("key an aggregation by it instead: @a[probefunc] = count()"),
+            );
+            return None;
+        }
+        if self.scalar_exists(thread, name) {
+            self.err(span, format!("`{shown}` is a scalar variable, not an associative array"));
+            return None;
+        }
+        let key_tys: Vec<Ty> = keys.iter().map(|k| k.ty).collect();
+        let describe = |tys: &[Ty]| tys.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ");
+        match self.ir.arrays.iter().position(|a| a.name == name && a.thread == thread) {
+            Some(i) => {
+                let a = &self.ir.arrays[i];
+                let same = a.keys.len() == key_tys.len()
+                    && a.keys.iter().zip(&key_tys).all(|(x, y)| (*x == Ty::Str) == (*y == Ty::Str));
+                if !same {
+                    let msg = format!(
+                        "`{shown}` is keyed by [{}] elsewhere, not by [{}]",
+                        describe(&a.keys),
+                        describe(&key_tys)
+                    );
+                    self.err(span, msg);
+                    return None;
+                }
+                Some((i, keys, a.value))
+            }
+            None => match value {
+                Some(v) => {
+                    self.ir.arrays.push(Array { name: name.to_string(), thread, keys: key_tys, value: v });
+                    Some((self.ir.arrays.len() - 1, keys, v))
+                }
+                None => {
+                    self.diags.push(
+                        Diagnostic::error(span, format!("`{shown}` is used before anything is assigned to it"))
+                            .with_hint("assign an element in an earlier clause, or declare it (`int a[string];`)"),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    /// An assignment or `++`/`--` to `a[keys]`: `op` combines the current
+    /// value with `value` (`None` for a plain `=`).
+    fn array_store(
+        &mut self,
+        target: (bool, &str, &[Expr]),
+        lhs: &Expr,
+        value: TExpr,
+        op: Option<BinOp>,
+        span: Span,
+    ) -> IStmt {
+        let (thread, name, index) = target;
+        let Some((array, keys, ty)) = self.array(thread, name, index, Some(value.ty), lhs.span) else {
+            return IStmt::Nop;
+        };
+        let value = match op {
+            None => value,
+            Some(op) => {
+                let cur = TExpr { kind: TKind::ArrayGet(array, keys.clone()), ty, span: lhs.span };
+                self.binary(op, cur, value, span)
+            }
+        };
+        if ty.is_stringy() != value.ty.is_stringy() || ty == Ty::Str && value.ty != Ty::Str {
+            self.err(
+                value.span,
+                format!("cannot store {} in `{name}[…]`, which holds {}s", with_article(value.ty), ty.name()),
+            );
+            return IStmt::Nop;
+        }
+        IStmt::ArraySet { array, keys, value }
+    }
+
     /// Find or create a variable; `ty` is the type assigned, if known.
     fn var(&mut self, scope: Scope, name: &str, ty: Option<Ty>, span: Span) -> Option<(VarRef, Ty)> {
+        if scope != Scope::ClauseLocal
+            && self.ir.arrays.iter().any(|a| a.name == name && a.thread == (scope == Scope::ThreadLocal))
+        {
+            let prefix = if scope == Scope::ThreadLocal { "self->" } else { "" };
+            self.diags.push(
+                Diagnostic::error(span, format!("`{prefix}{name}` is an associative array"))
+                    .with_hint(format!("index it: {prefix}{name}[key]")),
+            );
+            return None;
+        }
         let (list, mk): (&mut Vec<Var>, fn(usize) -> VarRef) = match scope {
             Scope::Global => (&mut self.ir.globals, VarRef::Global),
             Scope::ThreadLocal => (&mut self.ir.thread_vars, VarRef::Thread),
@@ -481,10 +647,6 @@ impl Checker<'_> {
             ExprKind::Ident(n) if builtin(n).is_none() => (Scope::Global, n),
             ExprKind::SelfVar(n) => (Scope::ThreadLocal, n),
             ExprKind::ThisVar(n) => (Scope::ClauseLocal, n),
-            ExprKind::Index { .. } => {
-                self.err(e.span, "associative arrays are not supported yet");
-                return None;
-            }
             _ => {
                 self.err(e.span, "this cannot be assigned to");
                 return None;
@@ -502,6 +664,10 @@ impl Checker<'_> {
                         self.err(e.span, "aggregations take `=` only");
                     }
                     return self.aggregate(name, keys, rhs, lhs.span);
+                }
+                if let Some(target) = array_target(lhs) {
+                    let value = self.expr(rhs);
+                    return self.array_store(target, lhs, value, *op, e.span);
                 }
                 let value = self.expr(rhs);
                 let Some((place, ty)) = self.place(lhs, Some(value.ty)) else { return IStmt::Nop };
@@ -536,6 +702,11 @@ impl Checker<'_> {
     }
 
     fn incdec(&mut self, operand: &Expr, inc: bool, span: Span) -> IStmt {
+        let op = if inc { BinOp::Add } else { BinOp::Sub };
+        if let Some(target) = array_target(operand) {
+            let one = TExpr { kind: TKind::Int(1), ty: Ty::I64, span };
+            return self.array_store(target, operand, one, Some(op), span);
+        }
         let Some((place, ty)) = self.place(operand, Some(Ty::I64)) else { return IStmt::Nop };
         if ty == Ty::Str {
             self.err(operand.span, "`++`/`--` need an integer");
@@ -543,7 +714,7 @@ impl Checker<'_> {
         }
         let cur = TExpr { kind: TKind::Var(place), ty, span: operand.span };
         let one = TExpr { kind: TKind::Int(1), ty: Ty::I64, span };
-        IStmt::Assign(place, self.binary(if inc { BinOp::Add } else { BinOp::Sub }, cur, one, span))
+        IStmt::Assign(place, self.binary(op, cur, one, span))
     }
 
     fn aggregate(&mut self, name: &str, keys: &[Expr], rhs: &Expr, span: Span) -> IStmt {
@@ -885,8 +1056,16 @@ impl Checker<'_> {
                         return int(TKind::Int(0), Ty::I64);
                     }
                 }
-                self.err(span, "associative arrays are not supported yet");
-                int(TKind::Int(0), Ty::I64)
+                match array_target(e) {
+                    Some((thread, name, index)) => match self.array(thread, name, index, None, span) {
+                        Some((array, keys, ty)) => int(TKind::ArrayGet(array, keys), ty),
+                        None => int(TKind::Int(0), Ty::I64),
+                    },
+                    None => {
+                        self.err(base.span, "only associative arrays and args[] can be indexed");
+                        int(TKind::Int(0), Ty::I64)
+                    }
+                }
             }
             ExprKind::Call { func, func_span, args } => self.call(func, *func_span, args, span),
             ExprKind::Unary { op, operand } => {
@@ -1030,6 +1209,25 @@ impl Checker<'_> {
                 }
             },
         }
+    }
+}
+
+/// `a[keys]` (global) or `self->a[keys]` (thread-local): whether it is
+/// thread-local, the name and the keys.
+fn array_target(e: &Expr) -> Option<(bool, &str, &[Expr])> {
+    let ExprKind::Index { base, index } = &e.kind else { return None };
+    match &base.kind {
+        ExprKind::Ident(n) if n != "args" && builtin(n).is_none() => Some((false, n, index)),
+        ExprKind::SelfVar(n) => Some((true, n, index)),
+        _ => None,
+    }
+}
+
+/// "an integer", "a string".
+fn with_article(ty: Ty) -> String {
+    match ty {
+        Ty::Int { .. } => "an integer".into(),
+        _ => format!("a {}", ty.name()),
     }
 }
 
@@ -1178,6 +1376,41 @@ mod tests {
         assert_eq!(truncate(0x1ff, Ty::Int { size: 1, signed: false }), 0xff);
         assert_eq!(truncate(0xff, Ty::Int { size: 1, signed: true }), -1);
         assert_eq!(truncate(-1, Ty::Int { size: 4, signed: false }), 0xffff_ffff);
+    }
+
+    #[test]
+    fn associative_arrays_take_key_and_value_types_from_the_first_assignment() {
+        let ir = check_src("BEGIN { a[\"x\", 1] = 2; self->s[3] = execname; a[\"y\", 2]++; }").unwrap();
+        assert_eq!(ir.arrays.len(), 2);
+        assert_eq!(
+            (ir.arrays[0].thread, ir.arrays[0].keys.as_slice(), ir.arrays[0].value),
+            (false, &[Ty::Str, Ty::I64][..], Ty::I64)
+        );
+        assert_eq!((ir.arrays[1].thread, ir.arrays[1].value), (true, Ty::Str));
+        // `++` reads the element and stores the sum.
+        let IStmt::ArraySet { value, .. } = &ir.clauses[0].body[2] else { panic!("{:?}", ir.clauses[0].body[2]) };
+        assert!(matches!(&value.kind, TKind::Binary(BinOp::Add, cur, _) if matches!(cur.kind, TKind::ArrayGet(0, _))));
+    }
+
+    #[test]
+    fn declared_arrays_can_be_read_before_any_assignment() {
+        let ir = check_src("self int n[string]; BEGIN { trace(self->n[\"a\"]); }").unwrap();
+        assert_eq!(ir.arrays[0].keys, [Ty::Str]);
+        assert!(ir.arrays[0].thread);
+    }
+
+    #[test]
+    fn array_misuse_is_reported_with_its_span() {
+        let e = check_src("BEGIN { a[1] = 2; a[\"s\"] = 3; }").unwrap_err();
+        assert!(e.contains("t.d:1:19: error: `a` is keyed by [integer] elsewhere, not by [string]"), "{e}");
+        let e = check_src("BEGIN { a[1] = 2; a = 3; }").unwrap_err();
+        assert!(e.contains("`a` is an associative array"), "{e}");
+        let e = check_src("BEGIN { x = 1; y = x[0]; }").unwrap_err();
+        assert!(e.contains("`x` is a scalar variable, not an associative array"), "{e}");
+        let e = check_src("BEGIN { a[1] = \"s\"; a[2] = 3; }").unwrap_err();
+        assert!(e.contains("cannot store an integer in `a[…]`, which holds strings"), "{e}");
+        let e = check_src("BEGIN { y = b[1]; }").unwrap_err();
+        assert!(e.contains("`b` is used before anything is assigned to it"), "{e}");
     }
 
     #[test]
