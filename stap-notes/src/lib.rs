@@ -25,6 +25,7 @@
 pub mod args;
 pub mod elf;
 mod error;
+pub mod gas;
 pub mod meta;
 pub mod note;
 pub mod write;

@@ -113,6 +113,10 @@ pub struct ObjectProbes {
     pub probes: Vec<Probe>,
     /// Metadata records that name no probe in the file (a provider bug worth showing).
     pub orphan_records: usize,
+    /// Notes whose site lies in no executable segment: the linker discarded
+    /// the code that held them (`--gc-sections` keeps non-allocated notes of
+    /// dropped functions). They are ignored.
+    pub discarded_sites: usize,
 }
 
 /// Read every probe of the ELF file at `path`.
@@ -122,9 +126,16 @@ pub fn discover_file(path: &Path) -> Result<ObjectProbes, DiscoveryError> {
     let elf = ElfFile::parse(&map).map_err(elf_err)?;
     let arch = elf.arch();
     let mut probes: Vec<Probe> = Vec::new();
+    let loads = elf.segments();
+    let in_code = |a: u64| loads.iter().any(|s| s.flags & 1 != 0 && a >= s.vaddr && a - s.vaddr < s.filesz);
+    let mut discarded_sites = 0;
     for note in elf.stapsdt_notes() {
         let note = note.map_err(elf_err)?;
         let site = elf.probe_site(&note);
+        if !loads.is_empty() && !in_code(site.address) {
+            discarded_sites += 1;
+            continue;
+        }
         let args = match arch {
             Some(arch) => note
                 .arg_specs(arch)
@@ -186,7 +197,7 @@ pub fn discover_file(path: &Path) -> Result<ObjectProbes, DiscoveryError> {
         }
     }
     let build_id = elf.build_id().map(|id| id.iter().map(|b| format!("{b:02x}")).collect());
-    Ok(ObjectProbes { path: path.to_path_buf(), arch, kind: elf.kind(), build_id, probes, orphan_records })
+    Ok(ObjectProbes { path: path.to_path_buf(), arch, kind: elf.kind(), build_id, probes, orphan_records, discarded_sites })
 }
 
 /// Fill in each site's enclosing function (from the symbol tables) and its

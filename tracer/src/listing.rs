@@ -23,7 +23,11 @@ pub fn write_text(out: &mut dyn Write, objects: &[(ObjectProbes, Vec<&Probe>)], 
         let arch = obj.arch.map_or("unknown-arch".to_string(), |a| a.to_string());
         let id = obj.build_id.as_deref().map(|b| format!(", build-id {b}")).unwrap_or_default();
         let n = probes.len();
-        writeln!(out, "{} ({arch} {}{id}): {n} probe{}", obj.path.display(), obj.kind, if n == 1 { "" } else { "s" })?;
+        let discarded = match obj.discarded_sites {
+            0 => String::new(),
+            d => format!(" ({d} note{} for code the linker discarded, ignored)", if d == 1 { "" } else { "s" }),
+        };
+        writeln!(out, "{} ({arch} {}{id}): {n} probe{}{discarded}", obj.path.display(), obj.kind, if n == 1 { "" } else { "s" })?;
         let width = probes.iter().map(|p| p.provider.len() + p.name.len() + 1).max().unwrap_or(0);
         for p in probes {
             let full = format!("{}:{}", p.provider, p.name);
