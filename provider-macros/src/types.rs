@@ -120,9 +120,11 @@ pub fn c_type(words: &[String]) -> Result<ArgType, String> {
         | "uintptr_t"
         | "ulong_t" => ArgType::Int { size: 8, signed: false, rust: "u64" },
         "pid_t" | "uid_t" | "gid_t" => ArgType::Int { size: 4, signed: true, rust: "i32" },
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "unsupported argument type `{other}` (use a fixed-width integer, float, double, bool, char * or a pointer)"
-        )),
+        ))
+        }
     };
     Ok(t)
 }

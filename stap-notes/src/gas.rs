@@ -95,7 +95,7 @@ pub fn stapsdt_note_gas(provider: &str, name: &str, args: &str, semaphore: &str,
     }
     let w = if word == 4 { ".4byte" } else { ".8byte" };
     Ok(format!(
-        "  .pushsection .note.stapsdt,\"?\",\"note\"\n  .balign 4\n  .4byte 992f-991f, 994f-993f, 3\n991:\n  .asciz \"stapsdt\"\n992:\n  .balign 4\n993:\n  {w} 990b\n  {w} _.stapsdt.base\n  {w} {semaphore}\n  .asciz \"{provider}\"\n  .asciz \"{name}\"\n  .asciz \"{args}\"\n994:\n  .balign 4\n  .popsection\n.ifndef _.stapsdt.base\n  .pushsection .stapsdt.base,\"aGR\",\"progbits\",.stapsdt.base,comdat\n  .weak _.stapsdt.base\n  .hidden _.stapsdt.base\n_.stapsdt.base:\n  .space 1\n  .size _.stapsdt.base, 1\n  .popsection\n.endif\n"
+        "  .pushsection .note.stapsdt,\"?\",\"note\"\n  .balign 4\n  .4byte 992f-991f, 994f-993f, 3\n991:\n  .asciz \"stapsdt\"\n992:\n  .balign 4\n993:\n  {w} 990b\n  {w} _.stapsdt.base\n  {w} {semaphore}\n  .asciz \"{provider}\"\n  .asciz \"{name}\"\n  .asciz \"{args}\"\n994:\n  .balign 4\n  .popsection\n.ifndef _.stapsdt.base\n  .pushsection .stapsdt.base,\"axGR\",\"progbits\",.stapsdt.base,comdat\n  .weak _.stapsdt.base\n  .hidden _.stapsdt.base\n_.stapsdt.base:\n  .space 1\n  .size _.stapsdt.base, 1\n  .popsection\n.endif\n"
     ))
 }
 

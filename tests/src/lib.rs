@@ -96,3 +96,25 @@ pub fn ndjson(out: &[u8]) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad NDJSON line {l:?}: {e}")))
         .collect()
 }
+
+/// The workspace's `target` directory, found from the test binary's path.
+fn target_dir() -> PathBuf {
+    let mut p = std::env::current_exe().expect("test binary path");
+    p.pop();
+    if p.ends_with("deps") {
+        p.pop();
+    }
+    p.pop();
+    p
+}
+
+/// A build of `tests/rust-fixture` (`#[provider]` probes): `file` is
+/// `rust_fixture` (the program) or `librust_fixture.so` (the cdylib), and
+/// `profile` one of `debug`, `fixture-lto` (opt-level 3, fat LTO,
+/// panic=abort), `fixture-thin` (opt-level 1, thin LTO) or `fixture-o2`
+/// (opt-level 2, the program linked non-PIE). `scripts/test` builds them.
+pub fn rust_fixture(profile: &str, file: &str) -> PathBuf {
+    let p = target_dir().join(profile).join(file);
+    assert!(p.exists(), "{} is missing: scripts/test builds the rust-fixture profiles", p.display());
+    p
+}

@@ -197,7 +197,15 @@ pub fn discover_file(path: &Path) -> Result<ObjectProbes, DiscoveryError> {
         }
     }
     let build_id = elf.build_id().map(|id| id.iter().map(|b| format!("{b:02x}")).collect());
-    Ok(ObjectProbes { path: path.to_path_buf(), arch, kind: elf.kind(), build_id, probes, orphan_records, discarded_sites })
+    Ok(ObjectProbes {
+        path: path.to_path_buf(),
+        arch,
+        kind: elf.kind(),
+        build_id,
+        probes,
+        orphan_records,
+        discarded_sites,
+    })
 }
 
 /// Fill in each site's enclosing function (from the symbol tables) and its

@@ -27,7 +27,13 @@ pub fn write_text(out: &mut dyn Write, objects: &[(ObjectProbes, Vec<&Probe>)], 
             0 => String::new(),
             d => format!(" ({d} note{} for code the linker discarded, ignored)", if d == 1 { "" } else { "s" }),
         };
-        writeln!(out, "{} ({arch} {}{id}): {n} probe{}{discarded}", obj.path.display(), obj.kind, if n == 1 { "" } else { "s" })?;
+        writeln!(
+            out,
+            "{} ({arch} {}{id}): {n} probe{}{discarded}",
+            obj.path.display(),
+            obj.kind,
+            if n == 1 { "" } else { "s" }
+        )?;
         let width = probes.iter().map(|p| p.provider.len() + p.name.len() + 1).max().unwrap_or(0);
         for p in probes {
             let full = format!("{}:{}", p.provider, p.name);

@@ -326,13 +326,25 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
         }
         match scopes.iter_mut().find(|s| same_file(&s.open_path, &path)) {
             Some(s) => s.patterns.push(p.probe.clone()),
-            None if cfg.pids.is_empty() && cfg.command.is_empty() => scopes.push(Scope {
+            // A file the targets do not map (yet): with -c it is probed in
+            // the command, with -p in those processes, whenever they map it
+            // (a library opened later with dlopen); alone, in every process.
+            None if cfg.pids.is_empty() => scopes.push(Scope {
                 shown: path.display().to_string(),
                 open_path: path,
                 pid: None,
                 patterns: vec![p.probe.clone()],
             }),
-            None => {}
+            None => {
+                for &pid in &cfg.pids {
+                    scopes.push(Scope {
+                        shown: path.display().to_string(),
+                        open_path: path.clone(),
+                        pid: Some(pid),
+                        patterns: vec![p.probe.clone()],
+                    });
+                }
+            }
         }
     }
     if scopes.is_empty() {
