@@ -40,5 +40,7 @@ fn main() {
         &["-O2", "-o", &o("sdt_lib_main"), "fixtures/sdt_lib_main.c", &o("libsdtfixture.so.1"), "-Wl,-rpath,$ORIGIN"],
         "sdt_lib_main",
     );
+    // The C probe of the disabled-probe comparison (benches/, examples/probe_cost.rs).
+    cc::Build::new().file("fixtures/bench_sdt.c").opt_level(2).compile("bench_sdt");
     println!("cargo:rustc-env=SDTRACE_FIXTURE_DIR={}", out.display());
 }

@@ -118,3 +118,5 @@ pub fn rust_fixture(profile: &str, file: &str) -> PathBuf {
     assert!(p.exists(), "{} is missing: scripts/test builds the rust-fixture profiles", p.display());
     p
 }
+
+pub mod probe_cost;
