@@ -94,14 +94,31 @@ fn probe_items(provider: &Provider, p: &Probe, vis_use: &TokenStream) -> syn::Re
     let cfg = supported();
     let n = p.args.len();
     let vals: Vec<_> = (0..n).map(|i| format_ident!("__sdtrace_a{}", i)).collect();
-    // Destructure what the closure returns: one value, or a tuple.
+    // Destructure what the closure returns (one value, or a tuple) with
+    // the declared types spelled where Rust has one name for them, so a
+    // wrong type or arity is reported at the user's closure.
+    let tys: Vec<TokenStream> = p
+        .args
+        .iter()
+        .map(|a| match a.ty {
+            ArgType::Int { rust, .. } => {
+                let t = syn::Ident::new(rust, a.span);
+                quote!(#t)
+            }
+            ArgType::Bool => quote!(bool),
+            ArgType::Char => quote!(char),
+            ArgType::Float { size: 4 } => quote!(f32),
+            ArgType::Float { .. } => quote!(f64),
+            _ => quote!(_),
+        })
+        .collect();
     let bind = match n {
-        0 => quote!(let () = (__sdtrace_args)();),
+        0 => quote!(let () = ($args)();),
         1 => {
-            let v = &vals[0];
-            quote!(let #v = (__sdtrace_args)();)
+            let (v, t) = (&vals[0], &tys[0]);
+            quote!(let #v: #t = ($args)();)
         }
-        _ => quote!(let (#(#vals),*) = (__sdtrace_args)();),
+        _ => quote!(let (#(#vals),*): (#(#tys),*) = ($args)();),
     };
     let mut convert = Vec::new();
     let mut operands = Vec::new();
@@ -120,14 +137,9 @@ fn probe_items(provider: &Provider, p: &Probe, vis_use: &TokenStream) -> syn::Re
         let span = a.span;
         let r0 = &regs[0];
         convert.push(match a.ty {
-            ArgType::Int { rust, .. } => {
-                let t = syn::Ident::new(rust, span);
-                quote_spanned!(span=> let #v: #t = #v; let #r0 = #v as u64;)
-            }
-            ArgType::Bool => quote_spanned!(span=> let #v: bool = #v; let #r0 = #v as u64;),
-            ArgType::Char => quote_spanned!(span=> let #v: char = #v; let #r0 = #v as u64;),
-            ArgType::Float { size: 4 } => quote_spanned!(span=> let #v: f32 = #v; let #r0 = #v.to_bits() as u64;),
-            ArgType::Float { .. } => quote_spanned!(span=> let #v: f64 = #v; let #r0 = #v.to_bits();),
+            ArgType::Int { .. } | ArgType::Bool | ArgType::Char => quote_spanned!(span=> let #r0 = #v as u64;),
+            ArgType::Float { size: 4 } => quote_spanned!(span=> let #r0 = #v.to_bits() as u64;),
+            ArgType::Float { .. } => quote_spanned!(span=> let #r0 = #v.to_bits();),
             ArgType::Pointer => quote_spanned!(span=> let #r0 = ::usdt_runtime::__private::address(#v);),
             ArgType::CStr => quote_spanned!(span=> let #r0 = ::usdt_runtime::__private::cstr_arg(&#v);),
             ArgType::Str | ArgType::Bytes | ArgType::Json => {
@@ -190,30 +202,38 @@ fn probe_items(provider: &Provider, p: &Probe, vis_use: &TokenStream) -> syn::Re
             unsafe { ::core::ptr::read_volatile(&raw const __SDTRACE_SEMAPHORE) != 0 }
         }
     };
-    let body = quote! {
-        #[cfg(#cfg)]
-        let __sdtrace_on = #read;
-        #[cfg(not(#cfg))]
-        let __sdtrace_on = { let _ = &__sdtrace_args; false };
-        if __sdtrace_on {
-            #bind
-            #json_buf
-            #(#convert)*
-            #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-            // SAFETY: the asm only places a nop sequence and a note; its
-            // operands are plain integers. Pointers in them stay valid
-            // because their owners live until after the asm.
-            unsafe {
-                ::core::arch::asm!(#x86, #(#operands,)* options(readonly, nostack, preserves_flags, att_syntax));
-            }
-            #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
-            // SAFETY: as above.
-            unsafe {
-                ::core::arch::asm!(#arm, #(#operands,)* options(readonly, nostack, preserves_flags));
+    let make_body = |bind: &TokenStream| {
+        quote! {
+            #[cfg(#cfg)]
+            let __sdtrace_on = #read;
+            #[cfg(not(#cfg))]
+            let __sdtrace_on = false;
+            if __sdtrace_on {
+                #bind
+                #json_buf
+                #(#convert)*
+                #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+                // SAFETY: the asm only places a nop sequence and a note; its
+                // operands are plain integers. Pointers in them stay valid
+                // because their owners live until after the asm.
+                unsafe {
+                    ::core::arch::asm!(#x86, #(#operands,)* options(readonly, nostack, preserves_flags, att_syntax));
+                }
+                #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+                // SAFETY: as above.
+                unsafe {
+                    ::core::arch::asm!(#arm, #(#operands,)* options(readonly, nostack, preserves_flags));
+                }
             }
         }
     };
-    let zero_arm = if n == 0 { quote!(() => {{ let __sdtrace_args = || (); #body }};) } else { quote!() };
+    let body = make_body(&bind);
+    let zero_arm = if n == 0 {
+        let body_none = make_body(&quote!());
+        quote!(() => {{ #body_none }};)
+    } else {
+        quote!()
+    };
     Ok(quote! {
         #[doc = #enabled_doc]
         #[inline(always)]
@@ -231,7 +251,6 @@ fn probe_items(provider: &Provider, p: &Probe, vis_use: &TokenStream) -> syn::Re
         macro_rules! #macro_name {
             #zero_arm
             ($args:expr $(,)?) => {{
-                let __sdtrace_args = $args;
                 #body
             }};
         }

@@ -8,7 +8,6 @@
 //! accepted.
 
 use crate::model::ArgType;
-use syn::spanned::Spanned;
 use syn::{Type, TypePath};
 
 fn last_ident(p: &TypePath) -> Option<String> {
@@ -40,7 +39,7 @@ const ACCEPTED: &str = "integers (u8…u64, i8…i64, usize, isize), bool, char,
 
 /// Map a Rust type from a probe declaration.
 pub fn rust_type(ty: &Type) -> syn::Result<ArgType> {
-    let unsupported = || syn::Error::new(ty.span(), format!("unsupported probe argument type; use {ACCEPTED}"));
+    let unsupported = || syn::Error::new_spanned(ty, format!("unsupported probe argument type; use {ACCEPTED}"));
     match ty {
         Type::Paren(p) => rust_type(&p.elem),
         Type::Group(g) => rust_type(&g.elem),
