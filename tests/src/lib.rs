@@ -120,3 +120,24 @@ pub fn rust_fixture(profile: &str, file: &str) -> PathBuf {
 }
 
 pub mod probe_cost;
+
+/// The objects inside `tests/rust-fixture`'s rlib built for `triple` (by
+/// `scripts/test`: `cargo rustc --lib --crate-type rlib --target TRIPLE`),
+/// extracted with binutils' `ar`.
+pub fn cross_fixture_objects(triple: &str) -> Vec<(String, Vec<u8>)> {
+    let rlib = target_dir().join(triple).join("debug/librust_fixture.rlib");
+    assert!(rlib.exists(), "{} is missing: scripts/test cross-builds the rust-fixture library", rlib.display());
+    let dir = std::env::temp_dir().join(format!("rlib-{triple}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let st = std::process::Command::new("ar").arg("x").arg(&rlib).current_dir(&dir).status().expect("run ar");
+    assert!(st.success(), "ar x {} failed", rlib.display());
+    let mut objects = Vec::new();
+    for e in std::fs::read_dir(&dir).expect("read temp dir") {
+        let p = e.expect("dir entry").path();
+        if p.extension().is_some_and(|x| x == "o") {
+            objects.push((p.display().to_string(), std::fs::read(&p).expect("read object")));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    objects
+}

@@ -359,3 +359,39 @@ fn gdb_lists_the_probes() {
         );
     }
 }
+
+#[test]
+fn aarch64_build_emits_notes_with_x_register_operands_and_records() {
+    let objects = tests::cross_fixture_objects("aarch64-unknown-linux-gnu");
+    let mut seen = BTreeMap::new();
+    let mut records = 0;
+    for (name, bytes) in &objects {
+        let elf = ElfFile::parse(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(elf.arch(), Some(stap_notes::Arch::AArch64), "{name}");
+        for n in elf.stapsdt_notes() {
+            let n = n.unwrap();
+            for spec in n.arg_specs(stap_notes::Arch::AArch64) {
+                spec.unwrap_or_else(|e| panic!("{name}: {}:{} `{}`: {e}", n.provider, n.name, n.args));
+            }
+            seen.insert(format!("{}:{}", n.provider, n.name), n.args.to_string());
+        }
+        records += elf.metadata_records().count();
+    }
+    let ints = &seen["fixture:ints"];
+    let sizes: Vec<&str> = ints.split(' ').map(|a| a.split('@').next().unwrap()).collect();
+    assert_eq!(sizes, ["1", "-1", "2", "-2", "4", "-4", "8", "-8"], "{ints}");
+    assert!(ints.split(' ').all(|a| a.split('@').nth(1).unwrap().starts_with('x')), "{ints}");
+    assert_eq!(seen["fixture:twelve"].split(' ').count(), 12);
+    assert!(records >= 9, "one metadata record per probe: {records}");
+}
+
+#[test]
+fn other_targets_build_with_probes_compiled_out() {
+    let objects = tests::cross_fixture_objects("x86_64-unknown-freebsd");
+    assert!(!objects.is_empty());
+    for (name, bytes) in &objects {
+        let elf = ElfFile::parse(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(elf.stapsdt_notes().count(), 0, "{name} carries probes on FreeBSD");
+        assert_eq!(elf.metadata_records().count(), 0, "{name}");
+    }
+}
