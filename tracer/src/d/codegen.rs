@@ -25,6 +25,7 @@ use super::sema::{AggFunc, Builtin, IStmt, Ir, ProbeField, TExpr, TKind, Ty, Var
 use crate::bpf::asm::{Asm, Label};
 use crate::bpf::insn::{helper, Alu, Cond, Insn, Reg, Size, R0, R1, R10, R2, R3, R4, R6, R7, R8, R9};
 use crate::bpf::usdt::{ArgPlan, Fetch};
+use crate::kernel::btf::TaskOffsets;
 
 /// Record tags.
 pub mod tag {
@@ -59,6 +60,51 @@ pub enum Context {
     },
     /// `BEGIN` or `END`, run once by sdtrace; the probe id is fixed.
     Special(u64),
+    /// A `tick-N` or `profile-N` timer (a perf-event program); the probe
+    /// id is fixed. `arg0` is the kernel PC, `arg1` the user PC.
+    Timer(u64),
+    /// A `proc` probe over a scheduler raw tracepoint; the probe id is fixed.
+    Proc(u64, ProcProbe),
+}
+
+/// The probes of the `proc` provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProcProbe {
+    /// `exec-success`: `sched_process_exec`, in the new image.
+    ExecSuccess,
+    /// `exit`: `sched_process_exit`, once per process.
+    Exit,
+    /// `create`: `sched_process_fork` for a new process (not a thread), in
+    /// the parent; `arg0` is the child's pid.
+    Create,
+}
+
+impl ProcProbe {
+    /// The probe's name in D.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProcProbe::ExecSuccess => "exec-success",
+            ProcProbe::Exit => "exit",
+            ProcProbe::Create => "create",
+        }
+    }
+    /// The raw tracepoint it is attached to.
+    pub fn tracepoint(self) -> &'static str {
+        match self {
+            ProcProbe::ExecSuccess => "sched_process_exec",
+            ProcProbe::Exit => "sched_process_exit",
+            ProcProbe::Create => "sched_process_fork",
+        }
+    }
+}
+
+/// The `ERROR` clauses a program runs when one of its clauses faults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorHandler {
+    /// The `ERROR` probe's id.
+    pub id: u64,
+    /// Its clauses, in source order.
+    pub clauses: Vec<usize>,
 }
 
 /// The probe ids a clause applies to within a program.
@@ -79,6 +125,8 @@ pub struct ProgramSpec {
     pub clauses: Vec<(usize, Filter)>,
     /// Every probe id the program can see.
     pub ids: Vec<u64>,
+    /// The `ERROR` clauses, if the program has any.
+    pub on_error: Option<ErrorHandler>,
 }
 
 /// Map descriptors a program refers to.
@@ -123,6 +171,18 @@ pub struct Layout {
     pub array_keys: Vec<(Vec<usize>, usize)>,
     /// Nanoseconds to add to `bpf_ktime_get_ns` for `walltimestamp`.
     pub wall_offset: u64,
+    /// What the running kernel's BTF says, for the code that reads kernel
+    /// structures; filled in by the runner when the program needs it.
+    pub kernel: KernelFacts,
+}
+
+/// Facts about the running kernel, from its BTF.
+#[derive(Debug, Clone, Default)]
+pub struct KernelFacts {
+    /// `task_struct` offsets, or why they are unknown.
+    pub task: Option<Result<TaskOffsets, String>>,
+    /// Whether `sched_process_exit` passes `group_dead` (Linux 6.16+).
+    pub exit_has_group_dead: bool,
 }
 
 /// Bytes a value of `ty` takes in a record, key or variable.
@@ -181,6 +241,7 @@ impl Layout {
             agg_keys,
             array_keys,
             wall_offset: wall_offset(),
+            kernel: KernelFacts::default(),
         }
     }
 }
@@ -228,6 +289,13 @@ struct Gen<'a> {
     scratch_high: usize,
     /// Stack slots in use.
     depth: i16,
+    /// Where a fault in the current clause goes (the clause's `ERROR`
+    /// block, or its end); `None` inside `ERROR` clauses.
+    fault: Option<Label>,
+    /// Whether the current clause has jumped to `fault`.
+    fault_used: bool,
+    /// While generating `ERROR` clauses: the index of the clause that faulted.
+    in_error: Option<usize>,
 }
 
 // Stack: fp-16..fp-1 the thread-local key; fp-24 a read buffer; temps below.
@@ -235,6 +303,13 @@ const KEY: i16 = -16;
 const READ_BUF: i16 = -24;
 const TEMPS: i16 = -32;
 const MAX_DEPTH: i16 = 56;
+// Below the temps: the faulting address and the probe id of the faulting
+// clause, for `ERROR` clauses (`arg5`, `arg1`).
+const ERR_ADDR: i16 = -480;
+const ERR_PROBE: i16 = -488;
+
+/// `DTRACEFLT_BADADDR`: the fault type in `ERROR`'s `arg4`.
+pub const FAULT_BADADDR: i32 = 1;
 
 /// Generate the program for `spec`. Returns its instructions and the
 /// scratch bytes it needs.
@@ -255,6 +330,9 @@ pub fn generate(
         scratch: layout.temps,
         scratch_high: layout.temps,
         depth: 0,
+        fault: None,
+        fault_used: false,
+        in_error: None,
     };
     let out = g.a.label();
     g.a.emit(Insn::mov(R6, R1));
@@ -267,7 +345,7 @@ pub fn generate(
         g.a.jmp_imm(Cond::Eq, R0, 0, out);
         g.a.emit(Insn::mov(R8, R0));
     }
-    g.probe_id(out);
+    g.probe_id(out)?;
     for (ci, filter) in &spec.clauses {
         let clause = &ir.clauses[*ci];
         let skip = g.a.label();
@@ -280,11 +358,23 @@ pub fn generate(
             g.a.bind(take);
         }
         g.scratch = layout.temps;
+        let fault = g.a.label();
+        g.fault = Some(fault);
         if let Some(p) = &clause.predicate {
             g.int(p)?;
             g.a.jmp_imm(Cond::Eq, R0, 0, skip);
         }
+        g.fault_used = false;
         g.stmts(&clause.body, out)?;
+        g.fault = None;
+        match &spec.on_error {
+            Some(handler) if g.fault_used => {
+                g.a.goto(skip);
+                g.a.bind(fault);
+                g.error_clauses(handler, *ci, out)?;
+            }
+            _ => g.a.bind(fault),
+        }
         g.a.bind(skip);
     }
     g.a.bind(out);
@@ -301,6 +391,48 @@ pub fn generate(
 }
 
 impl Gen<'_> {
+    /// The `ERROR` clauses, run after clause `faulted` faulted: `r9` is
+    /// the `ERROR` probe's id meanwhile.
+    fn error_clauses(&mut self, handler: &ErrorHandler, faulted: usize, out: Label) -> Result<(), CodegenError> {
+        self.a.emit(Insn::store(Size::DW, R10, ERR_PROBE, R9));
+        self.a.emit_all(Insn::ld_imm64(R9, handler.id));
+        self.in_error = Some(faulted);
+        for ci in &handler.clauses {
+            let clause = &self.ir.clauses[*ci];
+            let skip = self.a.label();
+            self.scratch = self.layout.temps;
+            if let Some(p) = &clause.predicate {
+                self.int(p)?;
+                self.a.jmp_imm(Cond::Eq, R0, 0, skip);
+            }
+            self.stmts(&clause.body, out)?;
+            self.a.bind(skip);
+        }
+        self.in_error = None;
+        self.a.emit(Insn::load(Size::DW, R9, R10, ERR_PROBE));
+        Ok(())
+    }
+
+    /// After a read of user memory at the address in stack slot `addr`:
+    /// when it failed (r0 < 0), count the error, keep the address for
+    /// `ERROR` and leave the clause; inside `ERROR` clauses, empty the
+    /// `n` bytes at `r7 + off` and go on.
+    fn check_fault(&mut self, addr: i16, off: i32, n: usize) {
+        let ok = self.a.label();
+        self.a.jmp_imm(Cond::Sge, R0, 0, ok);
+        self.count_error();
+        match self.fault {
+            Some(fault) => {
+                self.fault_used = true;
+                self.a.emit(Insn::load(Size::DW, R1, R10, addr));
+                self.a.emit(Insn::store(Size::DW, R10, ERR_ADDR, R1));
+                self.a.goto(fault);
+            }
+            None => self.zero_scratch(off, n),
+        }
+        self.a.bind(ok);
+    }
+
     fn err<T>(&self, e: &TExpr, msg: &str) -> Result<T, CodegenError> {
         Err(CodegenError(format!("{msg} (at bytes {}..{})", e.span.lo, e.span.hi)))
     }
@@ -323,7 +455,7 @@ impl Gen<'_> {
         }
     }
 
-    fn probe_id(&mut self, out: Label) {
+    fn probe_id(&mut self, out: Label) -> Result<(), CodegenError> {
         match &self.spec.context {
             Context::Usdt(_) => {
                 self.a.emit(Insn::mov(R1, R6));
@@ -344,8 +476,69 @@ impl Gen<'_> {
                 self.a.emit_all(Insn::ld_imm64(R1, *base));
                 self.a.emit(Insn::alu(Alu::Add, R9, R1));
             }
-            Context::Special(id) => self.a.emit_all(Insn::ld_imm64(R9, *id)),
+            Context::Special(id) | Context::Timer(id) => self.a.emit_all(Insn::ld_imm64(R9, *id)),
+            Context::Proc(id, probe) => {
+                match probe {
+                    ProcProbe::ExecSuccess => {}
+                    ProcProbe::Exit if self.layout.kernel.exit_has_group_dead => {
+                        // ctx->args[1] is group_dead: the last thread is leaving.
+                        self.a.emit(Insn::load(Size::DW, R0, R6, 8));
+                        self.a.emit(Insn::alu_imm(Alu::And, R0, 0xff));
+                        self.a.jmp_imm(Cond::Eq, R0, 0, out);
+                    }
+                    ProcProbe::Exit => {
+                        // Older kernels: when the thread-group leader exits.
+                        self.a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+                        self.a.emit(Insn::mov(R1, R0));
+                        self.a.emit(Insn::alu_imm(Alu::Rsh, R1, 32));
+                        self.a.emit(Insn::alu_imm(Alu::Lsh, R0, 32));
+                        self.a.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
+                        self.a.jmp_reg(Cond::Ne, R0, R1, out);
+                    }
+                    ProcProbe::Create => {
+                        // A new process, not a new thread: child->pid == child->tgid.
+                        let task = self.task_offsets()?;
+                        self.a.emit(Insn::load(Size::DW, R3, R6, 8));
+                        self.read_kernel(R3, task.pid as i32, 4);
+                        self.a.emit(Insn::store(Size::DW, R10, KEY, R0));
+                        self.a.emit(Insn::load(Size::DW, R3, R6, 8));
+                        self.read_kernel(R3, task.tgid as i32, 4);
+                        self.a.emit(Insn::load(Size::DW, R1, R10, KEY));
+                        self.a.jmp_reg(Cond::Ne, R0, R1, out);
+                    }
+                }
+                self.a.emit_all(Insn::ld_imm64(R9, *id));
+            }
         }
+        Ok(())
+    }
+
+    /// The `task_struct` offsets, or an error that says why they are unknown.
+    fn task_offsets(&self) -> Result<TaskOffsets, CodegenError> {
+        match &self.layout.kernel.task {
+            Some(Ok(t)) => Ok(*t),
+            Some(Err(why)) => Err(CodegenError(format!(
+                "this program reads the kernel's task_struct, whose layout comes from BTF: {why}"
+            ))),
+            None => Err(CodegenError("internal error: the kernel's BTF was not read for this program".into())),
+        }
+    }
+
+    /// `r0 = *(u{size*8} *)(src + off)`, read from kernel memory (0 when
+    /// the read fails). `src` must not be `r1` or `r2`.
+    fn read_kernel(&mut self, src: Reg, off: i32, size: u8) {
+        self.a.emit(Insn::store_imm(Size::DW, R10, READ_BUF, 0));
+        if src != R3 {
+            self.a.emit(Insn::mov(R3, src));
+        }
+        if off != 0 {
+            self.a.emit(Insn::alu_imm(Alu::Add, R3, off));
+        }
+        self.a.emit(Insn::mov(R1, R10));
+        self.a.emit(Insn::alu_imm(Alu::Add, R1, i32::from(READ_BUF)));
+        self.a.emit(Insn::mov_imm(R2, i32::from(size)));
+        self.a.emit(Insn::call(helper::PROBE_READ_KERNEL));
+        self.a.emit(Insn::load(Size::of(size), R0, R10, READ_BUF));
     }
 
     /// `r0 = *(u64 *)(regs + off)`, where regs is `ctx->args[0]`.
@@ -726,6 +919,21 @@ impl Gen<'_> {
                 self.a.bind(done);
                 Ok(StrLoc { base: R7, off })
             }
+            TKind::Cond(c, t, f) => {
+                let off = self.alloc(n);
+                let other = self.a.label();
+                let end = self.a.label();
+                self.int(c)?;
+                self.a.jmp_imm(Cond::Eq, R0, 0, other);
+                let loc = self.string(t)?;
+                self.copy(R7, off, loc, n);
+                self.a.goto(end);
+                self.a.bind(other);
+                let loc = self.string(f)?;
+                self.copy(R7, off, loc, n);
+                self.a.bind(end);
+                Ok(StrLoc { base: R7, off })
+            }
             TKind::ArrayGet(array, keys) => {
                 self.array_lookup(*array, keys)?;
                 let off = self.alloc(n);
@@ -771,12 +979,8 @@ impl Gen<'_> {
                         self.a.emit(Insn::call(helper::PROBE_READ_USER_STR));
                     }
                 }
+                self.check_fault(slot, off, n);
                 self.pop();
-                let ok = self.a.label();
-                self.a.jmp_imm(Cond::Sge, R0, 0, ok);
-                self.count_error();
-                self.zero_scratch(off, n);
-                self.a.bind(ok);
                 Ok(StrLoc { base: R7, off })
             }
             _ => self.err(e, "this string expression is not supported yet"),
@@ -1008,7 +1212,7 @@ impl Gen<'_> {
             Builtin::Cpu => self.a.emit(Insn::call(helper::GET_SMP_PROCESSOR_ID)),
             Builtin::Probe(_) => self.a.emit(Insn::mov(R0, R9)),
             Builtin::Execname => return self.err(e, "execname is a string"),
-            Builtin::Arg(n) => self.arg(n),
+            Builtin::Arg(n) => self.arg(n)?,
             Builtin::Errno => match self.spec.context {
                 Context::SyscallReturn { .. } => {
                     let end = self.a.label();
@@ -1024,8 +1228,39 @@ impl Gen<'_> {
         Ok(())
     }
 
-    fn arg(&mut self, n: u8) {
+    fn arg(&mut self, n: u8) -> Result<(), CodegenError> {
+        if let Some(faulted) = self.in_error {
+            // ERROR: arg1 the probe, arg2 the clause, arg4 the fault type,
+            // arg5 the address.
+            match n {
+                1 => self.a.emit(Insn::load(Size::DW, R0, R10, ERR_PROBE)),
+                2 => self.a.emit(Insn::mov_imm(R0, faulted as i32)),
+                4 => self.a.emit(Insn::mov_imm(R0, FAULT_BADADDR)),
+                5 => self.a.emit(Insn::load(Size::DW, R0, R10, ERR_ADDR)),
+                _ => self.a.emit(Insn::mov_imm(R0, 0)),
+            }
+            return Ok(());
+        }
         match &self.spec.context {
+            Context::Timer(_) if n < 2 => {
+                // bpf_perf_event_data: pt_regs first; ip at 128, cs at 136.
+                // arg0 is the PC in the kernel, arg1 the PC in user space.
+                let other = self.a.label();
+                let end = self.a.label();
+                self.a.emit(Insn::load(Size::DW, R1, R6, 136));
+                self.a.emit(Insn::alu_imm(Alu::And, R1, 3));
+                self.a.jmp_imm(if n == 0 { Cond::Ne } else { Cond::Eq }, R1, 3, other);
+                self.a.emit(Insn::mov_imm(R0, 0));
+                self.a.goto(end);
+                self.a.bind(other);
+                self.a.emit(Insn::load(Size::DW, R0, R6, 128));
+                self.a.bind(end);
+            }
+            Context::Proc(_, ProcProbe::Create) if n == 0 => {
+                let task = self.task_offsets()?;
+                self.a.emit(Insn::load(Size::DW, R3, R6, 8));
+                self.read_kernel(R3, task.tgid as i32, 4);
+            }
             Context::Usdt(plans) => match plans.get(usize::from(n)).copied() {
                 Some(p) => self.usdt_arg(p),
                 None => self.a.emit(Insn::mov_imm(R0, 0)),
@@ -1041,6 +1276,7 @@ impl Gen<'_> {
             Context::SyscallReturn { .. } if n < 2 => self.a.emit(Insn::load(Size::DW, R0, R6, 8)),
             _ => self.a.emit(Insn::mov_imm(R0, 0)),
         }
+        Ok(())
     }
 
     fn usdt_arg(&mut self, p: ArgPlan) {
@@ -1087,4 +1323,84 @@ impl Gen<'_> {
 /// One more than the highest syscall number this build knows.
 pub fn syscall_count() -> usize {
     super::syscalls::count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::d::diag::Source;
+    use crate::d::probes::{plan, ProbeTable};
+    use crate::d::sema::{check, Macros};
+
+    /// The program of every spec for `src`, with placeholder maps.
+    fn programs(src: &str) -> Vec<Vec<Insn>> {
+        let source = Source::new("t.d", src);
+        let ast = crate::d::parse(&source).expect("parses");
+        let ir = check(&ast, &Macros::default()).expect("checks");
+        let p = plan(&ir, &[], None, false).expect("plans");
+        let layout = Layout::new(&ir, 64);
+        let maps = MapFds {
+            ringbuf: 1,
+            counters: 2,
+            scratch: 3,
+            globals: Some(4),
+            thread: Some(5),
+            arrays: vec![6; ir.arrays.len()],
+            aggs: vec![7; ir.aggs.len()],
+        };
+        let table: &ProbeTable = &p.table;
+        p.specs().iter().map(|s| generate(&ir, &layout, &maps, s, table).expect("generates").0).collect()
+    }
+
+    /// Instructions no path from the first one reaches (the verifier
+    /// rejects a program with any).
+    fn unreachable(insns: &[Insn]) -> Vec<usize> {
+        let mut seen = vec![false; insns.len()];
+        let mut todo = vec![0usize];
+        while let Some(i) = todo.pop() {
+            if i >= insns.len() || seen[i] {
+                continue;
+            }
+            seen[i] = true;
+            let code = insns[i].code;
+            let next = if code == 0x18 { i + 2 } else { i + 1 };
+            if code & 0x07 == 0x05 {
+                match code & 0xf0 {
+                    0x90 => continue,
+                    0x80 => todo.push(next),
+                    op => {
+                        todo.push((i as i64 + 1 + i64::from(insns[i].off)) as usize);
+                        if op != 0x00 {
+                            todo.push(next);
+                        }
+                    }
+                }
+            } else {
+                if code == 0x18 {
+                    seen[i + 1] = true;
+                }
+                todo.push(next);
+            }
+        }
+        (0..insns.len()).filter(|i| !seen[*i]).collect()
+    }
+
+    #[test]
+    fn an_error_block_is_emitted_only_for_clauses_that_can_fault() {
+        // Regression: the second BEGIN clause cannot fault, and its ERROR
+        // block was dead code, which the verifier refuses.
+        for insns in programs("BEGIN { s = copyinstr(16); } BEGIN { x = 1; } ERROR { y = arg5; }") {
+            assert_eq!(unreachable(&insns), Vec::<usize>::new());
+        }
+    }
+
+    #[test]
+    fn a_fault_jumps_to_the_error_clauses() {
+        let with = programs("BEGIN { s = copyinstr(16); } ERROR { y = arg5; }");
+        let without = programs("BEGIN { s = copyinstr(16); }");
+        // The ERROR probe's id is loaded into r9 only when there are ERROR clauses.
+        let loads_r9 = |p: &[Insn]| p.iter().filter(|i| i.code == 0x18 && i.regs & 0x0f == 9).count();
+        assert_eq!(loads_r9(&with[0]), 2, "the BEGIN id, then the ERROR id");
+        assert_eq!(loads_r9(&without[0]), 1);
+    }
 }

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use stap_notes::Arch;
 
 use super::ast::ProbeDesc;
-use super::codegen::{Context, Filter, ProgramSpec};
+use super::codegen::{Context, ErrorHandler, Filter, ProcProbe, ProgramSpec};
 use super::diag::Diagnostic;
 use super::sema::{Ir, ProbeField};
 use super::syscalls;
@@ -88,6 +88,10 @@ pub struct Plan {
     pub begin: Option<ProgramSpec>,
     /// `END` clauses.
     pub end: Option<ProgramSpec>,
+    /// `tick-N` and `profile-N` programs with their timers.
+    pub timers: Vec<(ProgramSpec, Timer)>,
+    /// `proc` programs.
+    pub proc: Vec<(ProgramSpec, ProcProbe)>,
     /// How many probes matched, for the banner.
     pub matched: usize,
     /// Warnings to print.
@@ -115,6 +119,69 @@ fn glob(field: &str, dash_is_underscores: bool) -> Result<glob::Pattern, String>
 
 fn is_special(d: &ProbeDesc, which: &str) -> bool {
     d.name == which && d.function.is_empty() && d.module.is_empty() && (d.provider.is_empty() || d.provider == "dtrace")
+}
+
+/// A `tick-N` or `profile-N` timer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timer {
+    /// `profile-N` fires on every CPU, `tick-N` on one.
+    pub every_cpu: bool,
+    /// Nanoseconds between firings.
+    pub period_ns: u64,
+}
+
+/// The shortest timer period accepted (10 kHz).
+pub const MIN_TIMER_NS: u64 = 100_000;
+
+/// `tick-N[unit]` or `profile-N[unit]` (units `ns us ms s m h d hz`, with
+/// DTrace's long spellings `nsec usec msec sec min hour day`; no unit
+/// means `hz`). `None` when the name is not a timer's.
+pub fn parse_timer(name: &str) -> Option<Result<Timer, String>> {
+    let (every_cpu, rate) = match (name.strip_prefix("tick-"), name.strip_prefix("profile-")) {
+        (Some(r), _) => (false, r),
+        (_, Some(r)) => (true, r),
+        _ => return None,
+    };
+    let split = rate.find(|c: char| !c.is_ascii_digit()).unwrap_or(rate.len());
+    let (digits, unit) = rate.split_at(split);
+    let Ok(n) = digits.parse::<u64>() else {
+        return Some(Err(format!("`{name}`: expected a number after `-`, such as tick-1s or profile-997")));
+    };
+    let per_unit: Option<u64> = match unit {
+        "ns" | "nsec" => Some(1),
+        "us" | "usec" => Some(1_000),
+        "ms" | "msec" => Some(1_000_000),
+        "s" | "sec" => Some(1_000_000_000),
+        "m" | "min" => Some(60_000_000_000),
+        "h" | "hour" => Some(3_600_000_000_000),
+        "d" | "day" => Some(86_400_000_000_000),
+        "" | "hz" => None,
+        _ => return Some(Err(format!("`{name}`: unknown unit `{unit}` (ns, us, ms, s, m, h, d or hz)"))),
+    };
+    let period_ns = match per_unit {
+        Some(k) => n.checked_mul(k),
+        None => (n > 0).then(|| 1_000_000_000 / n),
+    };
+    match period_ns {
+        Some(p) if p >= MIN_TIMER_NS => Some(Ok(Timer { every_cpu, period_ns: p })),
+        _ => Some(Err(format!("`{name}`: the period must be at least {} us (at most 10000hz)", MIN_TIMER_NS / 1000))),
+    }
+}
+
+fn is_timer(d: &ProbeDesc) -> bool {
+    (d.provider.is_empty() || d.provider == "profile")
+        && d.module.is_empty()
+        && d.function.is_empty()
+        && (d.name.starts_with("tick-") || d.name.starts_with("profile-"))
+}
+
+fn is_proc(d: &ProbeDesc) -> bool {
+    d.provider == "proc"
+}
+
+/// Descriptions that belong to a provider other than `syscall` and USDT.
+fn claimed(d: &ProbeDesc) -> bool {
+    is_special(d, "BEGIN") || is_special(d, "END") || is_special(d, "ERROR") || is_timer(d) || is_proc(d)
 }
 
 /// Match every clause's descriptions. `target` replaces `$target` in
@@ -147,7 +214,7 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
                 },
             );
             p.matched += 1;
-            let spec = ProgramSpec { context: Context::Special(id), clauses, ids: vec![id] };
+            let spec = ProgramSpec { context: Context::Special(id), clauses, ids: vec![id], on_error: None };
             if slot == 0 {
                 p.begin = Some(spec);
             } else {
@@ -156,9 +223,67 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
         }
     }
 
+    // Timers: one program per distinct timer name.
+    // (name, timer, clauses)
+    type TimerUse = (String, Timer, Vec<(usize, Filter)>);
+    let mut timers: Vec<TimerUse> = Vec::new();
+    for (ci, c) in ir.clauses.iter().enumerate() {
+        for d in c.descs.iter().filter(|d| is_timer(d)) {
+            match parse_timer(&d.name) {
+                Some(Ok(t)) => match timers.iter_mut().find(|(n, _, _)| *n == d.name) {
+                    Some((_, _, cl)) if cl.iter().any(|(i, _)| *i == ci) => {}
+                    Some((_, _, cl)) => cl.push((ci, Filter::All)),
+                    None => timers.push((d.name.clone(), t, vec![(ci, Filter::All)])),
+                },
+                Some(Err(e)) => diags.push(Diagnostic::error(d.span, e)),
+                None => {}
+            }
+        }
+    }
+    for (name, timer, clauses) in timers {
+        let info = ProbeInfo { provider: "profile".into(), module: String::new(), function: String::new(), name };
+        let id = add(&mut p, info);
+        p.matched += 1;
+        p.timers.push((ProgramSpec { context: Context::Timer(id), clauses, ids: vec![id], on_error: None }, timer));
+    }
+
+    // proc: one program per probe.
+    for probe in [ProcProbe::ExecSuccess, ProcProbe::Exit, ProcProbe::Create] {
+        let clauses: Vec<(usize, Filter)> = ir
+            .clauses
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                c.descs.iter().any(|d| {
+                    is_proc(d)
+                        && [(&d.module, ""), (&d.function, ""), (&d.name, probe.name())]
+                            .iter()
+                            .all(|(f, v)| glob(f, false).is_ok_and(|g| g.matches(v)))
+                })
+            })
+            .map(|(i, _)| (i, Filter::All))
+            .collect();
+        if !clauses.is_empty() {
+            let info = ProbeInfo {
+                provider: "proc".into(),
+                module: String::new(),
+                function: String::new(),
+                name: probe.name().into(),
+            };
+            let id = add(&mut p, info);
+            p.matched += 1;
+            p.proc.push((
+                ProgramSpec { context: Context::Proc(id, probe), clauses, ids: vec![id], on_error: None },
+                probe,
+            ));
+        }
+    }
+
     // Syscalls: two ranges of ids, entry and return.
-    let uses_syscalls =
-        ir.clauses.iter().any(|c| c.descs.iter().any(|d| glob(&d.provider, false).is_ok_and(|g| g.matches("syscall"))));
+    let uses_syscalls = ir
+        .clauses
+        .iter()
+        .any(|c| c.descs.iter().any(|d| !claimed(d) && glob(&d.provider, false).is_ok_and(|g| g.matches("syscall"))));
     if uses_syscalls {
         let n = syscalls::count();
         for (dir, is_entry) in [("entry", true), ("return", false)] {
@@ -184,12 +309,7 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
                     ) else {
                         continue;
                     };
-                    if is_special(d, "BEGIN")
-                        || is_special(d, "END")
-                        || !pg.matches("syscall")
-                        || !mg.matches("vmlinux")
-                        || !ng.matches(dir)
-                    {
+                    if claimed(d) || !pg.matches("syscall") || !mg.matches("vmlinux") || !ng.matches(dir) {
                         continue;
                     }
                     if d.function.is_empty() || d.function == "*" {
@@ -212,7 +332,7 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
             if !clauses.is_empty() {
                 let ids = (base..base + n as u64).collect();
                 let context = if is_entry { Context::SyscallEntry { base } } else { Context::SyscallReturn { base } };
-                let spec = ProgramSpec { context, clauses, ids };
+                let spec = ProgramSpec { context, clauses, ids, on_error: None };
                 if is_entry {
                     p.sys_enter = Some(spec);
                 } else {
@@ -228,11 +348,7 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
         .iter()
         .enumerate()
         .flat_map(|(i, c)| c.descs.iter().map(move |d| (i, d)))
-        .filter(|(_, d)| {
-            !is_special(d, "BEGIN")
-                && !is_special(d, "END")
-                && !glob(&d.provider, false).is_ok_and(|g| g.matches("syscall"))
-        })
+        .filter(|(_, d)| !claimed(d) && !glob(&d.provider, false).is_ok_and(|g| g.matches("syscall")))
         .collect();
     // Descriptions with `$target` need one.
     for (_, d) in &usdt_descs {
@@ -381,6 +497,7 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
             context: Context::Usdt(plans),
             clauses: clauses.into_iter().map(|c| (c, Filter::All)).collect(),
             ids,
+            on_error: None,
         };
         p.usdt.push((spec, attaches));
     }
@@ -400,9 +517,21 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
                 else {
                     continue;
                 };
+                if is_proc(d) {
+                    let ng = glob(&d.name, false);
+                    let any = [ProcProbe::ExecSuccess, ProcProbe::Exit, ProcProbe::Create]
+                        .iter()
+                        .any(|p| ng.as_ref().is_ok_and(|g| g.matches(p.name())));
+                    if !any {
+                        diags.push(
+                            Diagnostic::error(d.span, format!("probe description `{}` matches no probes", d.text))
+                                .with_hint("the proc provider has exec-success, exit and create"),
+                        );
+                    }
+                    continue;
+                }
                 if pg.matches("syscall")
-                    && !is_special(d, "BEGIN")
-                    && !is_special(d, "END")
+                    && !claimed(d)
                     && (!["entry", "return"].iter().any(|n| ng.matches(n))
                         || !syscalls::all().any(|(_, s)| fg.matches(s)))
                 {
@@ -414,6 +543,28 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
             }
         }
     }
+    // ERROR: every program runs the ERROR clauses when one of its clauses faults.
+    let error_clauses: Vec<usize> = ir
+        .clauses
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.descs.iter().any(|d| is_special(d, "ERROR")))
+        .map(|(i, _)| i)
+        .collect();
+    if !error_clauses.is_empty() {
+        let info = ProbeInfo {
+            provider: "dtrace".into(),
+            module: String::new(),
+            function: String::new(),
+            name: "ERROR".into(),
+        };
+        let id = add(&mut p, info);
+        p.matched += 1;
+        let handler = ErrorHandler { id, clauses: error_clauses };
+        for spec in p.specs_mut() {
+            spec.on_error = Some(handler.clone());
+        }
+    }
     if diags.is_empty() {
         Ok(p)
     } else {
@@ -421,8 +572,92 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
     }
 }
 
+impl Plan {
+    /// Every program of the plan.
+    pub fn specs(&self) -> Vec<&ProgramSpec> {
+        let mut out: Vec<&ProgramSpec> = self.usdt.iter().map(|(s, _)| s).collect();
+        out.extend([&self.sys_enter, &self.sys_exit, &self.begin, &self.end].into_iter().flatten());
+        out.extend(self.timers.iter().map(|(s, _)| s));
+        out.extend(self.proc.iter().map(|(s, _)| s));
+        out
+    }
+
+    fn specs_mut(&mut self) -> Vec<&mut ProgramSpec> {
+        let mut out: Vec<&mut ProgramSpec> = self.usdt.iter_mut().map(|(s, _)| s).collect();
+        out.extend([&mut self.sys_enter, &mut self.sys_exit, &mut self.begin, &mut self.end].into_iter().flatten());
+        out.extend(self.timers.iter_mut().map(|(s, _)| s));
+        out.extend(self.proc.iter_mut().map(|(s, _)| s));
+        out
+    }
+}
+
 /// Plan the reading of a site's arguments (strings are the program's business).
 fn plan_args(raw: &str, arch: Arch) -> Result<Vec<ArgPlan>, String> {
     let specs = stap_notes::args::parse_args(raw, arch).map_err(|e| e.to_string())?;
     specs.iter().map(|s| usdt::plan_arg(s, arch, StringRead::No)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::d::diag::Source;
+    use crate::d::sema::{check, Macros};
+
+    fn plan_src(src: &str) -> Result<Plan, Vec<Diagnostic>> {
+        let source = Source::new("t.d", src);
+        let ast = crate::d::parse(&source).expect("parses");
+        let ir = check(&ast, &Macros::default()).expect("checks");
+        plan(&ir, &[], None, false)
+    }
+
+    #[test]
+    fn timer_names_take_dtrace_units_and_default_to_hertz() {
+        let t = |n: &str| parse_timer(n).expect("a timer name").map(|t| (t.every_cpu, t.period_ns));
+        assert_eq!(t("tick-1s"), Ok((false, 1_000_000_000)));
+        assert_eq!(t("tick-250msec"), Ok((false, 250_000_000)));
+        assert_eq!(t("profile-997"), Ok((true, 1_000_000_000 / 997)));
+        assert_eq!(t("profile-100hz"), Ok((true, 10_000_000)));
+        assert_eq!(t("tick-2min"), Ok((false, 120_000_000_000)));
+        assert!(t("tick-1fortnight").unwrap_err().contains("unknown unit `fortnight`"));
+        assert!(t("tick-s").unwrap_err().contains("expected a number"));
+        assert!(t("profile-0").is_err());
+        assert!(t("tick-10us").unwrap_err().contains("at least 100 us"));
+        assert!(parse_timer("tock-1s").is_none());
+    }
+
+    #[test]
+    fn timers_proc_and_error_get_programs_of_their_own() {
+        let p = plan_src(
+            "tick-1s { x = 1; } profile:::tick-1s { x = 2; } profile-99 { x = 3; } \
+             proc:::exec-success, proc:::exit { x = 4; } proc:::create { x = 5; } \
+             BEGIN { x = 6; } ERROR { x = 7; }",
+        )
+        .unwrap();
+        // One program per distinct timer, holding every clause that names it.
+        let timers: Vec<(Vec<usize>, bool)> =
+            p.timers.iter().map(|(s, t)| (s.clauses.iter().map(|c| c.0).collect(), t.every_cpu)).collect();
+        assert_eq!(timers, [(vec![0, 1], false), (vec![2], true)]);
+        let procs: Vec<(ProcProbe, Vec<usize>)> =
+            p.proc.iter().map(|(s, pr)| (*pr, s.clauses.iter().map(|c| c.0).collect())).collect();
+        assert_eq!(
+            procs,
+            [(ProcProbe::ExecSuccess, vec![3]), (ProcProbe::Exit, vec![3]), (ProcProbe::Create, vec![4])]
+        );
+        // Timers and proc probes are neither syscalls nor USDT probes.
+        assert!(p.sys_enter.is_none() && p.usdt.is_empty());
+        // Every program runs the ERROR clause on a fault.
+        let error_id = p.table.0.iter().position(|i| i.name == "ERROR").unwrap() as u64;
+        for s in p.specs() {
+            assert_eq!(s.on_error, Some(ErrorHandler { id: error_id, clauses: vec![6] }), "{:?}", s.context);
+        }
+    }
+
+    #[test]
+    fn bad_timer_and_proc_names_are_reported_at_their_description() {
+        let render = |d: Vec<Diagnostic>| d.iter().map(|d| d.message.clone()).collect::<Vec<_>>().join("\n");
+        let e = render(plan_src("tick-5parsecs { x = 1; }").unwrap_err());
+        assert!(e.contains("unknown unit `parsecs`"), "{e}");
+        let e = render(plan_src("proc:::fork { x = 1; }").unwrap_err());
+        assert!(e.contains("probe description `proc:::fork` matches no probes"), "{e}");
+    }
 }

@@ -18,6 +18,8 @@ use super::diag::{render_all, Source};
 use super::printf::Value;
 use super::probes::{self, ProbeTable, UsdtScope};
 use super::sema::{self, AggFunc, IStmt, Ir, Macros, Ty};
+use crate::kernel::btf::Btf;
+use crate::kernel::perf;
 use crate::kernel::ringbuf::RingBuffer;
 use crate::kernel::sys::{Map, Program};
 use crate::kernel::uprobe::{self, Method, UprobeMultiLink};
@@ -195,17 +197,15 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     }
     if cfg.list_only {
         writeln!(out, "{:>6} {:>16} {:>28} {:>32} NAME", "ID", "PROVIDER", "MODULE", "FUNCTION")?;
-        let mut ids: Vec<u64> = plan.usdt.iter().flat_map(|(s, _)| s.ids.clone()).collect();
-        for s in [&plan.begin, &plan.end].into_iter().flatten() {
-            ids.extend(&s.ids);
-        }
-        for s in [&plan.sys_enter, &plan.sys_exit].into_iter().flatten() {
+        let mut ids: Vec<u64> = Vec::new();
+        for s in plan.specs() {
             for (_, f) in &s.clauses {
                 match f {
                     codegen::Filter::All => ids.extend(&s.ids),
                     codegen::Filter::Ids(v) => ids.extend(v),
                 }
             }
+            ids.extend(s.on_error.as_ref().map(|h| h.id));
         }
         ids.sort_unstable();
         ids.dedup();
@@ -216,13 +216,11 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         return Ok(0);
     }
 
-    let layout = Layout::new(&ir, opts.strsize);
-    let specs: Vec<&ProgramSpec> = plan
-        .usdt
-        .iter()
-        .map(|(s, _)| s)
-        .chain([&plan.sys_enter, &plan.sys_exit, &plan.begin, &plan.end].into_iter().flatten())
-        .collect();
+    let mut layout = Layout::new(&ir, opts.strsize);
+    if !plan.proc.is_empty() || ir.uses_task {
+        layout.kernel = kernel_facts();
+    }
+    let specs: Vec<&ProgramSpec> = plan.specs();
     // A first pass with placeholder maps sizes the scratch area.
     let fake = MapFds {
         ringbuf: 0,
@@ -287,9 +285,13 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
 
     // Programs.
     let method = if uprobe::multi_supported() { Method::Multi } else { Method::PerfEvent };
-    let load = |spec: &ProgramSpec, name: &str, raw: bool| -> Result<Program, DError> {
+    let load_kind = |spec: &ProgramSpec, name: &str, kind: ProgKind| -> Result<Program, DError> {
         let (insns, _) = codegen::generate(&ir, &layout, &fds, spec, &plan.table).map_err(|e| DError::Compile(e.0))?;
-        let loaded = if raw { Program::load_raw_tp(name, &insns) } else { Program::load(method, name, &insns) };
+        let loaded = match kind {
+            ProgKind::RawTp => Program::load_raw_tp(name, &insns),
+            ProgKind::Uprobe => Program::load(method, name, &insns),
+            ProgKind::PerfEvent => Program::load_perf_event(name, &insns),
+        };
         loaded.map_err(|e| match e {
             KernelError::Verifier { log, source, .. } => {
                 let spans: Vec<String> = spec
@@ -309,6 +311,10 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             other => other.into(),
         })
     };
+    let load = |spec: &ProgramSpec, name: &str, raw: bool| {
+        load_kind(spec, name, if raw { ProgKind::RawTp } else { ProgKind::Uprobe })
+    };
+    let load_perf = |spec: &ProgramSpec, name: &str| load_kind(spec, name, ProgKind::PerfEvent);
     let mut links: Vec<UprobeMultiLink> = Vec::new();
     let mut tp_links: Vec<OwnedFd> = Vec::new();
     let mut usdt_programs = Vec::new();
@@ -317,6 +323,14 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     }
     let sys_enter = plan.sys_enter.as_ref().map(|s| load(s, "sdtrace_d_sysin", true)).transpose()?;
     let sys_exit = plan.sys_exit.as_ref().map(|s| load(s, "sdtrace_d_sysout", true)).transpose()?;
+    let mut timer_programs = Vec::new();
+    for (i, (spec, _)) in plan.timers.iter().enumerate() {
+        timer_programs.push(load_perf(spec, &format!("sdtrace_d_t{i}"))?);
+    }
+    let mut proc_programs = Vec::new();
+    for (i, (spec, _)) in plan.proc.iter().enumerate() {
+        proc_programs.push(load(spec, &format!("sdtrace_d_proc{i}"), true)?);
+    }
     let begin = plan.begin.as_ref().map(|s| load(s, "sdtrace_d_begin", true)).transpose()?;
     let end = plan.end.as_ref().map(|s| load(s, "sdtrace_d_end", true)).transpose()?;
 
@@ -366,6 +380,19 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     if let Some(p) = &sys_exit {
         tp_links.push(p.attach_raw_tp("sys_exit")?);
     }
+    for ((_, probe), prog) in plan.proc.iter().zip(&proc_programs) {
+        tp_links.push(prog.attach_raw_tp(probe.tracepoint())?);
+    }
+    let mut timer_links = Vec::new();
+    if !plan.timers.is_empty() {
+        let cpus = perf::online_cpus()?;
+        for ((_, timer), prog) in plan.timers.iter().zip(&timer_programs) {
+            let on: &[u32] = if timer.every_cpu { &cpus } else { &cpus[..1] };
+            for &cpu in on {
+                timer_links.push(perf::attach_cpu_clock(prog, cpu, timer.period_ns)?);
+            }
+        }
+    }
     if !opts.quiet {
         eprintln!(
             "sdtrace: script '{}' matched {} probe{}",
@@ -401,6 +428,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     // Stop tracing, then END.
     drop(links);
     drop(tp_links);
+    drop(timer_links);
     drain(&mut rb)?;
     if let Some(e) = &end {
         state.borrow_mut().in_end = true;
@@ -417,13 +445,39 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         eprintln!("sdtrace: {drops} record(s) dropped: the buffer was full (raise it with -x bufsize=16m)");
     }
     if errors > 0 {
-        eprintln!(
-            "sdtrace: {errors} error(s) reading user memory (bad addresses in copyinstr); those values are empty"
-        );
+        eprintln!("{}", errors_message(errors));
     }
     // A command still running after exit() goes on, untraced.
     drop(held);
     Ok(status.unwrap_or(0))
+}
+
+/// What a program is loaded as.
+#[derive(Debug, Clone, Copy)]
+enum ProgKind {
+    RawTp,
+    Uprobe,
+    PerfEvent,
+}
+
+/// The run-end report of runtime errors.
+fn errors_message(errors: u64) -> String {
+    format!(
+        "sdtrace: {errors} error{} (invalid user address in copyin or copyinstr); {} its clause early",
+        if errors == 1 { "" } else { "s" },
+        if errors == 1 { "it ended" } else { "each ended" }
+    )
+}
+
+/// What the kernel's BTF says, for programs that read kernel structures.
+fn kernel_facts() -> codegen::KernelFacts {
+    match Btf::vmlinux() {
+        Ok(btf) => codegen::KernelFacts {
+            task: Some(btf.task_offsets().map_err(|e| e.to_string())),
+            exit_has_group_dead: btf.raw_tracepoint_args("sched_process_exit").is_ok_and(|n| n >= 2),
+        },
+        Err(e) => codegen::KernelFacts { task: Some(Err(e.to_string())), exit_has_group_dead: false },
+    }
 }
 
 /// An aggregation entry as printed: keys, the two value slots, and the

@@ -297,6 +297,9 @@ pub struct Ir {
     /// Whether any clause reads `probefunc` (USDT sites then need their
     /// enclosing functions looked up).
     pub uses_probefunc: bool,
+    /// Whether any clause reads `task_struct` (`ppid`, `progenyof`): the
+    /// runner then reads the kernel's BTF for its layout.
+    pub uses_task: bool,
 }
 
 /// Values the program refers to with `$`.
@@ -1117,8 +1120,8 @@ impl Checker<'_> {
                 if a.ty.is_stringy() != b.ty.is_stringy() {
                     self.err(span, "both branches of `?:` must be strings, or both integers");
                 }
-                if a.ty == Ty::Str || b.ty == Ty::Str {
-                    self.err(span, "`?:` on strings is not supported yet");
+                if a.ty.is_stringy() && a.ty != b.ty && (a.ty != Ty::Str || b.ty != Ty::Str) {
+                    self.err(span, "`?:` cannot mix a probe name with other strings yet");
                 }
                 let ty = a.ty;
                 int(TKind::Cond(Box::new(c), Box::new(a), Box::new(b)), ty)

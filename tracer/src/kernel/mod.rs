@@ -2,7 +2,9 @@
 //! ring buffer, each an owned handle that releases its kernel object on
 //! drop. Every BPF syscall goes through libbpf-sys here and nowhere else.
 
+pub mod btf;
 pub mod nop10;
+pub mod perf;
 pub mod ringbuf;
 pub mod sys;
 pub mod uprobe;

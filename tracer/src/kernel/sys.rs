@@ -244,6 +244,11 @@ impl Program {
         Program::load_as(libbpf_sys::BPF_PROG_TYPE_RAW_TRACEPOINT, 0, name, insns)
     }
 
+    /// Load a perf-event program (for `tick-N` and `profile-N` timers).
+    pub fn load_perf_event(name: &str, insns: &[Insn]) -> Result<Program, KernelError> {
+        Program::load_as(libbpf_sys::BPF_PROG_TYPE_PERF_EVENT, 0, name, insns)
+    }
+
     /// Run the program once on this CPU with an all-zero context.
     pub fn test_run(&self) -> Result<(), KernelError> {
         let ctx = [0u64; 2];
