@@ -100,9 +100,12 @@
 //! `char *` arguments take anything `AsRef<CStr>`, other pointers raw
 //! pointers, and C integer types their Rust equivalents.
 
+pub mod dynamic;
 mod private;
 
 pub use provider_macros::{dtrace_provider, provider};
+/// Argument types in sdtrace's vocabulary (run-time providers declare with them).
+pub use stap_notes::ArgKind;
 
 /// A probe argument passed as JSON: declare the argument as `Json<T>` and
 /// return `Json(value)` (or `Json(&value)`) from the firing closure.
