@@ -8,6 +8,7 @@ use tracer::d::codegen::{self, Context, Filter, Layout, MapFds, ProgramSpec};
 use tracer::d::diag::Source;
 use tracer::d::probes::{ProbeInfo, ProbeTable};
 use tracer::d::sema::{self, Macros};
+use tracer::kernel::btf::TaskOffsets;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
@@ -27,8 +28,17 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let layout = Layout::new(&ir, 64);
-    let maps = MapFds { ringbuf: 0, counters: 0, scratch: 0, globals: Some(0), thread: Some(0), aggs: vec![0; ir.aggs.len()] };
+    let mut layout = Layout::new(&ir, 64);
+    layout.kernel.task = Some(Ok(TaskOffsets { pid: 8, tgid: 12, real_parent: 16 }));
+    let maps = MapFds {
+        ringbuf: 0,
+        counters: 0,
+        scratch: 0,
+        globals: Some(0),
+        thread: Some(0),
+        arrays: vec![0; ir.arrays.len()],
+        aggs: vec![0; ir.aggs.len()],
+    };
     let table = ProbeTable(vec![ProbeInfo {
         provider: "p".into(),
         module: "m".into(),
@@ -39,6 +49,7 @@ fuzz_target!(|data: &[u8]| {
         context: Context::Special(0),
         clauses: (0..ir.clauses.len()).map(|i| (i, Filter::All)).collect(),
         ids: vec![0],
+        on_error: None,
     };
     let _ = codegen::generate(&ir, &layout, &maps, &spec, &table);
 });

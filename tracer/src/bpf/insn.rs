@@ -191,6 +191,16 @@ impl Insn {
             Insn { code: 0, regs: 0, off: 0, imm: (imm >> 32) as u32 as i32 },
         ]
     }
+    /// `dst = &subprogram`, the subprogram `imm` instructions after the
+    /// next one (`BPF_PSEUDO_FUNC`, for callbacks such as `bpf_loop`'s):
+    /// two slots.
+    pub fn ld_func(dst: Reg, imm: i32) -> [Insn; 2] {
+        const BPF_PSEUDO_FUNC: u8 = 4;
+        [
+            Insn { code: LD | IMM | Size::DW.bits(), regs: regs(dst, Reg(BPF_PSEUDO_FUNC)), off: 0, imm },
+            Insn { code: 0, regs: 0, off: 0, imm: 0 },
+        ]
+    }
     /// `dst = map` for the map with file descriptor `fd`: two slots.
     pub fn ld_map_fd(dst: Reg, fd: i32) -> [Insn; 2] {
         const BPF_PSEUDO_MAP_FD: u8 = 1;
@@ -219,6 +229,9 @@ pub mod helper {
     pub const RINGBUF_RESERVE: i32 = 131;
     pub const RINGBUF_SUBMIT: i32 = 132;
     pub const GET_ATTACH_COOKIE: i32 = 174;
+    pub const GET_CURRENT_TASK: i32 = 35;
+    pub const PROBE_READ_KERNEL_STR: i32 = 115;
+    pub const LOOP: i32 = 181;
 }
 
 #[cfg(test)]
@@ -236,6 +249,7 @@ mod tests {
         assert_eq!(Insn::call(helper::RINGBUF_RESERVE), Insn { code: 0x85, regs: 0, off: 0, imm: 131 });
         assert_eq!(Insn::exit(), Insn { code: 0x95, regs: 0, off: 0, imm: 0 });
         assert_eq!(Insn::ld_map_fd(R1, 7)[0], Insn { code: 0x18, regs: 0x11, off: 0, imm: 7 });
+        assert_eq!(Insn::ld_func(R2, 5)[0], Insn { code: 0x18, regs: 0x42, off: 0, imm: 5 });
         assert_eq!(std::mem::size_of::<Insn>(), 8);
     }
 }

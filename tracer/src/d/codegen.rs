@@ -20,8 +20,11 @@
 //!           u64 aggregation; clear/trunc: i64 entries kept (-1 = clear)
 //! ```
 
+mod strings;
+
+use self::strings::Callback;
 use super::ast::{BinOp, UnaryOp};
-use super::sema::{AggFunc, Builtin, IStmt, Ir, ProbeField, TExpr, TKind, Ty, VarRef};
+use super::sema::{AggFunc, Builtin, IStmt, Ir, ProbeField, StrFn, TExpr, TKind, Ty, VarRef};
 use crate::bpf::asm::{Asm, Label};
 use crate::bpf::insn::{helper, Alu, Cond, Insn, Reg, Size, R0, R1, R10, R2, R3, R4, R6, R7, R8, R9};
 use crate::bpf::usdt::{ArgPlan, Fetch};
@@ -296,6 +299,8 @@ struct Gen<'a> {
     fault_used: bool,
     /// While generating `ERROR` clauses: the index of the clause that faulted.
     in_error: Option<usize>,
+    /// `bpf_loop` callbacks, emitted after the main program.
+    callbacks: Vec<Callback>,
 }
 
 // Stack: fp-16..fp-1 the thread-local key; fp-24 a read buffer; temps below.
@@ -333,19 +338,29 @@ pub fn generate(
         fault: None,
         fault_used: false,
         in_error: None,
+        callbacks: Vec::new(),
     };
     let out = g.a.label();
+    // The prologue leaves through a nearby exit, so that its jumps stay
+    // short however long the clauses are.
+    let early = g.a.label();
     g.a.emit(Insn::mov(R6, R1));
     // Scratch.
     g.lookup_zero(maps.scratch);
-    g.a.jmp_imm(Cond::Eq, R0, 0, out);
+    g.a.jmp_imm(Cond::Eq, R0, 0, early);
     g.a.emit(Insn::mov(R7, R0));
     if let Some(fd) = maps.globals {
         g.lookup_zero(fd);
-        g.a.jmp_imm(Cond::Eq, R0, 0, out);
+        g.a.jmp_imm(Cond::Eq, R0, 0, early);
         g.a.emit(Insn::mov(R8, R0));
     }
-    g.probe_id(out)?;
+    g.probe_id(early)?;
+    let start = g.a.label();
+    g.a.goto(start);
+    g.a.bind(early);
+    g.a.emit(Insn::mov_imm(R0, 0));
+    g.a.emit(Insn::exit());
+    g.a.bind(start);
     for (ci, filter) in &spec.clauses {
         let clause = &ir.clauses[*ci];
         let skip = g.a.label();
@@ -380,6 +395,9 @@ pub fn generate(
     g.a.bind(out);
     g.a.emit(Insn::mov_imm(R0, 0));
     g.a.emit(Insn::exit());
+    for cb in std::mem::take(&mut g.callbacks) {
+        g.emit_callback(cb);
+    }
     if g.scratch_high > SCRATCH_MAX {
         return Err(CodegenError(format!(
             "the program needs {} bytes of scratch space per CPU, more than the {SCRATCH_MAX} the kernel allows; \
@@ -387,7 +405,13 @@ pub fn generate(
             g.scratch_high
         )));
     }
-    Ok((g.a.finish(), g.scratch_high))
+    let insns = g.a.try_finish().map_err(|e| {
+        CodegenError(format!(
+            "the program is too long for eBPF: {e}; split the work over fewer string functions per probe, or \
+             lower strsize (-x strsize=N)"
+        ))
+    })?;
+    Ok((insns, g.scratch_high))
 }
 
 impl Gen<'_> {
@@ -919,6 +943,7 @@ impl Gen<'_> {
                 self.a.bind(done);
                 Ok(StrLoc { base: R7, off })
             }
+            TKind::StrFn(f, args) if *f != StrFn::Index => self.str_fn(*f, args, e),
             TKind::Cond(c, t, f) => {
                 let off = self.alloc(n);
                 let other = self.a.label();
@@ -1013,6 +1038,8 @@ impl Gen<'_> {
                 self.a.emit(Insn::load(Size::DW, R0, R0, 0));
                 self.a.bind(done);
             }
+            TKind::StrFn(StrFn::Index, args) => self.index(args, e)?,
+            TKind::Progenyof(p) => self.progenyof(p)?,
             TKind::ArrayGet(array, keys) => {
                 let done = self.a.label();
                 self.array_lookup(*array, keys)?;
@@ -1101,7 +1128,9 @@ impl Gen<'_> {
                 self.a.emit(Insn::mov_imm(R0, n));
                 self.a.bind(end);
             }
-            TKind::Str(_) | TKind::Copyinstr(..) => return self.err(e, "a string where an integer is needed"),
+            TKind::Str(_) | TKind::Copyinstr(..) | TKind::StrFn(..) => {
+                return self.err(e, "a string where an integer is needed")
+            }
         }
         Ok(())
     }
@@ -1210,6 +1239,8 @@ impl Gen<'_> {
                 self.a.emit(Insn::alu(Alu::Add, R0, R1));
             }
             Builtin::Cpu => self.a.emit(Insn::call(helper::GET_SMP_PROCESSOR_ID)),
+            Builtin::Ppid => self.ppid()?,
+            Builtin::Curthread => self.a.emit(Insn::call(helper::GET_CURRENT_TASK)),
             Builtin::Probe(_) => self.a.emit(Insn::mov(R0, R9)),
             Builtin::Execname => return self.err(e, "execname is a string"),
             Builtin::Arg(n) => self.arg(n)?,
@@ -1352,8 +1383,9 @@ mod tests {
         p.specs().iter().map(|s| generate(&ir, &layout, &maps, s, table).expect("generates").0).collect()
     }
 
-    /// Instructions no path from the first one reaches (the verifier
-    /// rejects a program with any).
+    /// Instructions no path from the first one (or from a subprogram
+    /// whose address is taken) reaches; the verifier rejects a program
+    /// with any.
     fn unreachable(insns: &[Insn]) -> Vec<usize> {
         let mut seen = vec![false; insns.len()];
         let mut todo = vec![0usize];
@@ -1378,6 +1410,10 @@ mod tests {
             } else {
                 if code == 0x18 {
                     seen[i + 1] = true;
+                    if insns[i].regs >> 4 == 4 {
+                        // A subprogram's address: it runs from there.
+                        todo.push((i as i64 + 1 + i64::from(insns[i].imm)) as usize);
+                    }
                 }
                 todo.push(next);
             }
@@ -1392,6 +1428,26 @@ mod tests {
         for insns in programs("BEGIN { s = copyinstr(16); } BEGIN { x = 1; } ERROR { y = arg5; }") {
             assert_eq!(unreachable(&insns), Vec::<usize>::new());
         }
+    }
+
+    #[test]
+    fn search_and_path_callbacks_follow_the_main_program() {
+        let progs = programs("BEGIN { x = index(\"abc\", \"c\"); s = basename(\"/a/b\"); t = strstr(\"ab\", \"b\"); }");
+        let p = &progs[0];
+        let starts = crate::kernel::sys::subprogram_starts(p);
+        assert_eq!(starts.len(), 3, "one callback per search or scan");
+        let main_exit = p.iter().position(|i| *i == Insn::exit()).unwrap();
+        // The main program's last exit comes before the first callback, and
+        // no jump of the main program reaches into a callback.
+        let first = starts[0] as usize;
+        assert!(p[first - 1] == Insn::exit() && main_exit < first);
+        for (at, insn) in p[..first].iter().enumerate() {
+            if insn.code & 0x07 == 0x05 && insn.code & 0xf0 != 0x80 && insn.code & 0xf0 != 0x90 {
+                let target = at as i64 + 1 + i64::from(insn.off);
+                assert!((target as usize) < first, "jump at {at} leaves the main program");
+            }
+        }
+        assert!(unreachable(p).is_empty(), "{:?}", unreachable(p));
     }
 
     #[test]

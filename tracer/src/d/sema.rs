@@ -90,6 +90,10 @@ pub enum Builtin {
     Errno,
     /// A part of the probe's name.
     Probe(ProbeField),
+    /// The parent's process id (`real_parent->tgid`, from BTF offsets).
+    Ppid,
+    /// The current thread's `task_struct` address.
+    Curthread,
 }
 
 /// Where a variable lives.
@@ -201,6 +205,55 @@ pub enum TKind {
     Strlen(Box<TExpr>),
     /// `a[keys]`: index into [`Ir::arrays`]; a missing key reads as 0 or "".
     ArrayGet(usize, Vec<TExpr>),
+    /// A string function: `strjoin`, `basename`, `dirname`, `strstr`,
+    /// `substr`, `lltostr` (string-valued) or `index` (integer-valued).
+    StrFn(StrFn, Vec<TExpr>),
+    /// `progenyof(pid)`: 1 when the current process descends from `pid`.
+    Progenyof(Box<TExpr>),
+}
+
+/// String functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StrFn {
+    /// `strjoin(a, b)`.
+    Strjoin,
+    /// `basename(s)`.
+    Basename,
+    /// `dirname(s)`.
+    Dirname,
+    /// `strstr(s, t)`: `s` from the first `t` on, or "".
+    Strstr,
+    /// `substr(s, i[, len])`.
+    Substr,
+    /// `index(s, t[, start])`: where `t` first occurs, or -1.
+    Index,
+    /// `lltostr(x)`: decimal text.
+    Lltostr,
+}
+
+impl StrFn {
+    fn of(name: &str) -> Option<StrFn> {
+        Some(match name {
+            "strjoin" => StrFn::Strjoin,
+            "basename" => StrFn::Basename,
+            "dirname" => StrFn::Dirname,
+            "strstr" => StrFn::Strstr,
+            "substr" => StrFn::Substr,
+            "index" => StrFn::Index,
+            "lltostr" => StrFn::Lltostr,
+            _ => return None,
+        })
+    }
+    /// The argument types, required then optional (true = string).
+    fn params(self) -> (&'static [bool], &'static [bool]) {
+        match self {
+            StrFn::Strjoin | StrFn::Strstr => (&[true, true], &[]),
+            StrFn::Basename | StrFn::Dirname => (&[true], &[]),
+            StrFn::Substr => (&[true, false], &[false]),
+            StrFn::Index => (&[true, true], &[false]),
+            StrFn::Lltostr => (&[false], &[]),
+        }
+    }
 }
 
 /// An assignable place.
@@ -370,7 +423,8 @@ fn uses_args_clause(pred: Option<&TExpr>, body: &[IStmt]) -> bool {
             TKind::Binary(_, a, b) | TKind::StrCmp(_, a, b) => e(a) || e(b),
             TKind::Cond(a, b, c) => e(a) || e(b) || e(c),
             TKind::Copyinstr(a, b) => e(a) || b.as_deref().is_some_and(e),
-            TKind::ArrayGet(_, keys) => keys.iter().any(e),
+            TKind::ArrayGet(_, keys) | TKind::StrFn(_, keys) => keys.iter().any(e),
+            TKind::Progenyof(a) => e(a),
             _ => false,
         }
     }
@@ -945,12 +999,60 @@ impl Checker<'_> {
                 }
                 s
             }
+            "copyin" => {
+                let [a, n] = args else {
+                    self.err(span, "copyin takes an address and a length");
+                    return bad;
+                };
+                let a = self.expr(a);
+                self.want_scalar(&a, "copyin's address");
+                let n = self.expr(n);
+                self.want_scalar(&n, "copyin's length");
+                TExpr { kind: TKind::Copyinstr(Box::new(a), Some(Box::new(n))), ty: Ty::Str, span }
+            }
+            "progenyof" => {
+                let [p] = args else {
+                    self.err(span, "progenyof takes a process id");
+                    return bad;
+                };
+                let p = self.expr(p);
+                self.want_scalar(&p, "progenyof's argument");
+                self.ir.uses_task = true;
+                TExpr { kind: TKind::Progenyof(Box::new(p)), ty: Ty::I64, span }
+            }
+            _ if StrFn::of(func).is_some() => {
+                let f = StrFn::of(func).expect("checked");
+                let (required, optional) = f.params();
+                if args.len() < required.len() || args.len() > required.len() + optional.len() {
+                    let kinds = |k: &[bool]| {
+                        k.iter().map(|s| if *s { "a string" } else { "an integer" }).collect::<Vec<_>>().join(", ")
+                    };
+                    let msg = if optional.is_empty() {
+                        format!("{func} takes {}", kinds(required))
+                    } else {
+                        format!("{func} takes {}, and optionally {}", kinds(required), kinds(optional))
+                    };
+                    self.err(span, msg);
+                    return bad;
+                }
+                let mut vals = Vec::new();
+                for (a, want_str) in args.iter().zip(required.iter().chain(optional)) {
+                    let v = self.expr(a);
+                    if *want_str && v.ty != Ty::Str {
+                        self.err(v.span, format!("{func} needs a string here"));
+                    } else if !*want_str && v.ty.is_stringy() {
+                        self.err(v.span, format!("{func} needs an integer here"));
+                    }
+                    vals.push(v);
+                }
+                let ty = if f == StrFn::Index { Ty::I64 } else { Ty::Str };
+                TExpr { kind: TKind::StrFn(f, vals), ty, span }
+            }
             "printf" | "printa" | "trace" | "exit" | "clear" | "trunc" => {
                 self.err(func_span, format!("`{func}` is an action; it cannot be used as a value"));
                 bad
             }
-            "copyin" | "strjoin" | "basename" | "dirname" | "strstr" | "substr" | "index" | "lltostr" | "progenyof"
-            | "ustack" | "stack" | "ufunc" | "usym" => {
+            "ustack" | "stack" | "ufunc" | "usym" => {
                 self.err(func_span, format!("`{func}()` is not supported yet"));
                 bad
             }
@@ -1013,6 +1115,7 @@ impl Checker<'_> {
             ExprKind::Ident(name) => match builtin(name) {
                 Some(b) => {
                     self.ir.uses_probefunc |= b == Builtin::Probe(ProbeField::Function);
+                    self.ir.uses_task |= b == Builtin::Ppid;
                     int(TKind::Builtin(b), builtin_type(b))
                 }
                 None => match self.var(
@@ -1305,6 +1408,8 @@ fn builtin(name: &str) -> Option<Builtin> {
         "probemod" => Builtin::Probe(ProbeField::Module),
         "probefunc" => Builtin::Probe(ProbeField::Function),
         "probename" => Builtin::Probe(ProbeField::Name),
+        "ppid" => Builtin::Ppid,
+        "curthread" => Builtin::Curthread,
         _ => {
             let n: u8 = name.strip_prefix("arg")?.parse().ok()?;
             return (n < 12).then_some(Builtin::Arg(n));
@@ -1313,18 +1418,17 @@ fn builtin(name: &str) -> Option<Builtin> {
 }
 
 fn unsupported_builtin(name: &str) -> bool {
-    matches!(
-        name,
-        "ppid" | "vtimestamp" | "curthread" | "stackdepth" | "ustackdepth" | "caller" | "ucaller" | "curpsinfo"
-    )
+    matches!(name, "vtimestamp" | "stackdepth" | "ustackdepth" | "caller" | "ucaller" | "curpsinfo")
 }
 
 fn builtin_type(b: Builtin) -> Ty {
     match b {
         Builtin::Execname => Ty::Str,
         Builtin::Probe(f) => Ty::Probe(f),
-        Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid | Builtin::Cpu => Ty::Int { size: 4, signed: false },
-        Builtin::Timestamp | Builtin::Walltimestamp => Ty::U64,
+        Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid | Builtin::Cpu | Builtin::Ppid => {
+            Ty::Int { size: 4, signed: false }
+        }
+        Builtin::Timestamp | Builtin::Walltimestamp | Builtin::Curthread => Ty::U64,
         Builtin::Arg(_) | Builtin::Errno => Ty::I64,
     }
 }
@@ -1414,6 +1518,28 @@ mod tests {
         assert!(e.contains("cannot store an integer in `a[…]`, which holds strings"), "{e}");
         let e = check_src("BEGIN { y = b[1]; }").unwrap_err();
         assert!(e.contains("`b` is used before anything is assigned to it"), "{e}");
+    }
+
+    #[test]
+    fn string_functions_check_their_arguments() {
+        let ir = check_src("BEGIN { x = index(\"ab\", \"b\", 1); s = substr(strjoin(\"a\", \"b\"), 1); }").unwrap();
+        assert_eq!(ir.globals, [Var { name: "x".into(), ty: Ty::I64 }, Var { name: "s".into(), ty: Ty::Str }]);
+        let e = check_src("BEGIN { s = substr(\"a\"); }").unwrap_err();
+        assert!(e.contains("substr takes a string, an integer, and optionally an integer"), "{e}");
+        let e = check_src("BEGIN { s = strjoin(\"a\", 1); }").unwrap_err();
+        assert!(e.contains("t.d:1:26: error: strjoin needs a string here"), "{e}");
+        let e = check_src("BEGIN { s = lltostr(\"a\"); }").unwrap_err();
+        assert!(e.contains("lltostr needs an integer here"), "{e}");
+        let e = check_src("BEGIN { x = vtimestamp; }").unwrap_err();
+        assert!(e.contains("the built-in `vtimestamp` is not supported yet"), "{e}");
+    }
+
+    #[test]
+    fn ppid_and_progenyof_ask_for_the_kernels_btf() {
+        assert!(!check_src("BEGIN { x = pid; }").unwrap().uses_task);
+        assert!(check_src("BEGIN { x = ppid; }").unwrap().uses_task);
+        assert!(check_src("BEGIN { x = progenyof(1); }").unwrap().uses_task);
+        assert!(!check_src("BEGIN { x = curthread; }").unwrap().uses_task);
     }
 
     #[test]

@@ -45,6 +45,7 @@ mod kind {
     pub const UNION: u32 = 5;
     pub const ENUM: u32 = 6;
     pub const TYPEDEF: u32 = 8;
+    pub const FUNC: u32 = 12;
     pub const FUNC_PROTO: u32 = 13;
     pub const VAR: u32 = 14;
     pub const DATASEC: u32 = 15;
@@ -234,56 +235,81 @@ impl Btf {
     }
 }
 
+/// A BTF writer: types are laid out first, then written with the header
+/// in front.
+#[derive(Debug, Default)]
+struct Writer {
+    types: Vec<u8>,
+    strings: Vec<u8>,
+}
+
+impl Writer {
+    fn new() -> Writer {
+        Writer { types: Vec::new(), strings: vec![0] }
+    }
+    fn s(&mut self, name: &str) -> u32 {
+        if name.is_empty() {
+            return 0;
+        }
+        let at = self.strings.len() as u32;
+        self.strings.extend(name.as_bytes());
+        self.strings.push(0);
+        at
+    }
+    fn words(&mut self, w: &[u32]) {
+        for x in w {
+            self.types.extend(x.to_ne_bytes());
+        }
+    }
+    fn ty(&mut self, name: &str, kind: u32, vlen: u32, kind_flag: bool, size_or_type: u32) {
+        let n = self.s(name);
+        self.words(&[n, (u32::from(kind_flag) << 31) | (kind << 24) | vlen, size_or_type]);
+    }
+    #[cfg(test)]
+    fn member(&mut self, name: &str, ty: u32, bits: u32) {
+        let n = self.s(name);
+        self.words(&[n, ty, bits]);
+    }
+    fn finish(self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend(MAGIC.to_ne_bytes());
+        out.extend([1u8, 0]);
+        for w in [24u32, 0, self.types.len() as u32, self.types.len() as u32, self.strings.len() as u32] {
+            out.extend(w.to_ne_bytes());
+        }
+        out.extend(self.types);
+        out.extend(self.strings);
+        out
+    }
+}
+
+/// BTF for a program made of a main function and `callbacks` subprograms
+/// (`bpf_loop` callbacks), which the kernel wants described: type ids
+/// of the `BTF_KIND_FUNC` records, main's first, for `func_info`.
+pub fn program_funcs(callbacks: usize) -> (Vec<u8>, Vec<u32>) {
+    let mut w = Writer::new();
+    w.ty("int", kind::INT, 0, false, 4); // 1
+    w.words(&[(1 << 24) | 32]); // signed, 32 bits
+    w.ty("", kind::PTR, 0, false, 0); // 2: void *
+                                      // Parameters of functions need names.
+    w.ty("", kind::FUNC_PROTO, 1, false, 1); // 3: int (void *ctx)
+    let ctx = w.s("ctx");
+    w.words(&[ctx, 2]);
+    w.ty("", kind::FUNC_PROTO, 2, false, 1); // 4: int (int index, void *data)
+    let (index, data) = (w.s("index"), w.s("data"));
+    w.words(&[index, 1, data, 2]);
+    w.ty("sdtrace_main", kind::FUNC, 0, false, 3); // 5, static
+    let mut ids = vec![5];
+    for i in 0..callbacks {
+        w.ty(&format!("sdtrace_cb{i}"), kind::FUNC, 0, false, 4);
+        ids.push(6 + i as u32);
+    }
+    (w.finish(), ids)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A BTF writer for tests: types are laid out first, then written with
-    /// the header in front.
-    #[derive(Default)]
-    struct Writer {
-        types: Vec<u8>,
-        strings: Vec<u8>,
-    }
-
-    impl Writer {
-        fn new() -> Writer {
-            Writer { types: Vec::new(), strings: vec![0] }
-        }
-        fn s(&mut self, name: &str) -> u32 {
-            if name.is_empty() {
-                return 0;
-            }
-            let at = self.strings.len() as u32;
-            self.strings.extend(name.as_bytes());
-            self.strings.push(0);
-            at
-        }
-        fn words(&mut self, w: &[u32]) {
-            for x in w {
-                self.types.extend(x.to_ne_bytes());
-            }
-        }
-        fn ty(&mut self, name: &str, kind: u32, vlen: u32, kind_flag: bool, size_or_type: u32) {
-            let n = self.s(name);
-            self.words(&[n, (u32::from(kind_flag) << 31) | (kind << 24) | vlen, size_or_type]);
-        }
-        fn member(&mut self, name: &str, ty: u32, bits: u32) {
-            let n = self.s(name);
-            self.words(&[n, ty, bits]);
-        }
-        fn finish(self) -> Vec<u8> {
-            let mut out = Vec::new();
-            out.extend(MAGIC.to_ne_bytes());
-            out.extend([1u8, 0]);
-            for w in [24u32, 0, self.types.len() as u32, self.types.len() as u32, self.strings.len() as u32] {
-                out.extend(w.to_ne_bytes());
-            }
-            out.extend(self.types);
-            out.extend(self.strings);
-            out
-        }
-    }
 
     /// `int` (1), `struct task_struct` (2) with `pid` at 8, an anonymous
     /// struct (3) at byte 16 holding `tgid` at 4 and a bitfield, and
@@ -324,6 +350,16 @@ mod tests {
         let btf = Btf::parse(&sample()).unwrap();
         assert_eq!(btf.raw_tracepoint_args("sched_process_fork"), Ok(2));
         assert!(btf.raw_tracepoint_args("sched_process_exec").is_err());
+    }
+
+    #[test]
+    fn program_btf_reads_back_with_one_function_per_subprogram() {
+        let (blob, ids) = program_funcs(2);
+        assert_eq!(ids, [5, 6, 7]);
+        let btf = Btf::parse(&blob).unwrap();
+        let names: Vec<&str> = ids.iter().map(|id| btf.str_at(btf.rec(*id).unwrap().name_off)).collect();
+        assert_eq!(names, ["sdtrace_main", "sdtrace_cb0", "sdtrace_cb1"]);
+        assert!(ids.iter().all(|id| btf.rec(*id).unwrap().kind == kind::FUNC));
     }
 
     #[test]

@@ -191,12 +191,21 @@ impl Program {
     ) -> Result<Program, KernelError> {
         let cname = CString::new(name).expect("program names have no NUL");
         let license = c"GPL";
+        // Subprograms (bpf_loop callbacks) must be described in BTF.
+        let funcs = subprogram_starts(insns);
+        let btf = if funcs.is_empty() { None } else { Some(load_program_btf(name, &funcs)?) };
         let load = |log: Option<&mut Vec<u8>>| {
             let mut opts = libbpf_sys::bpf_prog_load_opts {
                 sz: std::mem::size_of::<libbpf_sys::bpf_prog_load_opts>() as _,
                 expected_attach_type: attach_type,
                 ..Default::default()
             };
+            if let Some((fd, info)) = &btf {
+                opts.prog_btf_fd = fd.as_raw_fd() as u32;
+                opts.func_info = info.as_ptr().cast();
+                opts.func_info_cnt = info.len() as u32;
+                opts.func_info_rec_size = std::mem::size_of::<libbpf_sys::bpf_func_info>() as u32;
+            }
             if let Some(buf) = log {
                 opts.log_level = 1;
                 opts.log_size = buf.len() as u32;
@@ -284,8 +293,60 @@ impl Program {
     }
 }
 
+/// Where the subprograms of `insns` start: the targets of
+/// `BPF_PSEUDO_FUNC` loads (`ld_imm64` with source register 4), sorted.
+pub fn subprogram_starts(insns: &[Insn]) -> Vec<u32> {
+    let mut starts: Vec<u32> = insns
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.code == 0x18 && i.regs >> 4 == 4)
+        .filter_map(|(at, i)| u32::try_from(at as i64 + 1 + i64::from(i.imm)).ok())
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    starts
+}
+
+/// Load BTF describing a program whose subprograms start at `funcs`;
+/// returns its descriptor and the program's `func_info` records.
+fn load_program_btf(name: &str, funcs: &[u32]) -> Result<(OwnedFd, Vec<libbpf_sys::bpf_func_info>), KernelError> {
+    let (blob, ids) = crate::kernel::btf::program_funcs(funcs.len());
+    let mut opts = libbpf_sys::bpf_btf_load_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_btf_load_opts>() as _,
+        ..Default::default()
+    };
+    // SAFETY: `blob` is a whole BTF blob of the size given; `opts` is valid.
+    let ret = unsafe { libbpf_sys::bpf_btf_load(blob.as_ptr().cast(), blob.len() as _, &mut opts) };
+    let fd = check(ret, "bpf_btf_load", || format!("the functions of program `{name}`"))?;
+    let info = std::iter::once(0)
+        .chain(funcs.iter().copied())
+        .zip(ids)
+        .map(|(insn_off, type_id)| libbpf_sys::bpf_func_info { insn_off, type_id })
+        .collect();
+    Ok((fd, info))
+}
+
 /// Whether the process runs as root.
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() == 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subprogram_starts;
+    use crate::bpf::insn::{Insn, R0, R2};
+
+    #[test]
+    fn subprograms_are_found_from_their_pseudo_function_loads() {
+        let mut p = Vec::new();
+        p.extend(Insn::ld_func(R2, 6)); // 0-1: the subprogram at 0 + 1 + 6
+        p.extend(Insn::ld_map_fd(R2, 3)); // 2-3: a map, not a function
+        p.extend(Insn::ld_func(R2, 2)); // 4-5: the same one, at 4 + 1 + 2
+        p.push(Insn::exit()); // 6
+        p.push(Insn::mov_imm(R0, 0)); // 7
+        p.push(Insn::exit());
+        assert_eq!(subprogram_starts(&p), [7]);
+        assert!(subprogram_starts(&[Insn::exit()]).is_empty());
+    }
 }
