@@ -5,6 +5,7 @@
  * spawn.sh: parent is sdtrace 1, progeny of sdtrace 1, of init 1, of pid 0 0
  * true: parent is the target 1, progeny of the target 1, curthread set 1
  * echo: parent is the target 1, progeny of the target 1, curthread set 1
+ * sh: parent is the target 1, progeny of the target 1, curthread set 1
  */
 /* ppid, progenyof() and curthread: the command's parent is sdtrace, its
  * children's parent is the command. */

@@ -5,14 +5,18 @@
  * exec spawn.sh
  * create: a child of the target
  * exec true
- * exit true
+ * exit true, reason 1
  * create: a child of the target
  * exec echo
- * exit echo
- * exit spawn.sh
+ * exit echo, reason 1
+ * create: a child of the target
+ * exec sh
+ * exit sh, reason 2
+ * exit spawn.sh, reason 1
  */
-/* proc:::create (arg0 is the child's pid), exec-success and exit, limited
- * to the target and its children. */
+/* proc:::create (arg0 is the child's pid), exec-success and exit (arg0 is
+ * 1 for an exit, 2 for a kill by a signal), limited to the target and its
+ * children. */
 proc:::create
 /pid == $target/
 {
@@ -29,5 +33,5 @@ proc:::exec-success
 proc:::exit
 /pid == $target || child[pid]/
 {
-	printf("exit %s\n", execname);
+	printf("exit %s, reason %d\n", execname, arg0);
 }

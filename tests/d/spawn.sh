@@ -1,5 +1,7 @@
 #!/bin/sh
-# Two children, one after the other, then exit 3 (for proc_provider.d).
+# Three children, one after the other: two exit, one is killed; then
+# exit 3 (for proc_provider.d and ancestry.d).
 /bin/true
 /bin/echo spawned
+/bin/sh -c 'kill -9 $$'
 exit 3

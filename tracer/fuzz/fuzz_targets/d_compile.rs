@@ -29,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let mut layout = Layout::new(&ir, 64);
-    layout.kernel.task = Some(Ok(TaskOffsets { pid: 8, tgid: 12, real_parent: 16 }));
+    layout.kernel.task = Some(Ok(TaskOffsets { pid: 8, tgid: 12, real_parent: 16, exit_code: 24 }));
     let maps = MapFds {
         ringbuf: 0,
         counters: 0,

@@ -1287,6 +1287,25 @@ impl Gen<'_> {
                 self.a.emit(Insn::load(Size::DW, R0, R6, 128));
                 self.a.bind(end);
             }
+            Context::Proc(_, ProcProbe::Exit) if n == 0 => {
+                // DTrace's reason: CLD_EXITED (1), CLD_KILLED (2) or
+                // CLD_DUMPED (3), from the task's wait status.
+                let task = self.task_offsets()?;
+                self.a.emit(Insn::load(Size::DW, R3, R6, 0));
+                self.read_kernel(R3, task.exit_code as i32, 4);
+                let signalled = self.a.label();
+                let end = self.a.label();
+                self.a.emit(Insn::mov(R1, R0));
+                self.a.emit(Insn::alu_imm(Alu::And, R1, 0x7f));
+                self.a.jmp_imm(Cond::Ne, R1, 0, signalled);
+                self.a.emit(Insn::mov_imm(R0, 1));
+                self.a.goto(end);
+                self.a.bind(signalled);
+                self.a.emit(Insn::alu_imm(Alu::Rsh, R0, 7));
+                self.a.emit(Insn::alu_imm(Alu::And, R0, 1));
+                self.a.emit(Insn::alu_imm(Alu::Add, R0, 2));
+                self.a.bind(end);
+            }
             Context::Proc(_, ProcProbe::Create) if n == 0 => {
                 let task = self.task_offsets()?;
                 self.a.emit(Insn::load(Size::DW, R3, R6, 8));

@@ -92,6 +92,8 @@ pub struct TaskOffsets {
     pub tgid: u32,
     /// `real_parent`, a pointer.
     pub real_parent: u32,
+    /// `exit_code`, an `int` wait status.
+    pub exit_code: u32,
 }
 
 impl Btf {
@@ -231,6 +233,7 @@ impl Btf {
             pid: self.member_offset("task_struct", "pid")?,
             tgid: self.member_offset("task_struct", "tgid")?,
             real_parent: self.member_offset("task_struct", "real_parent")?,
+            exit_code: self.member_offset("task_struct", "exit_code")?,
         })
     }
 }
@@ -312,17 +315,18 @@ mod tests {
     use super::*;
 
     /// `int` (1), `struct task_struct` (2) with `pid` at 8, an anonymous
-    /// struct (3) at byte 16 holding `tgid` at 4 and a bitfield, and
-    /// `real_parent` at 32; a pointer (4) and the tracepoint prototype
+    /// struct (3) at byte 16 holding `tgid` at 4 and a bitfield,
+    /// `real_parent` at 32 and `exit_code` at 40; a pointer (4) and the tracepoint prototype
     /// `btf_trace_sched_process_fork` (5, 6, 7).
     fn sample() -> Vec<u8> {
         let mut w = Writer::new();
         w.ty("int", kind::INT, 0, false, 4);
         w.words(&[32]);
-        w.ty("task_struct", kind::STRUCT, 3, false, 64);
+        w.ty("task_struct", kind::STRUCT, 4, false, 64);
         w.member("pid", 1, 64);
         w.member("", 3, 128);
         w.member("real_parent", 4, 256);
+        w.member("exit_code", 1, 320);
         w.ty("", kind::STRUCT, 2, true, 8);
         w.member("flags", 1, (3 << 24) | 1);
         w.member("tgid", 1, 32);
@@ -337,7 +341,7 @@ mod tests {
     #[test]
     fn member_offsets_look_through_anonymous_structs_and_bitfield_encoding() {
         let btf = Btf::parse(&sample()).unwrap();
-        assert_eq!(btf.task_offsets().unwrap(), TaskOffsets { pid: 8, tgid: 20, real_parent: 32 });
+        assert_eq!(btf.task_offsets().unwrap(), TaskOffsets { pid: 8, tgid: 20, real_parent: 32, exit_code: 40 });
         assert_eq!(
             btf.member_offset("task_struct", "comm"),
             Err(BtfError::Missing("member comm in struct task_struct".into()))
