@@ -9,6 +9,15 @@
 //! syscall, a constant for `BEGIN`/`END`). Integer expressions are computed
 //! into `r0`, spilling left operands to 8-byte stack slots; strings live in
 //! scratch buffers of `strsize` bytes, zero-filled so they can be map keys.
+//! Associative arrays are hash maps keyed by their (zero-filled) key
+//! tuple, with the thread id in front for `self->a[k]`.
+//!
+//! A clause that reads user memory ends at a fault: the error is counted
+//! and, when the program has `ERROR` clauses, they run in a block after the
+//! faulting clause (with `r9` the `ERROR` probe's id), then the next clause
+//! runs. `bpf_loop` callbacks (string searches and path scans, in the
+//! `strings` submodule) are subprograms after the main program's last
+//! `exit`.
 //!
 //! Records go to the ring buffer with `bpf_ringbuf_output` (no wake-up):
 //!

@@ -1,6 +1,7 @@
-//! The kernel layer: BPF maps, program loading, uprobe_multi links and the
-//! ring buffer, each an owned handle that releases its kernel object on
-//! drop. Every BPF syscall goes through libbpf-sys here and nowhere else.
+//! The kernel layer: BPF maps, program loading, uprobe_multi links, timer
+//! (perf event) links and the ring buffer, each an owned handle that
+//! releases its kernel object on drop, plus a reader of the kernel's BTF.
+//! Every BPF syscall goes through libbpf-sys here and nowhere else.
 
 pub mod btf;
 pub mod nop10;
