@@ -48,14 +48,7 @@ impl ArgType {
 
     /// `(size, signed)` of each stapsdt argument the type occupies.
     pub fn note_args(self) -> Vec<(u8, bool)> {
-        match self {
-            ArgType::Int { size, signed, .. } => vec![(size, signed)],
-            ArgType::Bool => vec![(1, false)],
-            ArgType::Char => vec![(4, false)],
-            ArgType::Float { size } => vec![(size, false)],
-            ArgType::CStr | ArgType::Pointer => vec![(8, false)],
-            ArgType::Str | ArgType::Bytes | ArgType::Json => vec![(8, false), (8, false)],
-        }
+        self.kind().note_slots(8)
     }
 }
 
@@ -122,13 +115,8 @@ pub fn semaphore_symbol(provider: &str, probe: &str) -> String {
     format!("__sdtrace_sema_{}{}_{}", provider.len(), provider, probe)
 }
 
-/// Whether `s` may be a provider or probe name: what tracers accept in a
-/// probe description (ASCII letters, digits, `_`, not starting with a digit).
-pub fn valid_name(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
+/// Whether `s` may be a provider or probe name (stap-notes' rule).
+pub use stap_notes::meta::valid_name;
 
 #[cfg(test)]
 mod tests {

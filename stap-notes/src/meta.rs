@@ -84,6 +84,21 @@ impl ArgKind {
         }
     }
 
+    /// `(size, signed)` of each stapsdt argument the kind occupies when a
+    /// writer emits it for a target whose addresses are `word` bytes:
+    /// what the `±size@operand` spellings of its notes say.
+    pub fn note_slots(self, word: u8) -> Vec<(u8, bool)> {
+        match self {
+            ArgKind::Int { size, signed } => vec![(size, signed)],
+            ArgKind::Bool => vec![(1, false)],
+            ArgKind::Char => vec![(4, false)],
+            ArgKind::Float { size } => vec![(size, false)],
+            ArgKind::Unknown { size, .. } => vec![(size, false)],
+            ArgKind::CStr | ArgKind::Pointer => vec![(word, false)],
+            ArgKind::Str | ArgKind::Bytes | ArgKind::Json => vec![(word, false), (word, false)],
+        }
+    }
+
     fn encode(self, word: u8) -> (u8, u8, u8) {
         match self {
             ArgKind::Int { size, signed } => (1, size, u8::from(signed)),
@@ -246,6 +261,15 @@ impl<'a> ProbeMetadata<'a> {
             Ok(MetaArg { name, kind, first_note_arg: e[2] })
         })
     }
+}
+
+/// Whether `s` may be a provider or probe name that every tracer accepts in
+/// a probe description: ASCII letters, digits and `_`, not starting with a
+/// digit. Writers (the provider macros, run-time providers) check it.
+pub fn valid_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// An owned metadata record, for writing.

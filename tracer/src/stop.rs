@@ -37,3 +37,21 @@ pub fn process_alive(pid: u32) -> bool {
     let r = unsafe { libc::kill(pid as libc::pid_t, 0) };
     r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
 }
+
+/// Whether a polling loop should end now: a stop was requested, `duration`
+/// has passed since `started`, the command sdtrace started has exited, or
+/// (without a command) none of the traced `pids` is alive any more.
+pub fn run_over(
+    started: std::time::Instant,
+    duration: Option<std::time::Duration>,
+    held: Option<&mut crate::process::HeldCommand>,
+    pids: &[u32],
+) -> Result<bool, crate::process::ProcessError> {
+    if requested() || duration.is_some_and(|d| started.elapsed() >= d) {
+        return Ok(true);
+    }
+    Ok(match held {
+        Some(h) => h.try_wait()?.is_some(),
+        None => !pids.is_empty() && !pids.iter().any(|&p| process_alive(p)),
+    })
+}

@@ -488,14 +488,7 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     const BATCH: usize = 4096;
     loop {
         let drained = rb.consume(BATCH)?;
-        if stop::requested() || cfg.duration.is_some_and(|d| started.elapsed() >= d) {
-            break;
-        }
-        if let Some(h) = held.as_mut() {
-            if h.try_wait()?.is_some() {
-                break;
-            }
-        } else if !cfg.pids.is_empty() && !cfg.pids.iter().any(|&p| stop::process_alive(p)) {
+        if stop::run_over(started, cfg.duration, held.as_mut(), &cfg.pids)? {
             break;
         }
         // A full batch means more is waiting: drain again without sleeping.

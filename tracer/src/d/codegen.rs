@@ -210,36 +210,13 @@ impl Layout {
     /// Lay out `ir` with strings of `strsize` bytes (rounded up to 8).
     pub fn new(ir: &Ir, strsize: usize) -> Layout {
         let strsize = strsize.div_ceil(8) * 8;
-        let mut at = 0;
-        let globals = ir
-            .globals
-            .iter()
-            .map(|v| {
-                at += slot_size(v.ty, strsize);
-                at - slot_size(v.ty, strsize)
-            })
-            .collect();
-        let globals_size = at.max(8);
-        let mut at = 0;
-        let clause_vars = ir
-            .clause_vars
-            .iter()
-            .map(|v| {
-                at += slot_size(v.ty, strsize);
-                at - slot_size(v.ty, strsize)
-            })
-            .collect();
+        let (globals, globals_end) = pack(ir.globals.iter().map(|v| v.ty), 0, strsize);
+        let globals_size = globals_end.max(8);
+        let (clause_vars, temps) = pack(ir.clause_vars.iter().map(|v| v.ty), 0, strsize);
         let thread_value = if ir.thread_vars.iter().any(|v| v.ty == Ty::Str) { strsize } else { 8 };
         let key_layout = |keys: &[Ty], start: usize| {
-            let mut k = start;
-            let offs = keys
-                .iter()
-                .map(|t| {
-                    k += slot_size(*t, strsize);
-                    k - slot_size(*t, strsize)
-                })
-                .collect();
-            (offs, k.max(8))
+            let (offs, end) = pack(keys.iter().copied(), start, strsize);
+            (offs, end.max(8))
         };
         let agg_keys = ir.aggs.iter().map(|a| key_layout(&a.keys, 0)).collect();
         let array_keys = ir.arrays.iter().map(|a| key_layout(&a.keys, if a.thread { 8 } else { 0 })).collect();
@@ -248,7 +225,7 @@ impl Layout {
             globals,
             globals_size,
             clause_vars,
-            temps: at,
+            temps,
             thread_value,
             agg_keys,
             array_keys,
@@ -256,6 +233,20 @@ impl Layout {
             kernel: KernelFacts::default(),
         }
     }
+}
+
+/// Offsets of values of types `tys` laid end to end from `start`, and where
+/// the last one ends.
+fn pack(tys: impl Iterator<Item = Ty>, start: usize, strsize: usize) -> (Vec<usize>, usize) {
+    let mut at = start;
+    let offsets = tys
+        .map(|t| {
+            let off = at;
+            at += slot_size(t, strsize);
+            off
+        })
+        .collect();
+    (offsets, at)
 }
 
 fn wall_offset() -> u64 {

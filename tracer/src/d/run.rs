@@ -414,14 +414,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         std::thread::sleep(opts.switchrate);
         drain(&mut rb)?;
         state.borrow_mut().out.flush()?;
-        if stop::requested() || cfg.duration.is_some_and(|d| started.elapsed() >= d) {
-            break;
-        }
-        if let Some(h) = held.as_mut() {
-            if h.try_wait()?.is_some() {
-                break;
-            }
-        } else if !cfg.pids.is_empty() && !cfg.pids.iter().any(|&p| stop::process_alive(p)) {
+        if stop::run_over(started, cfg.duration, held.as_mut(), &cfg.pids)? {
             break;
         }
     }

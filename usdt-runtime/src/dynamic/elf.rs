@@ -16,7 +16,7 @@ use object::elf;
 use object::write::elf::{FileHeader, ProgramHeader, SectionHeader, Sym, Writer};
 use object::write::StringId;
 use stap_notes::write::{encode_stapsdt_note, StapsdtNoteFields};
-use stap_notes::{ArgKind, Class, Endian, ProbeMetadataBuf};
+use stap_notes::{Class, Endian, ProbeMetadataBuf};
 
 /// The machines a run-time provider can be built for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,18 +60,6 @@ impl Machine {
             Machine::X86_64 => format!("{size}@{offset}(%rdi)"),
             Machine::AArch64 => format!("{size}@[x0, {offset}]"),
         }
-    }
-}
-
-/// `(size, signed)` of each 8-byte slot an argument of `kind` fills.
-pub fn slots(kind: ArgKind) -> Vec<(u8, bool)> {
-    match kind {
-        ArgKind::Int { size, signed } => vec![(size, signed)],
-        ArgKind::Bool => vec![(1, false)],
-        ArgKind::Char => vec![(4, false)],
-        ArgKind::Float { size } => vec![(size, false)],
-        ArgKind::Str | ArgKind::Bytes | ArgKind::Json => vec![(8, false), (8, false)],
-        _ => vec![(8, false)],
     }
 }
 
@@ -145,7 +133,7 @@ pub fn build(machine: Machine, soname: &str, probes: &[ProbeLayout]) -> Result<(
         let mut args = Vec::new();
         let mut slot = 0;
         for (_, kind) in &p.meta.args {
-            for (size, signed) in slots(*kind) {
+            for (size, signed) in kind.note_slots(8) {
                 let size = size as i8;
                 args.push(machine.operand(if signed { -size } else { size }, 8 * slot));
                 slot += 1;

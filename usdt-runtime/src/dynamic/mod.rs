@@ -30,6 +30,7 @@ use std::ffi::CString;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use stap_notes::meta::valid_name;
 use stap_notes::{ArgKind, ProbeMetadataBuf};
 
 /// What can go wrong declaring, loading or firing a run-time provider.
@@ -90,12 +91,6 @@ pub enum Arg<'a> {
     CStr(&'a std::ffi::CStr),
     /// Bytes (`Bytes`).
     Bytes(&'a [u8]),
-}
-
-fn valid_name(s: &str) -> bool {
-    let mut c = s.chars();
-    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
-        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
 }
 
 /// Declares a provider's probes; [`load`](Self::load) makes them live.
