@@ -13,12 +13,14 @@
 //! ```
 //!
 //! `{fixture:NAME}` is a C fixture built by this crate, `{example:NAME}` an
-//! example program of this crate.
+//! example program of this crate, `{rust:PROFILE}` the `tests/rust-fixture`
+//! program built with that profile (`debug`: `cargo build -p rust-fixture`)
+//! and `{file:NAME}` a file beside the D files.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use tests::{can_attach, example_bin, fixture, sdtrace_bin};
+use tests::{can_attach, example_bin, fixture, rust_fixture, sdtrace_bin};
 
 #[derive(Debug, Default)]
 struct Spec {
@@ -63,6 +65,7 @@ fn substitute(s: &str) -> String {
         let path = match inner.split_once(':') {
             Some(("fixture", n)) => fixture(n),
             Some(("example", n)) => example_bin(n),
+            Some(("rust", profile)) => rust_fixture(profile, "rust_fixture"),
             Some(("file", n)) => Path::new(env!("CARGO_MANIFEST_DIR")).join("d").join(n),
             _ => break,
         };

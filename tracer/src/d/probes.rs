@@ -20,12 +20,13 @@ use stap_notes::Arch;
 use super::ast::ProbeDesc;
 use super::codegen::{Context, ErrorHandler, Filter, ProcProbe, ProgramSpec};
 use super::diag::Diagnostic;
-use super::sema::{Ir, ProbeField};
+use super::sema::{ClauseArgs, Ir, ProbeField};
 use super::syscalls;
 use crate::bpf::usdt::{self, ArgPlan, StringRead};
 use crate::discovery::{annotate_sites, discover_file};
 use crate::kernel::uprobe::SiteAttach;
 use crate::trace::{check_site_bytes, nop10_safe, semaphore_page_is_shared, SiteForm};
+use stap_notes::meta::ArgKind;
 
 /// A probe the run can see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,6 +183,86 @@ fn is_proc(d: &ProbeDesc) -> bool {
 /// Descriptions that belong to a provider other than `syscall` and USDT.
 fn claimed(d: &ProbeDesc) -> bool {
     is_special(d, "BEGIN") || is_special(d, "END") || is_special(d, "ERROR") || is_timer(d) || is_proc(d)
+}
+
+/// The USDT probes of every scope, discovered once before type checking
+/// so that `args[N]` and `args->name` take the types of the probes'
+/// metadata records (or of [`crate::catalog`] for runtimes without them).
+#[derive(Debug, Default)]
+pub struct ArgCatalog {
+    /// (module as shown, pid, probes).
+    objects: Vec<(String, Option<u32>, crate::discovery::ObjectProbes)>,
+}
+
+/// Argument names and kinds in declaration order.
+type Described = Vec<(String, ArgKind)>;
+
+impl ArgCatalog {
+    /// Discover the probes of `scopes`; files that cannot be read are left
+    /// for [`plan`] to report.
+    pub fn discover(scopes: &[UsdtScope]) -> ArgCatalog {
+        let mut objects = Vec::new();
+        for scope in scopes {
+            if let Ok(o) = discover_file(&scope.open_path) {
+                let module = PathBuf::from(&scope.shown)
+                    .file_name()
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                objects.push((module, scope.pid, o));
+            }
+        }
+        ArgCatalog { objects }
+    }
+
+    /// What the USDT probes `clause` names say of their arguments. The
+    /// function field is not looked at: a description belongs to a probe,
+    /// not to one of its sites.
+    pub fn describe(&self, clause: &super::ast::Clause, target: Option<u32>) -> ClauseArgs {
+        let mut seen: Vec<(String, Option<Described>)> = Vec::new();
+        for d in clause.descs.iter().filter(|d| !claimed(d)) {
+            let prov = d.provider.replace("$target", &target.map(|t| t.to_string()).unwrap_or_default());
+            let (Ok(pg), Ok(mg), Ok(ng)) = (glob(&prov, false), glob(&d.module, false), glob(&d.name, true)) else {
+                continue;
+            };
+            if pg.matches("syscall") {
+                continue;
+            }
+            for (module, pid, objects) in &self.objects {
+                let with_pid = pid.map(|p| format!("{p}"));
+                for probe in &objects.probes {
+                    let prov_ok = pg.matches(&probe.provider)
+                        || with_pid.as_ref().is_some_and(|p| pg.matches(&format!("{}{p}", probe.provider)));
+                    if !(prov_ok && mg.matches(module) && ng.matches(&probe.name)) {
+                        continue;
+                    }
+                    let args = match &probe.description {
+                        Some(desc) => Some(desc.args.iter().map(|a| (a.name.clone(), a.kind)).collect()),
+                        None => crate::catalog::lookup(&probe.provider, &probe.name),
+                    };
+                    let shown = format!("{}:{}", probe.provider, probe.name.replace("__", "-"));
+                    if !seen.iter().any(|(s, a)| *s == shown && *a == args) {
+                        seen.push((shown, args));
+                    }
+                }
+            }
+        }
+        let Some((first_name, first)) = seen.first() else { return ClauseArgs::Unknown };
+        if let Some((other, _)) = seen.iter().find(|(_, a)| a != first) {
+            let side = |n: &str, a: &Option<Described>| match a {
+                Some(a) => format!(
+                    "{n} ({})",
+                    a.iter().map(|(n, k)| format!("{n}: {}", k.name())).collect::<Vec<_>>().join(", ")
+                ),
+                None => format!("{n} (no metadata record)"),
+            };
+            let other_args = &seen.iter().find(|(n, _)| n == other).expect("found above").1;
+            return ClauseArgs::Mixed(format!("{} but {}", side(first_name, first), side(other, other_args)));
+        }
+        match first {
+            Some(a) => ClauseArgs::Typed(a.clone()),
+            None => ClauseArgs::Unknown,
+        }
+    }
 }
 
 /// Match every clause's descriptions. `target` replaces `$target` in

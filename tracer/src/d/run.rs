@@ -170,14 +170,6 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         _ => None,
     };
     let target = held.as_ref().map(|h| h.pid()).or(cfg.pids.first().copied()).or(exe.as_ref().map(|_| 0));
-    let macros = Macros { target, args: cfg.args.clone() };
-    let ir = sema::check(&ast, &macros).map_err(|d| DError::Compile(render_all(&d, src)))?;
-    let opts = options(&ir, cfg)?;
-    if cfg.dump == Some(Dump::Types) {
-        writeln!(out, "{ir:#?}")?;
-        return Ok(0);
-    }
-
     // Where USDT probes are looked for.
     let mut scopes = Vec::new();
     if let Some(e) = &exe {
@@ -191,6 +183,16 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             scopes.push(UsdtScope { shown: obj.name, open_path: obj.open_path, pid: Some(pid), held: false });
         }
     }
+    let macros = Macros { target, args: cfg.args.clone() };
+    let catalog = probes::ArgCatalog::discover(&scopes);
+    let ir = sema::check_typed(&ast, &macros, &|cl| catalog.describe(cl, target))
+        .map_err(|d| DError::Compile(render_all(&d, src)))?;
+    let opts = options(&ir, cfg)?;
+    if cfg.dump == Some(Dump::Types) {
+        writeln!(out, "{ir:#?}")?;
+        return Ok(0);
+    }
+
     let plan = probes::plan(&ir, &scopes, target, cfg.allow_empty).map_err(|d| DError::Compile(render_all(&d, src)))?;
     for w in &plan.warnings {
         eprintln!("sdtrace: warning: {w}");

@@ -14,6 +14,8 @@
 
 use std::collections::HashMap;
 
+use stap_notes::meta::ArgKind;
+
 use super::ast::{self, BaseType, BinOp, Expr, ExprKind, Item, Scope, Signedness, StmtKind, TypeName, UnaryOp};
 use super::diag::{Diagnostic, Span};
 use super::printf::{self, Conv, Format};
@@ -364,21 +366,57 @@ pub struct Macros {
     pub args: Vec<String>,
 }
 
+/// What the probes a clause names say of their arguments, for typed
+/// `args[N]` and `args->name`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum ClauseArgs {
+    /// No USDT probe with a description (syscalls, timers, a probe without
+    /// a metadata record): `args[N]` is `argN`, an integer.
+    #[default]
+    Unknown,
+    /// Every USDT probe the clause names has this description: names and
+    /// kinds in declaration order (a pointer+length kind takes two slots).
+    Typed(Vec<(String, ArgKind)>),
+    /// The clause's probes disagree; the text says which.
+    Mixed(String),
+}
+
 struct Checker<'m> {
     ir: Ir,
     diags: Vec<Diagnostic>,
     macros: &'m Macros,
     declared: HashMap<(Scope, String), Ty>,
+    /// The argument description of the clause being checked.
+    clause_args: ClauseArgs,
 }
 
-/// Check `program` and lower it, or return every error found.
+/// Check `program` and lower it, or return every error found. `args[N]`
+/// is untyped (`argN`); see [`check_typed`].
 pub fn check(program: &ast::Program, macros: &Macros) -> Result<Ir, Vec<Diagnostic>> {
-    let mut c = Checker { ir: Ir::default(), diags: Vec::new(), macros, declared: HashMap::new() };
+    check_typed(program, macros, &|_| ClauseArgs::Unknown)
+}
+
+/// [`check`], with `describe` telling what each clause's probes say of
+/// their arguments, so that `args[N]` and `args->name` have the types of
+/// the probes' metadata records.
+pub fn check_typed(
+    program: &ast::Program,
+    macros: &Macros,
+    describe: &dyn Fn(&ast::Clause) -> ClauseArgs,
+) -> Result<Ir, Vec<Diagnostic>> {
+    let mut c = Checker {
+        ir: Ir::default(),
+        diags: Vec::new(),
+        macros,
+        declared: HashMap::new(),
+        clause_args: ClauseArgs::Unknown,
+    };
     for item in &program.items {
         match item {
             Item::Pragma { name, value, span } => c.ir.options.push((name.clone(), value.clone(), *span)),
             Item::Decl(d) => c.declare(d),
             Item::Clause(cl) => {
+                c.clause_args = describe(cl);
                 let predicate = cl.predicate.as_ref().map(|p| {
                     let e = c.expr(p);
                     c.want_scalar(&e, "a predicate");
@@ -484,9 +522,83 @@ fn fixed_width(b: &BaseType) -> Option<Ty> {
     }
 }
 
+/// An argument asked for by position (`args[N]`) or name (`args->name`).
+enum ArgRef<'a> {
+    Index(u64),
+    Name(&'a str),
+}
+
 impl Checker<'_> {
     fn err(&mut self, span: Span, msg: impl Into<String>) {
         self.diags.push(Diagnostic::error(span, msg));
+    }
+
+    /// `args[N]` or `args->name` in a clause whose probes are described:
+    /// the argument's note slot, read as its kind says (text kinds become
+    /// strings, pointer+length kinds read exactly `length` bytes).
+    fn typed_arg(&mut self, what: ArgRef<'_>, at: Span, span: Span) -> TExpr {
+        let bad = TExpr { kind: TKind::Int(0), ty: Ty::I64, span };
+        let args = match &self.clause_args {
+            ClauseArgs::Typed(a) => a.clone(),
+            ClauseArgs::Unknown => {
+                self.diags.push(
+                    Diagnostic::error(at, "this clause's probes have no argument names (no metadata record)")
+                        .with_hint("use arg0, arg1, … (or args[N]) for the raw arguments"),
+                );
+                return bad;
+            }
+            ClauseArgs::Mixed(why) => {
+                let why = why.clone();
+                self.diags.push(
+                    Diagnostic::error(at, format!("this clause's probes describe their arguments differently: {why}"))
+                        .with_hint("split the clause by probe, or use arg0, arg1, …"),
+                );
+                return bad;
+            }
+        };
+        let found = match what {
+            ArgRef::Index(i) => usize::try_from(i).ok().filter(|&i| i < args.len()),
+            ArgRef::Name(n) => args.iter().position(|(name, _)| name == n),
+        };
+        let Some(i) = found else {
+            let names: Vec<String> =
+                args.iter().enumerate().map(|(i, (n, k))| format!("args[{i}] {n}: {}", k.name())).collect();
+            let msg = match what {
+                ArgRef::Index(i) => format!("the probe has {} arguments; args[{i}] does not exist", args.len()),
+                ArgRef::Name(n) => format!("the probe has no argument named `{n}`"),
+            };
+            let hint = if names.is_empty() { "it takes no arguments".to_string() } else { names.join(", ") };
+            self.diags.push(Diagnostic::error(at, msg).with_hint(hint));
+            return bad;
+        };
+        let slot: usize = args[..i].iter().map(|(_, k)| k.note_args()).sum();
+        let kind = args[i].1;
+        let last = slot + kind.note_args() - 1;
+        if last >= 12 {
+            self.err(at, format!("argument {i} is in note slot {last}; only 12 slots can be read"));
+            return bad;
+        }
+        let raw = |n: usize, ty: Ty| TExpr { kind: TKind::Builtin(Builtin::Arg(n as u8)), ty, span };
+        match kind {
+            ArgKind::CStr => TExpr { kind: TKind::Copyinstr(Box::new(raw(slot, Ty::U64)), None), ty: Ty::Str, span },
+            ArgKind::Str | ArgKind::Bytes | ArgKind::Json => TExpr {
+                kind: TKind::Copyinstr(Box::new(raw(slot, Ty::U64)), Some(Box::new(raw(slot + 1, Ty::U64)))),
+                ty: Ty::Str,
+                span,
+            },
+            ArgKind::Int { size, signed } => raw(slot, Ty::Int { size: 8.min(size.max(1)), signed }),
+            ArgKind::Bool => raw(slot, Ty::Int { size: 1, signed: false }),
+            ArgKind::Char => raw(slot, Ty::Int { size: 4, signed: false }),
+            ArgKind::Float { .. } => {
+                self.diags.push(
+                    Diagnostic::error(at, format!("argument `{}` is a float, which D cannot use yet", args[i].0))
+                        .with_hint(format!("arg{slot} holds its bits as an integer")),
+                );
+                bad
+            }
+            // Pointers, and kinds added by newer writers: an address.
+            _ => raw(slot, Ty::U64),
+        }
     }
 
     fn declare(&mut self, d: &ast::Decl) {
@@ -1154,6 +1266,9 @@ impl Checker<'_> {
                 if let (ExprKind::Ident(n), [ix]) = (&base.kind, index.as_slice()) {
                     if n == "args" {
                         if let ExprKind::Int(lit) = ix.kind {
+                            if !matches!(self.clause_args, ClauseArgs::Unknown) {
+                                return self.typed_arg(ArgRef::Index(lit.value), ix.span, span);
+                            }
                             if lit.value < 12 {
                                 return int(TKind::Builtin(Builtin::Arg(lit.value as u8)), Ty::I64);
                             }
@@ -1254,6 +1369,9 @@ impl Checker<'_> {
                         v
                     }
                 }
+            }
+            ExprKind::Member { base, field, arrow: true } if matches!(&base.kind, ExprKind::Ident(n) if n == "args") => {
+                self.typed_arg(ArgRef::Name(field), span, span)
             }
             ExprKind::Member { .. } => {
                 self.err(span, "struct members are not supported yet");
@@ -1443,6 +1561,53 @@ mod tests {
         let prog = crate::d::parse(&source).map_err(|d| crate::d::diag::render_all(&d, &source))?;
         check(&prog, &Macros { target: Some(42), args: vec!["7".into(), "x".into()] })
             .map_err(|d| crate::d::diag::render_all(&d, &source))
+    }
+
+    fn check_described(src: &str, args: &[(&str, ArgKind)]) -> Result<Ir, String> {
+        let source = Source::new("t.d", src);
+        let prog = crate::d::parse(&source).map_err(|d| crate::d::diag::render_all(&d, &source))?;
+        let typed = ClauseArgs::Typed(args.iter().map(|(n, k)| (n.to_string(), *k)).collect());
+        check_typed(&prog, &Macros { target: Some(42), args: vec![] }, &|_| typed.clone())
+            .map_err(|d| crate::d::diag::render_all(&d, &source))
+    }
+
+    fn first_printf_args(ir: &Ir) -> Vec<TExpr> {
+        match &ir.clauses[0].body[0] {
+            IStmt::Printf { args, .. } => args.clone(),
+            other => panic!("not a printf: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn described_args_map_names_to_note_slots_past_two_slot_kinds() {
+        let desc = [("s", ArgKind::Str), ("n", ArgKind::Int { size: 2, signed: true }), ("c", ArgKind::CStr)];
+        let ir = check_described("p:::x { printf(\"%s %d %s\", args->s, args[1], args->c); }", &desc).unwrap();
+        let a = first_printf_args(&ir);
+        let arg = |n| TKind::Builtin(Builtin::Arg(n));
+        // &str: pointer in slot 0, length in slot 1, read as a string.
+        match &a[0].kind {
+            TKind::Copyinstr(p, Some(l)) => assert_eq!((&p.kind, &l.kind), (&arg(0), &arg(1))),
+            k => panic!("{k:?}"),
+        }
+        assert_eq!(a[0].ty, Ty::Str);
+        assert_eq!((&a[1].kind, a[1].ty), (&arg(2), Ty::Int { size: 2, signed: true }));
+        match &a[2].kind {
+            TKind::Copyinstr(p, None) => assert_eq!(p.kind, arg(3)),
+            k => panic!("{k:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_described_args_are_errors_with_the_description() {
+        let desc = [("fd", ArgKind::Int { size: 4, signed: true })];
+        let e = check_described("p:::x { trace(args->path); }", &desc).unwrap_err();
+        assert!(e.contains("t.d:1:15: error: the probe has no argument named `path`"), "{e}");
+        assert!(e.contains("hint: args[0] fd: i32"), "{e}");
+        let e = check_described("p:::x { trace(args[1]); }", &desc).unwrap_err();
+        assert!(e.contains("t.d:1:20: error: the probe has 1 arguments; args[1] does not exist"), "{e}");
+        let e = check_src("p:::x { trace(args->path); }").unwrap_err();
+        assert!(e.contains("no argument names (no metadata record)"), "{e}");
+        assert!(e.contains("use arg0, arg1"), "{e}");
     }
 
     #[test]
