@@ -833,6 +833,61 @@ impl Gen<'_> {
         Ok(())
     }
 
+    /// r0 = the histogram bucket of r0, as [`super::sema::quantize_bucket`] or
+    /// [`AggFunc::Lquantize`] define it. Clobbers r1 and r2.
+    fn bucket(&mut self, func: AggFunc) {
+        match func {
+            AggFunc::Lquantize { lo, hi, step } => {
+                let n = (hi - lo) / step;
+                let under = self.a.label();
+                let over = self.a.label();
+                let done = self.a.label();
+                self.a.emit_all(Insn::ld_imm64(R1, lo as u64));
+                self.a.jmp_reg(Cond::Slt, R0, R1, under);
+                self.a.emit_all(Insn::ld_imm64(R2, (lo + n * step) as u64));
+                self.a.jmp_reg(Cond::Sge, R0, R2, over);
+                // lo <= r0 < lo + n * step: unsigned division is right.
+                self.a.emit(Insn::alu(Alu::Sub, R0, R1));
+                self.a.emit_all(Insn::ld_imm64(R1, step as u64));
+                self.a.emit(Insn::alu(Alu::Div, R0, R1));
+                self.a.emit(Insn::alu_imm(Alu::Add, R0, 1));
+                self.a.goto(done);
+                self.a.bind(under);
+                self.a.emit(Insn::mov_imm(R0, 0));
+                self.a.goto(done);
+                self.a.bind(over);
+                self.a.emit(Insn::mov_imm(R0, (n + 1) as i32));
+                self.a.bind(done);
+            }
+            _ => {
+                // Bucket = floor(log2 |x|) + 1, negated for negative x:
+                // a binary search over the bit length.
+                let done = self.a.label();
+                let positive = self.a.label();
+                self.a.jmp_imm(Cond::Eq, R0, 0, done);
+                self.a.emit(Insn::mov_imm(R2, 1));
+                self.a.jmp_imm(Cond::Sgt, R0, 0, positive);
+                self.a.emit(Insn::mov_imm(R2, -1));
+                self.a.emit(Insn::alu_imm(Alu::Mul, R0, -1));
+                self.a.bind(positive);
+                // r1 = bit length of r0 (unsigned), r0 >= 1.
+                self.a.emit(Insn::mov_imm(R1, 1));
+                for shift in [32, 16, 8, 4, 2, 1] {
+                    let skip = self.a.label();
+                    self.a.emit(Insn::mov(R3, R0));
+                    self.a.emit(Insn::alu_imm(Alu::Rsh, R3, shift));
+                    self.a.jmp_imm(Cond::Eq, R3, 0, skip);
+                    self.a.emit(Insn::mov(R0, R3));
+                    self.a.emit(Insn::alu_imm(Alu::Add, R1, shift));
+                    self.a.bind(skip);
+                }
+                self.a.emit(Insn::mov(R0, R1));
+                self.a.emit(Insn::alu(Alu::Mul, R0, R2));
+                self.a.bind(done);
+            }
+        }
+    }
+
     fn aggregate(&mut self, agg: usize, keys: &[TExpr], value: Option<&TExpr>) -> Result<(), CodegenError> {
         let (offs, key_size) = self.layout.agg_keys[agg].clone();
         let key = self.alloc(key_size);
@@ -844,6 +899,13 @@ impl Gen<'_> {
         if let Some(v) = value {
             self.int(v)?;
             self.a.emit(Insn::store(Size::DW, R10, slot, R0));
+        }
+        let func = self.ir.aggs[agg].func;
+        if func.is_histogram() {
+            // The value's bucket is the last key; the value counts.
+            let last = *self.layout.agg_keys[agg].0.last().expect("a histogram has a bucket key") as i32;
+            self.bucket(func);
+            self.a.emit(Insn::store(Size::DW, R7, (key + last) as i16, R0));
         }
         let fd = self.maps.aggs[agg];
         let have = self.a.label();
@@ -868,10 +930,11 @@ impl Gen<'_> {
         lookup(self);
         self.a.jmp_imm(Cond::Eq, R0, 0, done);
         self.a.bind(have);
-        let func = self.ir.aggs[agg].func;
         self.a.emit(Insn::load(Size::DW, R1, R0, 0));
         match func {
-            AggFunc::Count => self.a.emit(Insn::alu_imm(Alu::Add, R1, 1)),
+            AggFunc::Count | AggFunc::Quantize | AggFunc::Lquantize { .. } => {
+                self.a.emit(Insn::alu_imm(Alu::Add, R1, 1))
+            }
             AggFunc::Sum | AggFunc::Avg => {
                 self.a.emit(Insn::load(Size::DW, R2, R10, slot));
                 self.a.emit(Insn::alu(Alu::Add, R1, R2));

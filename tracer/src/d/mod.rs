@@ -10,6 +10,7 @@
 pub mod ast;
 pub mod codegen;
 pub mod diag;
+pub mod histogram;
 pub mod lexer;
 pub mod parser;
 pub mod printf;

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::codegen::{self, slot_size, tag, Layout, MapFds, ProgramSpec};
 use super::diag::{render_all, Source};
+use super::histogram;
 use super::printf::Value;
 use super::probes::{self, ProbeTable, UsdtScope};
 use super::sema::{self, AggFunc, IStmt, Ir, Macros, Ty};
@@ -599,7 +600,9 @@ impl<'a> Printer<'a> {
             let get = |v: &Vec<u8>, i: usize| i64::from_ne_bytes(v[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
             let combine = |a: (i64, i64), b: (i64, i64)| -> (i64, i64) {
                 match func {
-                    AggFunc::Count | AggFunc::Sum | AggFunc::Avg => (a.0.wrapping_add(b.0), a.1 + b.1),
+                    AggFunc::Count | AggFunc::Sum | AggFunc::Avg | AggFunc::Quantize | AggFunc::Lquantize { .. } => {
+                        (a.0.wrapping_add(b.0), a.1 + b.1)
+                    }
                     AggFunc::Min | AggFunc::Max => match (a.1 != 0, b.1 != 0) {
                         (true, true) => (if func == AggFunc::Min { a.0.min(b.0) } else { a.0.max(b.0) }, 1),
                         (true, false) => a,
@@ -623,7 +626,7 @@ impl<'a> Printer<'a> {
             .into_iter()
             .filter_map(|(k, a, b, raw)| {
                 let value = match func {
-                    AggFunc::Count | AggFunc::Sum => a,
+                    AggFunc::Count | AggFunc::Sum | AggFunc::Quantize | AggFunc::Lquantize { .. } => a,
                     AggFunc::Avg if b == 0 => return None,
                     AggFunc::Avg => a / b,
                     AggFunc::Min | AggFunc::Max if b == 0 => return None,
@@ -639,6 +642,38 @@ impl<'a> Printer<'a> {
     fn print_agg(&mut self, agg: usize, fmt: Option<usize>, out: &mut dyn Write) -> Result<(), DError> {
         self.printed[agg] = true;
         let entries = self.entries(agg);
+        let func = self.ir.aggs[agg].func;
+        if func.is_histogram() {
+            // One histogram per key tuple (the last key is the bucket), in
+            // the order of their totals.
+            let mut groups: Vec<Histogram> = Vec::new();
+            for (mut keys, count, _) in entries {
+                let Some(Value::Int(bucket)) = keys.pop() else { continue };
+                match groups.iter_mut().find(|g| g.0 == keys) {
+                    Some(g) => g.1.push((bucket, count)),
+                    None => groups.push((keys, vec![(bucket, count)])),
+                }
+            }
+            groups.sort_by(|a, b| {
+                let total = |g: &[(i64, i64)]| g.iter().map(|(_, c)| *c).sum::<i64>();
+                total(&a.1).cmp(&total(&b.1)).then_with(|| key_order(&a.0, &b.0))
+            });
+            for (keys, buckets) in groups {
+                writeln!(out)?;
+                if !keys.is_empty() {
+                    let mut line = String::new();
+                    for k in &keys {
+                        match k {
+                            Value::Str(s) => line.push_str(&format!("  {s:<50}")),
+                            Value::Int(i) => line.push_str(&format!("  {i:>16}")),
+                        }
+                    }
+                    writeln!(out, "{}", line.trim_end())?;
+                }
+                out.write_all(histogram::render(func, &buckets).as_bytes())?;
+            }
+            return Ok(());
+        }
         if fmt.is_none() {
             writeln!(out)?;
         }
@@ -683,6 +718,9 @@ impl<'a> Printer<'a> {
         Ok(())
     }
 }
+
+/// A histogram's keys and its (bucket, count) pairs.
+type Histogram = (Vec<Value>, Vec<(i64, i64)>);
 
 fn key_order(va: &[Value], vb: &[Value]) -> std::cmp::Ordering {
     for (x, y) in va.iter().zip(vb) {

@@ -146,6 +146,50 @@ pub enum AggFunc {
     Min,
     /// `max(x)`.
     Max,
+    /// `quantize(x)`: counts in power-of-two buckets. The aggregation's
+    /// last kernel key is the bucket (see [`quantize_bucket`]).
+    Quantize,
+    /// `lquantize(x, lo, hi, step)`: counts in linear buckets; the last
+    /// kernel key is 0 below `lo`, `1 + (x - lo) / step` inside, and
+    /// `1 + (hi - lo) / step` at or above `hi`.
+    Lquantize {
+        /// The lowest value of the first bucket.
+        lo: i64,
+        /// The first value of the overflow bucket.
+        hi: i64,
+        /// The width of a bucket.
+        step: i64,
+    },
+}
+
+impl AggFunc {
+    /// Whether the function keeps a histogram (its last key is a bucket).
+    pub fn is_histogram(self) -> bool {
+        matches!(self, AggFunc::Quantize | AggFunc::Lquantize { .. })
+    }
+}
+
+/// The `quantize` bucket of `x`: 0 for 0, `k + 1` for `2^k <= x < 2^(k+1)`,
+/// and the negation of the bucket of `-x` for negative `x`.
+pub fn quantize_bucket(x: i64) -> i64 {
+    if x == 0 {
+        return 0;
+    }
+    let b = 64 - i64::from(x.unsigned_abs().leading_zeros());
+    if x < 0 {
+        -b
+    } else {
+        b
+    }
+}
+
+/// The smallest value in `quantize` bucket `b`.
+pub fn quantize_value(b: i64) -> i64 {
+    match b {
+        0 => 0,
+        b if b > 0 => 1i64.checked_shl(b as u32 - 1).unwrap_or(i64::MAX),
+        b => -(1i64.checked_shl((-b) as u32 - 1).unwrap_or(i64::MAX)),
+    }
 }
 
 /// An aggregation.
@@ -890,7 +934,8 @@ impl Checker<'_> {
         let ExprKind::Call { func, args, func_span } = &rhs.kind else {
             self.err(
                 rhs.span,
-                "an aggregation is assigned an aggregating function: count(), sum(x), avg(x), min(x) or max(x)",
+                "an aggregation is assigned an aggregating function: count(), sum(x), avg(x), min(x), max(x), \
+                 quantize(x) or lquantize(x, lo, hi, step)",
             );
             return IStmt::Nop;
         };
@@ -900,12 +945,42 @@ impl Checker<'_> {
             "avg" => (AggFunc::Avg, 1),
             "min" => (AggFunc::Min, 1),
             "max" => (AggFunc::Max, 1),
-            "quantize" | "lquantize" | "llquantize" | "stddev" => {
+            "quantize" => (AggFunc::Quantize, 1),
+            "lquantize" => {
+                if args.len() != 4 {
+                    self.err(
+                        rhs.span,
+                        format!("`lquantize()` takes 4 arguments (value, low, high, step), not {}", args.len()),
+                    );
+                    return IStmt::Nop;
+                }
+                let mut c = [0i64; 3];
+                for (i, a) in args[1..].iter().enumerate() {
+                    let v = self.expr(a);
+                    match v.kind {
+                        TKind::Int(n) => c[i] = n,
+                        _ => {
+                            self.err(a.span, "lquantize's low, high and step must be integer constants");
+                            return IStmt::Nop;
+                        }
+                    }
+                }
+                let [lo, hi, step] = c;
+                if step <= 0 || hi <= lo || (hi - lo) / step > 1000 {
+                    self.err(rhs.span, "lquantize needs low < high, step > 0 and at most 1000 buckets");
+                    return IStmt::Nop;
+                }
+                (AggFunc::Lquantize { lo, hi, step }, 4)
+            }
+            "llquantize" | "stddev" => {
                 self.err(*func_span, format!("`{func}()` is not supported yet"));
                 return IStmt::Nop;
             }
             _ => {
-                self.err(*func_span, format!("`{func}` is not an aggregating function (count, sum, avg, min, max)"));
+                self.err(
+                    *func_span,
+                    format!("`{func}` is not an aggregating function (count, sum, avg, min, max, quantize, lquantize)"),
+                );
                 return IStmt::Nop;
             }
         };
@@ -919,7 +994,11 @@ impl Checker<'_> {
             v
         });
         let keys: Vec<TExpr> = keys.iter().map(|k| self.expr(k)).collect();
-        let key_tys: Vec<Ty> = keys.iter().map(|k| k.ty).collect();
+        let mut key_tys: Vec<Ty> = keys.iter().map(|k| k.ty).collect();
+        if f.is_histogram() {
+            // The bucket, computed from the value by the program.
+            key_tys.push(Ty::I64);
+        }
         let agg = match self.ir.aggs.iter().position(|a| a.name == name) {
             Some(i) => {
                 let (afunc, akeys) = (self.ir.aggs[i].func, self.ir.aggs[i].keys.clone());
@@ -1608,6 +1687,19 @@ mod tests {
         let e = check_src("p:::x { trace(args->path); }").unwrap_err();
         assert!(e.contains("no argument names (no metadata record)"), "{e}");
         assert!(e.contains("use arg0, arg1"), "{e}");
+    }
+
+    #[test]
+    fn histograms_take_a_hidden_bucket_key_and_constant_bounds() {
+        let ir = check_src("BEGIN { @q[execname] = quantize(1); @l = lquantize(5, -10, 10, 5); }").unwrap();
+        assert_eq!((ir.aggs[0].func, ir.aggs[0].keys.as_slice()), (AggFunc::Quantize, &[Ty::Str, Ty::I64][..]));
+        assert_eq!(ir.aggs[1].func, AggFunc::Lquantize { lo: -10, hi: 10, step: 5 });
+        let e = check_src("BEGIN { @l = lquantize(5, 0, pid, 1); }").unwrap_err();
+        assert!(e.contains("t.d:1:30: error: lquantize's low, high and step must be integer constants"), "{e}");
+        let e = check_src("BEGIN { @l = lquantize(5, 10, 0, 1); }").unwrap_err();
+        assert!(e.contains("lquantize needs low < high"), "{e}");
+        let e = check_src("BEGIN { @l = lquantize(5); }").unwrap_err();
+        assert!(e.contains("`lquantize()` takes 4 arguments"), "{e}");
     }
 
     #[test]
