@@ -149,6 +149,45 @@ impl ArgKind {
     }
 }
 
+impl std::str::FromStr for ArgKind {
+    type Err = String;
+
+    /// The inverse of [`ArgKind::name`] for the kinds a writer may declare
+    /// (`i8`…`u64`, `f32`, `f64`, `bool`, `char`, `str`, `cstr`, `bytes`,
+    /// `json`, `ptr`); bindings use it to read type names from users.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let int = |signed: bool, bits: &str| {
+            match bits {
+                "8" => Some(1),
+                "16" => Some(2),
+                "32" => Some(4),
+                "64" => Some(8),
+                _ => None,
+            }
+            .map(|size| ArgKind::Int { size, signed })
+        };
+        let kind = match s {
+            "bool" => Some(ArgKind::Bool),
+            "char" => Some(ArgKind::Char),
+            "f32" => Some(ArgKind::Float { size: 4 }),
+            "f64" => Some(ArgKind::Float { size: 8 }),
+            "str" => Some(ArgKind::Str),
+            "cstr" => Some(ArgKind::CStr),
+            "bytes" => Some(ArgKind::Bytes),
+            "json" => Some(ArgKind::Json),
+            "ptr" => Some(ArgKind::Pointer),
+            _ => match s.split_at_checked(1) {
+                Some(("i", bits)) => int(true, bits),
+                Some(("u", bits)) => int(false, bits),
+                _ => None,
+            },
+        };
+        kind.ok_or_else(|| {
+            format!("unknown argument type `{s}`: use i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, bool, char, str, cstr, bytes, json or ptr")
+        })
+    }
+}
+
 impl std::fmt::Display for ArgKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.name())
@@ -399,6 +438,30 @@ mod tests {
             line: 42,
             doc: "A request was accepted.".into(),
             args: vec![("id".into(), ArgKind::Int { size: 8, signed: false }), ("path".into(), ArgKind::Str)],
+        }
+    }
+
+    #[test]
+    fn kind_names_parse_back() {
+        let mut kinds = vec![
+            ArgKind::Bool,
+            ArgKind::Char,
+            ArgKind::Float { size: 4 },
+            ArgKind::Float { size: 8 },
+            ArgKind::Str,
+            ArgKind::CStr,
+            ArgKind::Bytes,
+            ArgKind::Json,
+            ArgKind::Pointer,
+        ];
+        for size in [1, 2, 4, 8] {
+            kinds.extend([ArgKind::Int { size, signed: true }, ArgKind::Int { size, signed: false }]);
+        }
+        for k in kinds {
+            assert_eq!(k.name().parse::<ArgKind>(), Ok(k));
+        }
+        for bad in ["", "i", "i12", "u128", "string", "kind9"] {
+            assert!(bad.parse::<ArgKind>().unwrap_err().contains(&format!("`{bad}`")), "{bad}");
         }
     }
 
