@@ -130,3 +130,48 @@ extern "C" {
     #[link_name = "kill"]
     fn libc_kill(pid: i32, sig: i32) -> i32;
 }
+
+/// With no runtime directory (as in many containers) the file goes to
+/// `/tmp/sdtrace-<uid>` and is not left behind: the last process using it
+/// removes it at exit, and a file left by a killed process is removed by
+/// the next one. Runs in a private mount namespace with its own `/tmp` and
+/// a read-only `/run/user`.
+#[test]
+fn files_in_the_temporary_directory_are_removed_by_their_last_user() {
+    if !can_attach() {
+        return;
+    }
+    let exe = example_bin("runtime_provider");
+    let script = r#"
+set -e
+if [ -d /run/user ]; then mount -t tmpfs -o ro none /run/user; fi
+mount -t tmpfs none /tmp
+unset XDG_RUNTIME_DIR SDTRACE_PROVIDER_DIR
+p=$("$EX" path)
+echo "path $p"
+state() { if [ -e "$p" ]; then echo "$1 present"; else echo "$1 absent"; fi; }
+state after-one
+"$EX" 1000 10 > /tmp/long.out &
+bg=$!
+while [ ! -s /tmp/long.out ]; do sleep 0.05; done
+"$EX" path > /dev/null
+state while-held
+kill -9 $bg
+wait $bg || true
+state after-kill
+"$EX" path > /dev/null
+state after-sweep
+ls -A /tmp/sdtrace-* 2>/dev/null | wc -l | sed 's/^/left /'
+"#;
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .env("EX", &exe)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("path /tmp/sdtrace-0/librtprov-"), "{text}");
+    for want in ["after-one absent", "while-held present", "after-kill present", "after-sweep absent", "left 0"] {
+        assert!(text.contains(want), "{want}:\n{text}");
+    }
+}

@@ -28,6 +28,7 @@ pub mod elf;
 
 use std::ffi::CString;
 use std::fmt;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use stap_notes::meta::valid_name;
@@ -172,12 +173,33 @@ impl ProviderBuilder {
     /// only). A directory that is mounted `noexec` fails at `dlopen` and the
     /// next one is tried. An existing file with the same name and contents
     /// is reused, so every process sharing the definition maps one inode.
+    ///
+    /// The last of these, `/tmp/sdtrace-<uid>`, is temporary: every process
+    /// holds a shared `flock` on the file it maps, and at exit the last one
+    /// (the one that can take the lock exclusively) removes it. Files left
+    /// there by processes that were killed are removed by the next `load`
+    /// that uses the directory. A tracer attaching by path there therefore
+    /// sees a file only while some process has it loaded; the other
+    /// directories keep their files so that a tracer can attach before the
+    /// program starts.
     pub fn load(self) -> Result<Provider, Error> {
         let (name, bytes, built) = self.build()?;
         let mut tried = Vec::new();
-        for dir in candidate_dirs() {
-            match place_in(&dir, &name, &bytes).and_then(|p| open(&p).map(|h| (p, h))) {
-                Ok((path, handle)) => return Ok(self.finish(path, handle, &built)),
+        for (dir, temporary) in candidate_dirs() {
+            if temporary {
+                sweep(&dir);
+            }
+            let placed = place_in(&dir, &name, &bytes).and_then(|p| {
+                let lock = temporary.then(|| hold(&p)).transpose()?;
+                open(&p).map(|h| (p, h, lock))
+            });
+            match placed {
+                Ok((path, handle, lock)) => {
+                    if let Some(fd) = lock {
+                        remove_at_exit(path.clone(), fd);
+                    }
+                    return Ok(self.finish(path, handle, &built));
+                }
                 Err(e) => tried.push(format!("{}: {e}", dir.display())),
             }
         }
@@ -214,19 +236,89 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3))
 }
 
-fn candidate_dirs() -> Vec<PathBuf> {
+/// Where a provider's file may go, in order, and whether the place is
+/// temporary (its files are removed when no process uses them).
+fn candidate_dirs() -> Vec<(PathBuf, bool)> {
     // SAFETY: getuid has no preconditions.
     let uid = unsafe { libc::getuid() };
     let mut dirs = Vec::new();
     if let Some(d) = std::env::var_os("SDTRACE_PROVIDER_DIR") {
-        dirs.push(PathBuf::from(d));
+        dirs.push((PathBuf::from(d), false));
     }
     if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR") {
-        dirs.push(PathBuf::from(d).join("sdtrace"));
+        dirs.push((PathBuf::from(d).join("sdtrace"), false));
     }
-    dirs.push(PathBuf::from(format!("/run/user/{uid}/sdtrace")));
-    dirs.push(PathBuf::from(format!("/tmp/sdtrace-{uid}")));
+    dirs.push((PathBuf::from(format!("/run/user/{uid}/sdtrace")), false));
+    dirs.push((PathBuf::from(format!("/tmp/sdtrace-{uid}")), true));
     dirs
+}
+
+/// Open `path` and take a shared lock on it: "a process uses this file".
+fn hold(path: &Path) -> Result<OwnedFd, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) } != 0 {
+        return Err(format!("flock: {}", std::io::Error::last_os_error()));
+    }
+    Ok(file.into())
+}
+
+/// Whether no process holds `path` (an exclusive lock is free); the lock
+/// taken to find out goes with the returned descriptor.
+fn unused(path: &Path) -> Option<OwnedFd> {
+    let file = std::fs::File::open(path).ok()?;
+    // SAFETY: flock on a descriptor we own; non-blocking.
+    (unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0).then(|| file.into())
+}
+
+/// Remove the provider files in a temporary directory that no process
+/// holds (left by processes that were killed), and half-written files of
+/// processes that are gone.
+fn sweep(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let path = entry.path();
+        if name.starts_with("lib") && name.ends_with(".so") {
+            if let Some(_locked) = unused(&path) {
+                let _ = std::fs::remove_file(&path);
+            }
+        } else if let Some(pid) = name.starts_with('.').then(|| name.rsplit('.').next()).flatten() {
+            let gone = pid.parse::<u32>().is_ok_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+            if gone {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+}
+
+/// Files in temporary directories this process holds, removed at exit by
+/// the last process holding each.
+static HELD: std::sync::Mutex<Vec<(PathBuf, OwnedFd)>> = std::sync::Mutex::new(Vec::new());
+
+fn remove_at_exit(path: PathBuf, fd: OwnedFd) {
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    REGISTER.call_once(|| {
+        // SAFETY: registering a function with no preconditions.
+        unsafe { libc::atexit(remove_held) };
+    });
+    HELD.lock().unwrap_or_else(|e| e.into_inner()).push((path, fd));
+}
+
+extern "C" fn remove_held() {
+    let held = std::mem::take(&mut *HELD.lock().unwrap_or_else(|e| e.into_inner()));
+    for (path, fd) in held {
+        // Upgrading to an exclusive lock succeeds only if no other process
+        // holds the file. The mapping stays valid after the unlink.
+        // SAFETY: flock on a descriptor we own; non-blocking.
+        if unsafe { libc::flock(fd.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            let _ = std::fs::remove_file(&path);
+            if let Some(dir) = path.parent() {
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
+    }
 }
 
 fn place_in(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, String> {
