@@ -67,42 +67,58 @@ static const char *utf8_cstr(VALUE *s) {
     return c;
 }
 
-/* NativeProvider.load(name, decls) */
-static VALUE provider_load(VALUE klass, VALUE name, VALUE decls) {
+/* Everything in `decls` that can raise, checked before a builder exists
+ * (so a Ruby exception never leaks one). */
+static void check_decls(VALUE decls) {
     Check_Type(decls, T_ARRAY);
-    usdt_builder *b = NULL;
-    int rc = usdt_builder_new(utf8_cstr(&name), &b);
-    if (rc != USDT_OK) raise_status(rc);
     for (long i = 0; i < RARRAY_LEN(decls); i++) {
         VALUE d = rb_ary_entry(decls, i);
         Check_Type(d, T_ARRAY);
         VALUE pname = rb_ary_entry(d, 0), args = rb_ary_entry(d, 1), doc = rb_ary_entry(d, 2);
+        utf8_cstr(&pname);
+        if (!NIL_P(doc)) utf8_cstr(&doc);
         Check_Type(args, T_ARRAY);
-        long n = RARRAY_LEN(args);
-        if (n > MAX_ARGS) {
-            usdt_builder_free(b);
-            rb_raise(rb_eArgError, "probe %" PRIsVALUE " has %ld arguments; the limit is 12", pname, n);
+        if (RARRAY_LEN(args) > MAX_ARGS) {
+            rb_raise(rb_eArgError, "probe %" PRIsVALUE " has %ld arguments; the limit is 12", pname, RARRAY_LEN(args));
         }
+        for (long k = 0; k < RARRAY_LEN(args); k++) {
+            VALUE pair = rb_ary_entry(args, k);
+            Check_Type(pair, T_ARRAY);
+            VALUE arg = rb_ary_entry(pair, 0);
+            utf8_cstr(&arg);
+            (void)NUM2INT(rb_ary_entry(pair, 1));
+        }
+    }
+}
+
+/* NativeProvider.load(name, decls): decls is
+ * [[probe_name, [[arg_name, kind_code], ...], doc_or_nil], ...]. */
+static VALUE provider_load(VALUE klass, VALUE name, VALUE decls) {
+    const char *cname = utf8_cstr(&name);
+    check_decls(decls);
+    provider_t *pv;
+    VALUE obj = TypedData_Make_Struct(klass, provider_t, &provider_type, pv);
+    usdt_builder *b = NULL;
+    int rc = usdt_builder_new(cname, &b);
+    if (rc != USDT_OK) raise_status(rc);
+    for (long i = 0; i < RARRAY_LEN(decls); i++) {
+        VALUE d = rb_ary_entry(decls, i);
+        VALUE pname = rb_ary_entry(d, 0), args = rb_ary_entry(d, 1), doc = rb_ary_entry(d, 2);
+        long n = RARRAY_LEN(args);
         usdt_arg_decl a[MAX_ARGS];
-        VALUE keep[MAX_ARGS];
         for (long k = 0; k < n; k++) {
             VALUE pair = rb_ary_entry(args, k);
-            keep[k] = rb_ary_entry(pair, 0);
-            a[k].name = utf8_cstr(&keep[k]);
+            a[k].name = RSTRING_PTR(rb_ary_entry(pair, 0)); /* NUL-terminated: checked above */
             a[k].kind = NUM2INT(rb_ary_entry(pair, 1));
         }
-        const char *cdoc = NIL_P(doc) ? NULL : utf8_cstr(&doc);
-        rc = usdt_builder_probe(b, utf8_cstr(&pname), a, (size_t)n, cdoc);
-        RB_GC_GUARD(pname);
-        RB_GC_GUARD(doc);
-        for (long k = 0; k < n; k++) RB_GC_GUARD(keep[k]);
+        rc = usdt_builder_probe(b, RSTRING_PTR(pname), a, (size_t)n, NIL_P(doc) ? NULL : RSTRING_PTR(doc));
         if (rc != USDT_OK) {
             usdt_builder_free(b);
             raise_status(rc);
         }
     }
-    provider_t *pv;
-    VALUE obj = TypedData_Make_Struct(klass, provider_t, &provider_type, pv);
+    RB_GC_GUARD(decls);
+    RB_GC_GUARD(name);
     rc = usdt_builder_load(b, &pv->provider); /* consumes b */
     if (rc != USDT_OK) raise_status(rc);
     return obj;
