@@ -15,7 +15,8 @@
 //! `{fixture:NAME}` is a C fixture built by this crate, `{example:NAME}` an
 //! example program of this crate, `{rust:PROFILE}` the `tests/rust-fixture`
 //! program built with that profile (`debug`: `cargo build -p rust-fixture`)
-//! and `{file:NAME}` a file beside the D files.
+//! and `{file:NAME}` a file beside the D files. In the program text, the
+//! same placeholders name objects by path (`fixture:{rust:debug}::ints`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -74,6 +75,32 @@ fn substitute(s: &str) -> String {
     s
 }
 
+/// The program with placeholders in its text replaced (a module field
+/// that is a path: `fixture:{rust:debug}::ints`), written beside the
+/// other outputs under the same file name; `path` itself when it has none.
+fn program_file(path: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(path).unwrap();
+    let body_at = text.find("*/").map_or(0, |i| i + 2);
+    let (header, body) = text.split_at(body_at);
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some(start) = ["{rust:", "{fixture:", "{file:", "{example:"].iter().filter_map(|p| rest.find(p)).min() {
+        let Some(len) = rest[start..].find('}') else { break };
+        out.push_str(&rest[..start]);
+        out.push_str(&substitute(&rest[start..start + len + 1]));
+        rest = &rest[start + len + 1..];
+    }
+    if out.is_empty() {
+        return path.to_path_buf();
+    }
+    out.push_str(rest);
+    let dir = std::env::temp_dir().join(format!("sdtrace-d-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(path.file_name().unwrap());
+    std::fs::write(&file, format!("{header}{out}")).unwrap();
+    file
+}
+
 fn parse_spec(path: &Path) -> Spec {
     let text = std::fs::read_to_string(path).unwrap();
     let header: Vec<String> = text
@@ -125,14 +152,19 @@ fn run_file(path: &Path) -> Result<(), String> {
         std::process::id(),
         path.file_stem().unwrap().to_string_lossy()
     ));
+    let program = program_file(path);
     let out = Command::new(sdtrace_bin())
         .arg("-s")
-        .arg(path)
+        .arg(&program)
         .arg("-o")
         .arg(&out_file)
         .args(&spec.args)
         .output()
         .map_err(|e| format!("cannot run sdtrace: {e}"))?;
+    if program != path {
+        let _ = std::fs::remove_file(&program);
+        let _ = program.parent().map(std::fs::remove_dir);
+    }
     let stdout = std::fs::read_to_string(&out_file).unwrap_or_default();
     let _ = std::fs::remove_file(&out_file);
     let stderr = String::from_utf8_lossy(&out.stderr);

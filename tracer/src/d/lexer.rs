@@ -458,7 +458,19 @@ impl Lexer<'_> {
 
     fn probe_desc(&mut self) {
         let lo = self.pos;
-        while self.pos < self.bytes.len() && is_desc_char(self.bytes[self.pos]) {
+        // A field that starts with `/` right after a `:` is a path (the
+        // module `provider:/usr/bin/python3.11::name`): `/` is part of it
+        // up to the next `:`. A predicate's `/` follows a whole description.
+        let mut in_path = false;
+        while self.pos < self.bytes.len() {
+            let b = self.bytes[self.pos];
+            if b == b'/' && (in_path || (self.pos > lo && self.bytes[self.pos - 1] == b':')) {
+                in_path = true;
+            } else if !is_desc_char(b) {
+                break;
+            } else if b == b':' {
+                in_path = false;
+            }
             self.pos += 1;
         }
         self.push(TokenKind::ProbeDesc(self.text[lo..self.pos].to_string()), lo);

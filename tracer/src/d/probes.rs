@@ -110,6 +110,23 @@ pub struct UsdtScope {
     pub pid: Option<u32>,
     /// Whether the process is a command held before exec (for warnings).
     pub held: bool,
+    /// Whether the object was named by path in a description's module
+    /// field (`python:/usr/bin/python3.11::function-return`): it is traced
+    /// in every process, and only path modules match it.
+    pub by_path: bool,
+}
+
+impl UsdtScope {
+    /// Whether a description's `module` field (compiled to `pattern`)
+    /// names this object: a path module matches the path of an object
+    /// named by path, any other module the file name of a process's object.
+    pub fn module_matches(&self, module: &str, pattern: &glob::Pattern, file_name: &str) -> bool {
+        if module.starts_with('/') {
+            self.by_path && pattern.matches(&self.shown)
+        } else {
+            !self.by_path && pattern.matches(file_name)
+        }
+    }
 }
 
 fn glob(field: &str, dash_is_underscores: bool) -> Result<glob::Pattern, String> {
@@ -190,8 +207,8 @@ fn claimed(d: &ProbeDesc) -> bool {
 /// metadata records (or of [`crate::catalog`] for runtimes without them).
 #[derive(Debug, Default)]
 pub struct ArgCatalog {
-    /// (module as shown, pid, probes).
-    objects: Vec<(String, Option<u32>, crate::discovery::ObjectProbes)>,
+    /// (scope, file name, probes).
+    objects: Vec<(UsdtScope, String, crate::discovery::ObjectProbes)>,
 }
 
 /// Argument names and kinds in declaration order.
@@ -208,7 +225,7 @@ impl ArgCatalog {
                     .file_name()
                     .map(|f| f.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                objects.push((module, scope.pid, o));
+                objects.push((scope.clone(), module, o));
             }
         }
         ArgCatalog { objects }
@@ -227,12 +244,12 @@ impl ArgCatalog {
             if pg.matches("syscall") {
                 continue;
             }
-            for (module, pid, objects) in &self.objects {
-                let with_pid = pid.map(|p| format!("{p}"));
+            for (scope, module, objects) in &self.objects {
+                let with_pid = scope.pid.map(|p| format!("{p}"));
                 for probe in &objects.probes {
                     let prov_ok = pg.matches(&probe.provider)
                         || with_pid.as_ref().is_some_and(|p| pg.matches(&format!("{}{p}", probe.provider)));
-                    if !(prov_ok && mg.matches(module) && ng.matches(&probe.name)) {
+                    if !(prov_ok && scope.module_matches(&d.module, &mg, module) && ng.matches(&probe.name)) {
                         continue;
                     }
                     let args = match &probe.description {
@@ -433,7 +450,7 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
         .collect();
     // Descriptions with `$target` need one.
     for (_, d) in &usdt_descs {
-        if d.provider.contains("$target") && target.is_none() {
+        if d.provider.contains("$target") && target.is_none() && !d.module.starts_with('/') {
             diags.push(
                 Diagnostic::error(d.span, "`$target` needs a target process").with_hint("add -c 'COMMAND' or -p PID"),
             );
@@ -452,7 +469,10 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
                         d.span,
                         format!("`{}` names a USDT probe, which needs processes to look in", d.text),
                     )
-                    .with_hint("add -p PID or -c 'COMMAND'"),
+                    .with_hint(
+                        "add -p PID or -c 'COMMAND', or name the object by path to trace every process: \
+                         provider:/path/to/object::name",
+                    ),
                 );
             }
             return Err(diags);
@@ -494,9 +514,10 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
                 for site in &probe.sites {
                     let function = site.function.clone().unwrap_or_default();
                     let mut clauses: Vec<usize> = Vec::new();
-                    for (k, (ci, pg, mg, fg, ng, _)) in pats.iter().enumerate() {
+                    for (k, (ci, pg, mg, fg, ng, d)) in pats.iter().enumerate() {
                         let prov_ok = pg.matches(&probe.provider) || with_pid.as_deref().is_some_and(|w| pg.matches(w));
-                        if prov_ok && mg.matches(&module) && fg.matches(&function) && ng.matches(&probe.name) {
+                        let mod_ok = scope.module_matches(&d.module, mg, &module);
+                        if prov_ok && mod_ok && fg.matches(&function) && ng.matches(&probe.name) {
                             matched_desc[k] = true;
                             if !clauses.contains(ci) {
                                 clauses.push(*ci);

@@ -176,12 +176,50 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     if let Some(e) = &exe {
         let image = target::executed_image(e);
         for obj in std::iter::once(image.clone()).chain(target::needed_libraries(&image)) {
-            scopes.push(UsdtScope { shown: obj.display().to_string(), open_path: obj, pid: target, held: true });
+            scopes.push(UsdtScope {
+                shown: obj.display().to_string(),
+                open_path: obj,
+                pid: target,
+                held: true,
+                by_path: false,
+            });
         }
     }
     for &pid in &cfg.pids {
         for obj in target::process_objects(pid)? {
-            scopes.push(UsdtScope { shown: obj.name, open_path: obj.open_path, pid: Some(pid), held: false });
+            scopes.push(UsdtScope {
+                shown: obj.name,
+                open_path: obj.open_path,
+                pid: Some(pid),
+                held: false,
+                by_path: false,
+            });
+        }
+    }
+    // Objects named by path in a module field: every process.
+    for d in ast
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            super::ast::Item::Clause(c) => Some(c),
+            _ => None,
+        })
+        .flat_map(|c| &c.descs)
+        .filter(|d| d.module.starts_with('/'))
+    {
+        let files: Vec<std::path::PathBuf> = glob::glob(&d.module)
+            .map(|g| g.filter_map(Result::ok).filter(|p| p.is_file()).collect())
+            .unwrap_or_default();
+        if files.is_empty() {
+            let diag = super::diag::Diagnostic::error(d.span, format!("no file matches the module `{}`", d.module))
+                .with_hint("a module that starts with `/` is the path of an executable or library");
+            return Err(DError::Compile(render_all(&[diag], src)));
+        }
+        for f in files {
+            let shown = f.display().to_string();
+            if !scopes.iter().any(|s| s.by_path && s.shown == shown) {
+                scopes.push(UsdtScope { shown, open_path: f, pid: None, held: false, by_path: true });
+            }
         }
     }
     let macros = Macros { target, args: cfg.args.clone() };

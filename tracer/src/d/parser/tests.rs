@@ -146,6 +146,11 @@ fn probe_descriptions_fill_from_the_right() {
     assert_eq!(descs("syscall::read:entry"), ["syscall", "", "read", "entry"]);
     assert_eq!(descs("python$target:::function-entry"), ["python$target", "", "", "function-entry"]);
     assert_eq!(descs("*:::*"), ["*", "", "", "*"]);
+    assert_eq!(
+        descs("python:/usr/bin/python3.11::function-return"),
+        ["python", "/usr/bin/python3.11", "", "function-return"]
+    );
+    assert_eq!(descs("p:/opt/a-1/lib*.so:f:n"), ["p", "/opt/a-1/lib*.so", "f", "n"]);
     assert_eq!(errors("a:b:c:d:e { }"), ["probe description `a:b:c:d:e` has 5 fields"]);
 }
 
