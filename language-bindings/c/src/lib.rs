@@ -525,7 +525,9 @@ unsafe fn to_arg<'a>(i: usize, v: &usdt_value) -> Result<Arg<'a>, Failure> {
     })
 }
 
-fn fire(probe: *const usdt_probe, args: *const usdt_value, nargs: usize, always: bool) -> c_int {
+/// # Safety
+/// As for [`usdt_probe_fire`].
+unsafe fn fire(probe: *const usdt_probe, args: *const usdt_value, nargs: usize, always: bool) -> c_int {
     guard(|| {
         // SAFETY: per the callers' contracts.
         let p = unsafe { probe_ref(probe) }.ok_or_else(|| null("probe"))?;
@@ -567,7 +569,8 @@ fn fire(probe: *const usdt_probe, args: *const usdt_value, nargs: usize, always:
 /// NUL-terminated (`USDT_TAG_CSTR`).
 #[no_mangle]
 pub unsafe extern "C" fn usdt_probe_fire(probe: *const usdt_probe, args: *const usdt_value, nargs: usize) -> c_int {
-    fire(probe, args, nargs, false)
+    // SAFETY: the caller's contract is fire's.
+    unsafe { fire(probe, args, nargs, false) }
 }
 
 /// Like [`usdt_probe_fire`], but checks the values and calls the probe
@@ -581,5 +584,6 @@ pub unsafe extern "C" fn usdt_probe_fire_always(
     args: *const usdt_value,
     nargs: usize,
 ) -> c_int {
-    fire(probe, args, nargs, true)
+    // SAFETY: the caller's contract is fire's.
+    unsafe { fire(probe, args, nargs, true) }
 }

@@ -70,6 +70,10 @@ fn c_probes() -> &'static (PathBuf, PathBuf) {
     })
 }
 
+/// The traced test attaches to the provider's file; the test that expects
+/// its probes off must not run meanwhile.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn run(args: &[&str]) -> (bool, String, String) {
     let (exe, providers) = c_probes();
     let out = Command::new(exe).args(args).env("SDTRACE_PROVIDER_DIR", providers).output().expect("run c_probes");
@@ -87,6 +91,7 @@ fn error_paths_return_codes_and_messages() {
 
 #[test]
 fn untraced_probes_are_disabled_by_call_and_inline_semaphore_read() {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (ok, out, err) = run(&["enabled"]);
     assert!(ok, "{err}");
     assert_eq!(out, "enabled call=0 inline=0\n");
@@ -97,6 +102,7 @@ fn sdtrace_traces_the_c_program_by_path_and_reads_every_value() {
     if !can_attach() {
         return;
     }
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let (ok, path, err) = run(&["path"]);
     assert!(ok, "{err}");
     let path = path.trim();
