@@ -51,6 +51,8 @@ class TestUsdtRuntime < Minitest::Test
     e = assert_raises(ArgumentError) { provider.request.fire_always(1) }
     assert_equal "wrong number of arguments for probe request (given 1, expected 2)", e.message
     assert_raises(RangeError) { provider.request.fire_always(2**64, "/") }
+    e = assert_raises(ArgumentError) { provider.request.fire_always(1, "caf\xE9".b) }
+    assert_match(/string argument 1 is not UTF-8/, e.message)
   end
 
   def test_bad_declarations_are_argument_errors_with_the_reason

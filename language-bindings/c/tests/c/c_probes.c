@@ -76,6 +76,7 @@ static int errors(void) {
     usdt_provider *p = NULL;
     usdt_arg_decl bad_kind[] = {{"x", 99}};
     usdt_arg_decl one_int[] = {{"n", USDT_KIND_I32}};
+    usdt_arg_decl one_str[] = {{"s", USDT_KIND_STR}};
 
     expect("null name", usdt_builder_new(NULL, &b), USDT_ERR_NULL, "provider name is a null pointer");
     expect("bad utf8", usdt_builder_new("caf\xe9", &b), USDT_ERR_UTF8, "provider name is not UTF-8");
@@ -96,8 +97,15 @@ static int errors(void) {
 
     CHECK(usdt_builder_new("cabi_err", &b));
     CHECK(usdt_builder_probe(b, "one", one_int, 1, NULL));
+    CHECK(usdt_builder_probe(b, "text", one_str, 1, NULL));
     CHECK(usdt_builder_load(b, &p));
     const usdt_probe *one = probe(p, "one");
+    const usdt_probe *text = probe(p, "text");
+    usdt_value latin1 = vs("caf\xe9");
+    expect("fire bad utf8", usdt_probe_fire_always(text, &latin1, 1), USDT_ERR_UTF8, "string argument 0 is not UTF-8");
+    usdt_value dangling = {USDT_TAG_STR, 0, 0, 0, NULL, 3};
+    expect("fire null text", usdt_probe_fire_always(text, &dangling, 1), USDT_ERR_NULL,
+           "string pointer of argument 0 is a null pointer");
     const usdt_probe *missing = NULL;
     expect("missing probe", usdt_provider_probe(p, "two", &missing), USDT_ERR_NOT_FOUND,
            "provider `cabi_err` has no probe `two`");
