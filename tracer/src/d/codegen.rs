@@ -49,6 +49,8 @@ pub mod tag {
     pub const PRINTA: u32 = 3;
     /// `clear`/`trunc`.
     pub const AGGOP: u32 = 4;
+    /// `normalize`/`denormalize`: the aggregation, then the divisor.
+    pub const NORMALIZE: u32 = 5;
 }
 
 /// Largest per-CPU scratch area (the kernel's limit for a per-CPU value).
@@ -725,6 +727,13 @@ impl Gen<'_> {
                 let rec = self.alloc(16);
                 self.header(rec, tag::AGGOP, *agg as u32);
                 self.a.emit(Insn::store_imm(Size::DW, R7, (rec + 8) as i16, trunc.map_or(-1, |n| n as i32)));
+                self.output(rec, 16);
+            }
+            IStmt::Normalize { agg, by } => {
+                let rec = self.alloc(16);
+                self.int(by)?;
+                self.header(rec, tag::NORMALIZE, *agg as u32);
+                self.a.emit(Insn::store(Size::DW, R7, (rec + 8) as i16, R0));
                 self.output(rec, 16);
             }
             IStmt::Aggregate { agg, keys, value } => self.aggregate(*agg, keys, value.as_ref())?,

@@ -536,6 +536,8 @@ struct Printer<'a> {
     /// Argument types per format, from the printf statements.
     format_args: HashMap<usize, Vec<Ty>>,
     printed: Vec<bool>,
+    /// The divisor of each aggregation's printed values (`normalize`).
+    normal: Vec<i64>,
 }
 
 fn collect_formats(stmts: &[IStmt], out: &mut HashMap<usize, Vec<Ty>>) {
@@ -559,7 +561,15 @@ impl<'a> Printer<'a> {
         for c in &ir.clauses {
             collect_formats(&c.body, &mut format_args);
         }
-        Printer { ir, layout, table, aggs, format_args, printed: vec![false; ir.aggs.len()] }
+        Printer {
+            ir,
+            layout,
+            table,
+            aggs,
+            format_args,
+            printed: vec![false; ir.aggs.len()],
+            normal: vec![1; ir.aggs.len()],
+        }
     }
 
     fn value(&self, ty: Ty, bytes: &[u8]) -> Value {
@@ -616,6 +626,12 @@ impl<'a> Printer<'a> {
                 let agg = id as usize;
                 let keep = word();
                 self.agg_op(agg, keep);
+            }
+            tag::NORMALIZE => {
+                if let Some(n) = self.normal.get_mut(id as usize) {
+                    // DTrace refuses a divisor of 0; the value then stays.
+                    *n = word().max(1);
+                }
             }
             _ => {}
         }
@@ -679,7 +695,11 @@ impl<'a> Printer<'a> {
 
     fn print_agg(&mut self, agg: usize, fmt: Option<usize>, out: &mut dyn Write) -> Result<(), DError> {
         self.printed[agg] = true;
-        let entries = self.entries(agg);
+        let normal = self.normal[agg];
+        let mut entries = self.entries(agg);
+        for e in &mut entries {
+            e.1 /= normal;
+        }
         let func = self.ir.aggs[agg].func;
         if func.is_histogram() {
             // One histogram per key tuple (the last key is the bucket), in

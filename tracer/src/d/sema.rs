@@ -351,6 +351,14 @@ pub enum IStmt {
         /// `None` for clear; `Some(n)` to keep the top n (`trunc(@a)` is 0).
         trunc: Option<i64>,
     },
+    /// `normalize(@a, n)` (values print divided by `n`) and
+    /// `denormalize(@a)` (`n` is 1).
+    Normalize {
+        /// Index into [`Ir::aggs`].
+        agg: usize,
+        /// The divisor, evaluated when the action runs.
+        by: TExpr,
+    },
     /// `exit(status)`.
     Exit(TExpr),
     /// `if`.
@@ -1129,6 +1137,24 @@ impl Checker<'_> {
                 };
                 IStmt::AggOp { agg, trunc }
             }
+            "normalize" | "denormalize" => {
+                let want = if func == "normalize" { 2 } else { 1 };
+                if args.len() != want {
+                    let what = if want == 2 { "an aggregation and a divisor" } else { "an aggregation" };
+                    self.err(span, format!("{func} takes {what}"));
+                    return IStmt::Nop;
+                }
+                let Some(agg) = self.agg_ref(&args[0]) else { return IStmt::Nop };
+                let by = match args.get(1) {
+                    Some(a) => {
+                        let v = self.expr(a);
+                        self.want_scalar(&v, "normalize's divisor");
+                        v
+                    }
+                    None => TExpr { kind: TKind::Int(1), ty: Ty::I64, span },
+                };
+                IStmt::Normalize { agg, by }
+            }
             "exit" => {
                 let v = match args {
                     [a] => self.expr(a),
@@ -1239,7 +1265,7 @@ impl Checker<'_> {
                 let ty = if f == StrFn::Index { Ty::I64 } else { Ty::Str };
                 TExpr { kind: TKind::StrFn(f, vals), ty, span }
             }
-            "printf" | "printa" | "trace" | "exit" | "clear" | "trunc" => {
+            "printf" | "printa" | "trace" | "exit" | "clear" | "trunc" | "normalize" | "denormalize" => {
                 self.err(func_span, format!("`{func}` is an action; it cannot be used as a value"));
                 bad
             }
@@ -1700,6 +1726,17 @@ mod tests {
         assert!(e.contains("lquantize needs low < high"), "{e}");
         let e = check_src("BEGIN { @l = lquantize(5); }").unwrap_err();
         assert!(e.contains("`lquantize()` takes 4 arguments"), "{e}");
+    }
+
+    #[test]
+    fn normalize_takes_an_aggregation_and_a_divisor() {
+        let ir = check_src("BEGIN { @s = sum(1); normalize(@s, 1000); denormalize(@s); }").unwrap();
+        assert!(matches!(&ir.clauses[0].body[1], IStmt::Normalize { agg: 0, by } if by.kind == TKind::Int(1000)));
+        assert!(matches!(&ir.clauses[0].body[2], IStmt::Normalize { agg: 0, by } if by.kind == TKind::Int(1)));
+        let e = check_src("BEGIN { @s = sum(1); normalize(@s); }").unwrap_err();
+        assert!(e.contains("t.d:1:22: error: normalize takes an aggregation and a divisor"), "{e}");
+        let e = check_src("BEGIN { @s = sum(1); normalize(@s, execname); }").unwrap_err();
+        assert!(e.contains("normalize's divisor"), "{e}");
     }
 
     #[test]
