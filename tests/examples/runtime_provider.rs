@@ -2,6 +2,7 @@
 //! `runtime_provider path` prints the shared object's path and exits;
 //! `runtime_provider N [MS]` fires every probe N times, MS ms apart
 //! (default 10), printing per round whether `rtprov:ints` is enabled.
+//! With `RTPROV_DELAY_MS` set it waits that long before loading the provider.
 
 use std::ffi::CStr;
 use usdt_runtime::dynamic::{Arg, ProviderBuilder};
@@ -14,6 +15,12 @@ fn int(size: u8, signed: bool) -> ArgKind {
 fn main() {
     let twelve: Vec<(String, ArgKind)> = (0..12).map(|i| (format!("a{i}"), int(8, true))).collect();
     let twelve: Vec<(&str, ArgKind)> = twelve.iter().map(|(n, k)| (n.as_str(), *k)).collect();
+    // RTPROV_DELAY_MS: load the provider only after this long (tests of
+    // tracers that must pick up a provider loaded after they started).
+    if let Some(ms) = std::env::var("RTPROV_DELAY_MS").ok().and_then(|v| v.parse().ok()) {
+        println!("loading in {ms} ms");
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
     let provider = ProviderBuilder::new("rtprov")
         .probe(
             "ints",

@@ -175,3 +175,45 @@ ls -A /tmp/sdtrace-* 2>/dev/null | wc -l | sed 's/^/left /'
         assert!(text.contains(want), "{want}:\n{text}");
     }
 }
+
+/// A provider the process loads after sdtrace started (`-Z`: nothing
+/// matches at first) is found in its maps and traced from then on.
+#[test]
+fn sdtrace_picks_up_a_provider_loaded_after_tracing_began() {
+    if !can_attach() {
+        return;
+    }
+    let exe = example_bin("runtime_provider");
+    let out = Command::new(sdtrace_bin())
+        .args(["trace", "--json", "-Z", "rtprov:ints", "-c", &format!("{} 8 100", exe.display())])
+        .env("RTPROV_DELAY_MS", "600")
+        .env("SDTRACE_PROVIDER_DIR", std::env::temp_dir().join("sdtrace-late-test"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("librtprov-") && stderr.contains("1 more site"), "{stderr}");
+    let events = ndjson(&out.stdout);
+    let rounds: Vec<i64> = events.iter().filter_map(|e| e["args"]["a"].as_i64()).map(|a| -a).collect();
+    // Rounds are 100 ms apart and the maps are read every 100 ms: at most
+    // the first two can be missed, and the last ones must all be there.
+    assert!(rounds.len() >= 6 && rounds.ends_with(&[6, 7, 8]), "{rounds:?}\n{stderr}");
+    let last = events.last().unwrap();
+    assert_eq!(last["args"]["d"].as_u64(), Some(u64::MAX - 8), "{last}");
+}
+
+#[test]
+fn without_z_a_pattern_that_matches_nothing_yet_is_an_error_with_a_hint() {
+    if !can_attach() {
+        return;
+    }
+    let exe = example_bin("runtime_provider");
+    let out = Command::new(sdtrace_bin())
+        .args(["trace", "rtprov:ints", "-c", &format!("{} 1", exe.display())])
+        .env("RTPROV_DELAY_MS", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("no probe matches rtprov:ints") && stderr.contains("with -Z"), "{stderr}");
+}

@@ -90,6 +90,18 @@ impl<W: Write> Consumer<W> {
         Consumer { out, sites, labels, strsize, style, start_ns: None, line: String::new(), events: 0, malformed: 0 }
     }
 
+    /// Describe sites attached after the start (a library the process
+    /// mapped later); their cookies continue from [`Consumer::site_count`].
+    pub fn add_sites(&mut self, sites: Vec<SiteFormat>) {
+        self.labels.extend(sites.iter().map(|s| format!("{}:{}", s.provider, s.probe)));
+        self.sites.extend(sites);
+    }
+
+    /// How many sites are described: the cookie the next one gets.
+    pub fn site_count(&self) -> usize {
+        self.sites.len()
+    }
+
     /// Print the column header (text style only).
     pub fn header(&mut self) -> io::Result<()> {
         if self.style == Style::Text {

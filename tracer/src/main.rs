@@ -145,9 +145,12 @@ Examples:
   sdtrace trace 'python:function-*' -p 1234 --json
   sdtrace trace '/usr/bin/python3.11:python:gc*' --duration 10
   sdtrace trace 'ruby:method-entry' -- ruby -e 'puts 1'
+  sdtrace trace -Z 'myapp:*' -p 1234        (a provider the process loads later)
 
 Probes are [PATH:]PROVIDER:PROBE with shell globs; '-' matches '__'. Without -p
 or -c, a pattern must name a PATH and every process running it is traced.
+Libraries and run-time providers the traced processes load later are traced
+as soon as they are mapped (the maps are read every 100 ms).
 String arguments are shown for probes with sdtrace metadata and for the
 runtimes sdtrace knows (python, ruby, libstdcxx); others print as numbers.
 Ends on Ctrl-C, SIGTERM, --duration, or when the traced processes exit.")]
@@ -182,6 +185,11 @@ Ends on Ctrl-C, SIGTERM, --duration, or when the traced processes exit.")]
         /// Do not print the summary line at exit.
         #[arg(short, long)]
         quiet: bool,
+        /// Start even when no probe matches yet, and wait for the process
+        /// to load a library or run-time provider that has them (with -p
+        /// or -c; objects mapped later are always picked up).
+        #[arg(short = 'Z', long = "allow-zero")]
+        allow_zero: bool,
         /// Attach with uprobe_multi links or perf_event uprobes (default:
         /// uprobe_multi where the kernel has it). For tests of the fallback.
         #[arg(long, hide = true, value_name = "multi|perf-event")]
@@ -287,6 +295,7 @@ fn run() -> anyhow::Result<ExitCode> {
             bufsize,
             switchrate,
             quiet,
+            allow_zero,
             uprobe_method,
         } => {
             if !bufsize.is_power_of_two() {
@@ -309,6 +318,7 @@ fn run() -> anyhow::Result<ExitCode> {
                     UprobeMethod::Multi => Method::Multi,
                     UprobeMethod::PerfEvent => Method::PerfEvent,
                 }),
+                allow_zero,
             };
             let stdout = io::stdout();
             let mut out = io::BufWriter::new(stdout.lock());

@@ -51,6 +51,9 @@ pub struct TraceConfig {
     /// How to attach; `None` picks uprobe_multi links where the kernel has
     /// them and perf_event uprobes otherwise.
     pub method: Option<Method>,
+    /// Start even if no probe matches yet (`-Z`): wait for the traced
+    /// processes to map an object that has them.
+    pub allow_zero: bool,
 }
 
 impl Default for TraceConfig {
@@ -65,6 +68,7 @@ impl Default for TraceConfig {
             switchrate: Duration::from_millis(10),
             duration: None,
             method: None,
+            allow_zero: false,
         }
     }
 }
@@ -287,6 +291,102 @@ fn plan_site(probe: &Probe, raw_args: &str, arch: Arch) -> Result<(Vec<ArgPlan>,
     Ok((plans, display))
 }
 
+/// Plans the sites of scopes: which programs (by argument layout) attach
+/// where, and how the consumer prints each site. Used at the start and for
+/// objects a traced process maps later.
+struct Planner {
+    nop10_results: Vec<([u8; 10], bool)>,
+    warned: Vec<String>,
+    formats: Vec<SiteFormat>,
+    groups: Vec<AttachGroup>,
+    candidates: Vec<String>,
+    /// The cookie of the first site planned here.
+    first_cookie: usize,
+    command: bool,
+}
+
+impl Planner {
+    fn new(first_cookie: usize, command: bool) -> Self {
+        Planner {
+            nop10_results: Vec::new(),
+            warned: Vec::new(),
+            formats: Vec::new(),
+            groups: Vec::new(),
+            candidates: Vec::new(),
+            first_cookie,
+            command,
+        }
+    }
+
+    fn plan(&mut self, scope: &Scope) -> Result<(), TraceError> {
+        if scope.patterns.is_empty() {
+            return Ok(());
+        }
+        let objects = discover_file(&scope.open_path)?;
+        let file = stap_notes::Mapped::open(&scope.open_path).map_err(DiscoveryError::from)?;
+        let Some(arch) = objects.arch else { return Ok(()) };
+        for probe in &objects.probes {
+            if !scope.patterns.iter().any(|p| p.matches(&probe.provider, &probe.name)) {
+                self.candidates.push(format!("{}:{}", probe.provider, probe.name));
+                continue;
+            }
+            let shown = format!("{}:{}", probe.provider, probe.name);
+            for site in &probe.sites {
+                let site_err = |reason: String| TraceError::Site {
+                    path: scope.shown.clone(),
+                    probe: shown.clone(),
+                    address: site.address,
+                    reason,
+                };
+                let offset = site.file_offset.ok_or_else(|| site_err("the site is not in the file".into()))?;
+                let form = check_site_bytes(&file, offset, arch).map_err(site_err)?;
+                let offset = match form {
+                    SiteForm::NopNop10(nop10) if nop10_safe(&mut self.nop10_results, nop10) => offset + 1,
+                    _ => offset,
+                };
+                let (plans, display) = plan_site(probe, &site.raw_args, arch).map_err(site_err)?;
+                let cookie = (self.first_cookie + self.formats.len()) as u64;
+                self.formats.push(SiteFormat {
+                    provider: probe.provider.clone(),
+                    probe: probe.name.clone(),
+                    slots: plans.len(),
+                    args: display,
+                });
+                let ref_ctr_offset = probe.semaphore.and_then(|(_, off)| off).unwrap_or(0);
+                if ref_ctr_offset != 0
+                    && scope.pid.is_none()
+                    && self.command
+                    && !self.warned.contains(&shown)
+                    && semaphore_page_is_shared(&file, ref_ctr_offset)
+                {
+                    eprintln!(
+                        "sdtrace: warning: {}: the semaphore of {shown} (file offset {ref_ctr_offset:#x}) shares a \
+                         file page with another writable segment; with -c the kernel may raise the other copy \
+                         and the probe stays off. Start the program first and trace it with -p (docs/tracing.md).",
+                        scope.shown
+                    );
+                    self.warned.push(shown.clone());
+                }
+                let attach = SiteAttach { offset, ref_ctr_offset, cookie };
+                match self
+                    .groups
+                    .iter_mut()
+                    .find(|g| g.open_path == scope.open_path && g.pid == scope.pid && g.plans == plans)
+                {
+                    Some(g) => g.sites.push(attach),
+                    None => self.groups.push(AttachGroup {
+                        open_path: scope.open_path.clone(),
+                        pid: scope.pid,
+                        plans,
+                        sites: vec![attach],
+                    }),
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Run a trace, printing events to `out`.
 pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError> {
     let t0 = Instant::now();
@@ -355,78 +455,16 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     }
 
     // Plan every matching site.
-    let mut nop10_results: Vec<([u8; 10], bool)> = Vec::new();
-    let mut warned: Vec<String> = Vec::new();
-    let mut formats: Vec<SiteFormat> = Vec::new();
-    let mut groups: Vec<AttachGroup> = Vec::new();
-    let mut candidates: Vec<String> = Vec::new();
+    let mut planner = Planner::new(0, command_exe.is_some());
     for scope in &scopes {
-        if scope.patterns.is_empty() {
-            continue;
-        }
-        let objects = discover_file(&scope.open_path)?;
-        let file = stap_notes::Mapped::open(&scope.open_path).map_err(DiscoveryError::from)?;
-        let Some(arch) = objects.arch else { continue };
-        for probe in &objects.probes {
-            if !scope.patterns.iter().any(|p| p.matches(&probe.provider, &probe.name)) {
-                candidates.push(format!("{}:{}", probe.provider, probe.name));
-                continue;
-            }
-            let shown = format!("{}:{}", probe.provider, probe.name);
-            for site in &probe.sites {
-                let site_err = |reason: String| TraceError::Site {
-                    path: scope.shown.clone(),
-                    probe: shown.clone(),
-                    address: site.address,
-                    reason,
-                };
-                let offset = site.file_offset.ok_or_else(|| site_err("the site is not in the file".into()))?;
-                let form = check_site_bytes(&file, offset, arch).map_err(site_err)?;
-                let offset = match form {
-                    SiteForm::NopNop10(nop10) if nop10_safe(&mut nop10_results, nop10) => offset + 1,
-                    _ => offset,
-                };
-                let (plans, display) = plan_site(probe, &site.raw_args, arch).map_err(site_err)?;
-                let cookie = formats.len() as u64;
-                formats.push(SiteFormat {
-                    provider: probe.provider.clone(),
-                    probe: probe.name.clone(),
-                    slots: plans.len(),
-                    args: display,
-                });
-                let ref_ctr_offset = probe.semaphore.and_then(|(_, off)| off).unwrap_or(0);
-                if ref_ctr_offset != 0
-                    && scope.pid.is_none()
-                    && command_exe.is_some()
-                    && !warned.contains(&shown)
-                    && semaphore_page_is_shared(&file, ref_ctr_offset)
-                {
-                    eprintln!(
-                        "sdtrace: warning: {}: the semaphore of {shown} (file offset {ref_ctr_offset:#x}) shares a \
-                         file page with another writable segment; with -c the kernel may raise the other copy \
-                         and the probe stays off. Start the program first and trace it with -p (docs/tracing.md).",
-                        scope.shown
-                    );
-                    warned.push(shown.clone());
-                }
-                let attach = SiteAttach { offset, ref_ctr_offset, cookie };
-                match groups
-                    .iter_mut()
-                    .find(|g| g.open_path == scope.open_path && g.pid == scope.pid && g.plans == plans)
-                {
-                    Some(g) => g.sites.push(attach),
-                    None => groups.push(AttachGroup {
-                        open_path: scope.open_path.clone(),
-                        pid: scope.pid,
-                        plans,
-                        sites: vec![attach],
-                    }),
-                }
-            }
-        }
+        planner.plan(scope)?;
     }
-    if groups.is_empty() {
-        return Err(no_match(&cfg.patterns, &candidates));
+    let formats = std::mem::take(&mut planner.formats);
+    let mut groups = std::mem::take(&mut planner.groups);
+    let waits = cfg.allow_zero && !bare.is_empty() && (!cfg.pids.is_empty() || command_exe.is_some());
+    if groups.is_empty() && !waits {
+        let has_process = !cfg.pids.is_empty() || command_exe.is_some();
+        return Err(no_match(&cfg.patterns, &planner.candidates, has_process));
     }
 
     phase("planned");
@@ -473,8 +511,21 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     for g in &groups {
         links.push(uprobe::attach_with(method, &programs[&g.plans], &g.open_path, &g.sites, g.pid)?);
     }
-    let sites: usize = links.iter().map(|l| l.sites).sum();
+    let mut sites: usize = links.iter().map(|l| l.sites).sum();
     phase("attached");
+
+    // Objects the traced processes map later (dlopen, run-time providers)
+    // are found by reading their maps every LATE_SCAN and attached like
+    // those at the start. Patterns with a path need no scan: their uprobes
+    // are set on the file already.
+    let mut late = LateScan {
+        pids: cfg.pids.iter().copied().chain(held.as_ref().map(|h| h.pid())).collect(),
+        known: scopes.iter().filter_map(|s| file_id(&s.open_path)).collect(),
+        last: Instant::now(),
+    };
+    if bare.is_empty() {
+        late.pids.clear();
+    }
 
     consumer.borrow_mut().header().map_err(TraceError::Output)?;
     stop::arm();
@@ -490,6 +541,42 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
         let drained = rb.consume(BATCH)?;
         if stop::run_over(started, cfg.duration, held.as_mut(), &cfg.pids)? {
             break;
+        }
+        if !late.pids.is_empty() && late.last.elapsed() >= LATE_SCAN {
+            late.last = Instant::now();
+            for (pid, obj) in late.new_objects() {
+                planner.first_cookie = consumer.borrow().site_count();
+                planner.command = false;
+                let scope =
+                    Scope { shown: obj.name.clone(), open_path: obj.open_path, pid: Some(pid), patterns: bare.clone() };
+                let attached = planner.plan(&scope).and_then(|()| {
+                    consumer.borrow_mut().add_sites(std::mem::take(&mut planner.formats));
+                    let mut n = 0;
+                    for g in std::mem::take(&mut planner.groups) {
+                        if !programs.contains_key(&g.plans) {
+                            let insns = usdt::generate(&g.plans, cfg.strsize, ringbuf.fd(), drops.fd());
+                            let prog = Program::load(method, &format!("sdtrace_usdt{}", programs.len()), &insns)?;
+                            programs.insert(g.plans.clone(), prog);
+                        }
+                        let link = uprobe::attach_with(method, &programs[&g.plans], &g.open_path, &g.sites, g.pid)?;
+                        n += link.sites;
+                        links.push(link);
+                    }
+                    Ok(n)
+                });
+                match attached {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        sites += n;
+                        eprintln!(
+                            "sdtrace: pid {pid} mapped {}: {n} more site{}",
+                            obj.name,
+                            if n == 1 { "" } else { "s" }
+                        );
+                    }
+                    Err(e) => eprintln!("sdtrace: warning: pid {pid}: {}: not traced: {e}", obj.name),
+                }
+            }
         }
         // A full batch means more is waiting: drain again without sleeping.
         if drained < BATCH {
@@ -510,6 +597,39 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     Ok(Summary { events: c.events, drops: drops.percpu_sum(0)?, sites, malformed: c.malformed })
 }
 
+/// How often the maps of traced processes are read for new objects.
+const LATE_SCAN: Duration = Duration::from_millis(100);
+
+/// The objects of traced processes already planned, to find new ones.
+struct LateScan {
+    pids: Vec<u32>,
+    known: std::collections::HashSet<(u64, u64)>,
+    last: Instant,
+}
+
+impl LateScan {
+    /// Objects mapped since the last call, with the process mapping them.
+    fn new_objects(&mut self) -> Vec<(u32, target::MappedObject)> {
+        let mut out = Vec::new();
+        for &pid in &self.pids {
+            // A process that exited is the stop check's business.
+            let Ok(objects) = target::process_objects(pid) else { continue };
+            for obj in objects {
+                if file_id(&obj.open_path).is_some_and(|id| self.known.insert(id)) {
+                    out.push((pid, obj));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Device and inode: one file however it is reached.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
 fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     match (std::fs::metadata(a), std::fs::metadata(b)) {
@@ -519,7 +639,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// The error for patterns that matched nothing, with the closest probe names.
-fn no_match(patterns: &[String], candidates: &[String]) -> TraceError {
+fn no_match(patterns: &[String], candidates: &[String], has_process: bool) -> TraceError {
     let mut scored: Vec<(usize, &String)> = candidates
         .iter()
         .map(|c| (patterns.iter().map(|p| edit_distance(&p.replace('-', "__"), c)).min().unwrap_or(usize::MAX), c))
@@ -527,7 +647,14 @@ fn no_match(patterns: &[String], candidates: &[String]) -> TraceError {
     scored.sort();
     scored.dedup_by(|a, b| a.1 == b.1);
     let close: Vec<&str> = scored.iter().take(3).map(|(_, c)| c.as_str()).collect();
-    let hint = if close.is_empty() { String::new() } else { format!(" (did you mean {}?)", close.join(", ")) };
+    let mut hints = Vec::new();
+    if !close.is_empty() {
+        hints.push(format!("did you mean {}?", close.join(", ")));
+    }
+    if has_process {
+        hints.push("with -Z, sdtrace waits for a library or run-time provider the process loads later".into());
+    }
+    let hint = if hints.is_empty() { String::new() } else { format!(" ({})", hints.join("; ")) };
     TraceError::NoMatch { patterns: patterns.join(", "), hint }
 }
 
@@ -568,8 +695,11 @@ mod tests {
 
     #[test]
     fn suggestions_are_the_closest_names() {
-        let e =
-            no_match(&["python:functon-entry".into()], &["python:function__entry".into(), "python:gc__start".into()]);
+        let e = no_match(
+            &["python:functon-entry".into()],
+            &["python:function__entry".into(), "python:gc__start".into()],
+            false,
+        );
         assert!(e.to_string().contains("did you mean python:function__entry"), "{e}");
     }
 }
