@@ -4,6 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use stap_notes::meta::ArgKind;
 use tracer::d::codegen::{self, Context, Filter, Layout, MapFds, ProgramSpec};
 use tracer::d::diag::Source;
 use tracer::d::probes::{ProbeInfo, ProbeTable};
@@ -21,7 +22,15 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let macros = Macros { target: Some(1), args: vec!["1".into(), "x".into()] };
-    let ir = match sema::check(&program, &macros) {
+    // Every clause's probes described alike, so typed `args[N]` and
+    // `args->name` are checked and generated too.
+    let described = sema::ClauseArgs::Typed(vec![
+        ("s".into(), ArgKind::Str),
+        ("c".into(), ArgKind::CStr),
+        ("n".into(), ArgKind::Int { size: 4, signed: true }),
+        ("f".into(), ArgKind::Float { size: 8 }),
+    ]);
+    let ir = match sema::check_typed(&program, &macros, &|_| described.clone()) {
         Ok(ir) => ir,
         Err(diags) => {
             let _ = tracer::d::diag::render_all(&diags, &source);

@@ -974,7 +974,7 @@ impl Checker<'_> {
                     }
                 }
                 let [lo, hi, step] = c;
-                if step <= 0 || hi <= lo || (hi - lo) / step > 1000 {
+                if step <= 0 || hi <= lo || hi.checked_sub(lo).map_or(true, |w| w / step > 1000) {
                     self.err(rhs.span, "lquantize needs low < high, step > 0 and at most 1000 buckets");
                     return IStmt::Nop;
                 }
@@ -1722,6 +1722,8 @@ mod tests {
         assert_eq!(ir.aggs[1].func, AggFunc::Lquantize { lo: -10, hi: 10, step: 5 });
         let e = check_src("BEGIN { @l = lquantize(5, 0, pid, 1); }").unwrap_err();
         assert!(e.contains("t.d:1:30: error: lquantize's low, high and step must be integer constants"), "{e}");
+        let e = check_src("BEGIN { @l = lquantize(5, -9223372036854775807, 9223372036854775807, 1); }").unwrap_err();
+        assert!(e.contains("at most 1000 buckets"), "{e}");
         let e = check_src("BEGIN { @l = lquantize(5, 10, 0, 1); }").unwrap_err();
         assert!(e.contains("lquantize needs low < high"), "{e}");
         let e = check_src("BEGIN { @l = lquantize(5); }").unwrap_err();
