@@ -974,7 +974,7 @@ impl Checker<'_> {
                     }
                 }
                 let [lo, hi, step] = c;
-                if step <= 0 || hi <= lo || hi.checked_sub(lo).map_or(true, |w| w / step > 1000) {
+                if step <= 0 || hi <= lo || hi.checked_sub(lo).is_none_or(|w| w / step > 1000) {
                     self.err(rhs.span, "lquantize needs low < high, step > 0 and at most 1000 buckets");
                     return IStmt::Nop;
                 }
