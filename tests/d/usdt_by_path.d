@@ -11,8 +11,10 @@
  */
 /* A module field that is a path traces the object in every process, with
  * no -p or -c needed: here the probes fire in a child of the -c command,
- * which a $target-scoped probe would not see. */
+ * which a $target-scoped probe would not see. The predicate keeps out
+ * other runs of the fixture on the machine. */
 fixture:{rust:debug}::generic
+/progenyof($target)/
 {
 	printf("generic %d %s %s %s\n", args->which, args->what, execname,
 	    pid == $target ? "target" : "child");
