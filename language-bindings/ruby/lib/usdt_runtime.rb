@@ -11,7 +11,7 @@
 #   end
 #
 #   APP.request.fire(7, "/index.html")   # one semaphore read while untraced
-#   APP.wrap(Handler, :handle)           # fires handle_entry / handle_return(nanos)
+#   APP.wrap(Handler, :handle)           # fires handle__entry / handle__return(elapsed_ns); D: handle-entry
 #
 # Argument types are Ruby classes (Integer is a signed 64-bit integer, Float
 # a double, String UTF-8 text, true/false a bool) or kind symbols (:i8 ...
@@ -42,10 +42,10 @@ module UsdtRuntime
     end
 
     # Declare the pair of probes Provider#wrap fires around a method:
-    # +NAME_entry+ (no arguments) and +NAME_return+ (elapsed nanoseconds).
+    # +NAME__entry+ (no arguments) and +NAME__return+ (+elapsed_ns+), which D spells +NAME-entry+ and +NAME-return+.
     def latency(name, doc: nil)
-      probe(:"#{name}_entry", doc: doc && "#{doc} (entry)")
-      probe(:"#{name}_return", nanos: :u64, doc: doc && "#{doc} (return; nanos is the time taken)")
+      probe(:"#{name}__entry", doc: doc && "#{doc} (entry)")
+      probe(:"#{name}__return", elapsed_ns: :u64, doc: doc && "#{doc} (return; elapsed_ns is the time taken)")
     end
   end
 
@@ -94,12 +94,12 @@ module UsdtRuntime
       @probes.dup
     end
 
-    # Fire NAME_entry and NAME_return(elapsed nanoseconds) around every call
+    # Fire NAME__entry and NAME__return(elapsed_ns) around every call
     # of +klass#meth+ (declare them with Builder#latency). While neither is
     # enabled a call costs two semaphore reads more.
     def wrap(klass, meth, probe: meth)
-      entry = self[:"#{probe}_entry"]
-      ret = self[:"#{probe}_return"]
+      entry = self[:"#{probe}__entry"]
+      ret = self[:"#{probe}__return"]
       klass.prepend(Module.new do
         define_method(meth) do |*args, **kw, &blk|
           entry.fire

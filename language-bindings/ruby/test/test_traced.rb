@@ -49,8 +49,8 @@ class TestTraced < Minitest::Test
       assert_equal [[-1.25, 0.5, true], [-2.5, 0.5, false]], floats.map { |f| [f["x"], f["y"], f["flag"]] }
       twelve = of.("twelve")
       assert_equal (0..10).map { |k| 200 + k } + [-2], (0..11).map { |k| twelve[1]["a#{k}"] }
-      assert_equal 2, of.("handle_entry").size
-      nanos = of.("handle_return").map { |a| a["nanos"] }
+      assert_equal 2, of.("handle__entry").size
+      nanos = of.("handle__return").map { |a| a["elapsed_ns"] }
       assert_equal 2, nanos.size, out
       nanos.each { |n| assert_operator n, :>=, 5_000_000, "handle sleeps 5 ms" }
       nanos.each { |n| assert_operator n, :<, 5_000_000_000 }

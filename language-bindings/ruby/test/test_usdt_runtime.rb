@@ -23,7 +23,7 @@ class TestUsdtRuntime < Minitest::Test
     assert File.exist?(provider.path)
     assert_equal "request", provider.request.name
     assert_same provider.request, provider[:request]
-    assert_equal %i[request flags empty work_entry work_return], provider.probes.keys
+    assert_equal %i[request flags empty work__entry work__return], provider.probes.keys
   end
 
   def test_untraced_probes_are_disabled_and_fire_is_a_no_op
