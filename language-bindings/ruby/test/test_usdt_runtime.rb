@@ -50,6 +50,10 @@ class TestUsdtRuntime < Minitest::Test
   def test_wrong_counts_and_out_of_range_integers_are_argument_or_range_errors
     e = assert_raises(ArgumentError) { provider.request.fire_always(1) }
     assert_equal "wrong number of arguments for probe request (given 1, expected 2)", e.message
+    # The count is checked even while the probe is disabled (types are not).
+    refute provider.request.enabled?
+    e = assert_raises(ArgumentError) { provider.request.fire(1, "/", 3) }
+    assert_equal "wrong number of arguments for probe request (given 3, expected 2)", e.message
     assert_raises(RangeError) { provider.request.fire_always(2**64, "/") }
     e = assert_raises(ArgumentError) { provider.request.fire_always(1, "caf\xE9".b) }
     assert_match(/string argument 1 is not UTF-8/, e.message)
