@@ -20,6 +20,8 @@
 //! a content-addressed file (so every process that declares the same
 //! provider maps the same inode, and a tracer can attach by path), and opens
 //! it with `dlopen`. See [`ProviderBuilder::load`] for where the file goes.
+//! Probes declared after `load()` go into a new generation
+//! ([`Provider::load_generation`]), a shared object of their own.
 //! A loaded provider is never closed: a probe function may be running on
 //! another thread, so `dlclose` is never safe; dropping a [`Provider`] only
 //! drops the handle.
@@ -227,7 +229,7 @@ impl ProviderBuilder {
                 semaphore: (load_base + b.semaphore as usize) as *const u16,
             });
         }
-        Provider { name: self.name, path, probes, _handle: handle }
+        Provider { name: self.name, paths: vec![path], probes, _handles: vec![handle] }
     }
 }
 
@@ -377,17 +379,17 @@ fn open(path: &Path) -> Result<Handle, String> {
     Ok(Handle(h))
 }
 
-/// A loaded provider.
+/// A loaded provider: one or more generations, each a shared object.
 pub struct Provider {
     name: String,
-    path: PathBuf,
+    paths: Vec<PathBuf>,
     probes: Vec<Probe>,
-    _handle: Handle,
+    _handles: Vec<Handle>,
 }
 
 impl fmt::Debug for Provider {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Provider").field("name", &self.name).field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("Provider").field("name", &self.name).field("paths", &self.paths).finish_non_exhaustive()
     }
 }
 
@@ -397,9 +399,59 @@ impl Provider {
         &self.name
     }
 
-    /// The file the provider was loaded from (a tracer can attach to it by path).
+    /// The file the provider's first generation was loaded from (a tracer
+    /// can attach to it by path).
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.paths[0]
+    }
+
+    /// The files of every generation, oldest first.
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.paths
+    }
+
+    /// A builder for more probes of this provider; pass it to
+    /// [`load_generation`](Self::load_generation).
+    pub fn generation(&self) -> ProviderBuilder {
+        ProviderBuilder::new(&self.name)
+    }
+
+    /// Load probes declared after [`ProviderBuilder::load`] as a new
+    /// generation: a shared object of their own, loaded beside the earlier
+    /// ones, which keep working (probes already handed out stay valid on
+    /// other threads, since nothing is unloaded). Tracers see each
+    /// generation as one more object of the process; `sdtrace trace -p`
+    /// picks up generations loaded while it runs.
+    ///
+    /// ```no_run
+    /// # use usdt_runtime::dynamic::{Arg, ProviderBuilder};
+    /// let mut app = ProviderBuilder::new("app").probe("start", &[]).load()?;
+    /// let more = app.generation().probe("plugin_loaded", &[("name", usdt_runtime::ArgKind::Str)]);
+    /// app.load_generation(more)?;
+    /// app.probe("plugin_loaded").unwrap().fire(&[Arg::Str("gzip")])?;
+    /// # Ok::<(), usdt_runtime::dynamic::Error>(())
+    /// ```
+    pub fn load_generation(&mut self, more: ProviderBuilder) -> Result<(), Error> {
+        if more.name != self.name {
+            return Err(Error::BadProbe {
+                probe: more.probes.first().map(|p| p.name.clone()).unwrap_or_default(),
+                reason: format!("declared for provider `{}`, not `{}`", more.name, self.name),
+            });
+        }
+        if let Some(p) = more.probes.iter().find(|p| self.probe(&p.name).is_some()) {
+            return Err(Error::BadProbe {
+                probe: p.name.clone(),
+                reason: "already loaded in an earlier generation".into(),
+            });
+        }
+        if more.probes.is_empty() {
+            return Ok(());
+        }
+        let generation = more.load()?;
+        self.paths.extend(generation.paths);
+        self.probes.extend(generation.probes);
+        self._handles.extend(generation._handles);
+        Ok(())
     }
 
     /// A probe by name.
@@ -545,17 +597,42 @@ mod tests {
     }
 
     #[test]
+    fn probes_added_after_load_are_a_new_generation() {
+        unit_dir();
+        let mut p = ProviderBuilder::new("gen").probe("first", &[]).load().unwrap();
+        let e = p.load_generation(p.generation().probe("first", &[])).unwrap_err().to_string();
+        assert!(e.contains("already loaded in an earlier generation"), "{e}");
+        let e = p.load_generation(ProviderBuilder::new("other").probe("x", &[])).unwrap_err().to_string();
+        assert!(e.contains("not `gen`"), "{e}");
+        p.load_generation(p.generation().probe("second", &[("n", ArgKind::Int { size: 4, signed: true })])).unwrap();
+        assert_eq!(p.paths().len(), 2);
+        assert_ne!(p.paths()[0], p.paths()[1]);
+        p.probe("first").unwrap().fire_always(&[]).unwrap();
+        p.probe("second").unwrap().fire_always(&[Arg::I64(3)]).unwrap();
+        assert!(!p.probe("second").unwrap().enabled());
+    }
+
+    /// One provider directory for the unit tests (they run on parallel
+    /// threads, and the variable is process-wide).
+    fn unit_dir() -> &'static Path {
+        static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+        DIR.get_or_init(|| {
+            let dir = std::env::temp_dir().join(format!("usdt-runtime-unit-{}", std::process::id()));
+            std::env::set_var("SDTRACE_PROVIDER_DIR", &dir);
+            dir
+        })
+    }
+
+    #[test]
     fn loads_and_checks_arguments() {
-        let dir = std::env::temp_dir().join(format!("usdt-runtime-unit-{}", std::process::id()));
-        std::env::set_var("SDTRACE_PROVIDER_DIR", &dir);
+        let dir = unit_dir();
         let p = sample().load().unwrap();
-        assert!(p.path().starts_with(&dir), "{}", p.path().display());
+        assert!(p.path().starts_with(dir), "{}", p.path().display());
         let a = p.probe("a").unwrap();
         assert!(!a.enabled());
         a.fire_always(&[Arg::I64(-1), Arg::Str("x")]).unwrap();
         let e = a.fire_always(&[Arg::Str("x"), Arg::I64(1)]).unwrap_err().to_string();
         assert!(e.contains("for `n`, which is i32"), "{e}");
         assert!(a.fire_always(&[]).is_err());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
