@@ -56,4 +56,21 @@ class TestTraced < Minitest::Test
       nanos.each { |n| assert_operator n, :<, 5_000_000_000 }
     end
   end
+
+  def test_sdtrace_lists_a_running_programs_provider_with_names_and_docs
+    prerequisites
+    Dir.mktmpdir do |dir|
+      env = { "SDTRACE_PROVIDER_DIR" => dir }
+      Open3.popen2(env, RbConfig.ruby, APP, "1000") do |_stdin, stdout, waiter|
+        assert_match(/\Around 1 /, stdout.gets)
+        out, err, status = Open3.capture3(ENV.fetch("SDTRACE_BIN"), "list", "-p", waiter.pid.to_s, "rbtest:*")
+        Process.kill("KILL", waiter.pid)
+        assert status.success?, err
+        assert_includes out, "rbtest:ints"
+        assert_includes out, "(small i8, count u16, big i64, huge u64)"
+        assert_includes out, "Integers of several widths."
+        assert_includes out, "rbtest:handle__return"
+      end
+    end
+  end
 end
