@@ -217,3 +217,37 @@ fn without_z_a_pattern_that_matches_nothing_yet_is_an_error_with_a_hint() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("no probe matches rtprov:ints") && stderr.contains("with -Z"), "{stderr}");
 }
+
+/// With `/tmp` mounted noexec and no runtime directory, the provider is
+/// loaded from a memfd, nothing is left in `/tmp`, and sdtrace still lists
+/// it in the running process.
+#[test]
+fn a_noexec_tmp_falls_back_to_a_memfd_that_sdtrace_still_lists() {
+    if !can_attach() {
+        return;
+    }
+    let script = r#"
+set -e
+if [ -d /run/user ]; then mount -t tmpfs -o ro none /run/user; fi
+mount -t tmpfs -o noexec none /tmp
+unset XDG_RUNTIME_DIR SDTRACE_PROVIDER_DIR
+"$EX" 1000 10 > /tmp/long.out &
+bg=$!
+while [ ! -s /tmp/long.out ]; do sleep 0.05; done
+"$SDTRACE" list -p $bg 'rtprov:ints'
+kill -9 $bg
+wait $bg || true
+rm /tmp/long.out
+ls -A /tmp | wc -l | sed 's/^/left /'
+"#;
+    let out = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", script])
+        .env("EX", example_bin("runtime_provider"))
+        .env("SDTRACE", sdtrace_bin())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("/memfd:librtprov-") && text.contains("rtprov:ints"), "{text}");
+    assert!(text.contains("left 0"), "{text}");
+}

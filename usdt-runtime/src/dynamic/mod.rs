@@ -193,7 +193,13 @@ impl ProviderBuilder {
             }
             let placed = place_in(&dir, &name, &bytes).and_then(|p| {
                 let lock = temporary.then(|| hold(&p)).transpose()?;
-                open(&p).map(|h| (p, h, lock))
+                open(&p).map(|h| (p.clone(), h, lock)).inspect_err(|_| {
+                    // A file that cannot be loaded here (noexec) is not left behind.
+                    if temporary && unused(&p).is_some() {
+                        let _ = std::fs::remove_file(&p);
+                        let _ = std::fs::remove_dir(&dir);
+                    }
+                })
             });
             match placed {
                 Ok((path, handle, lock)) => {
