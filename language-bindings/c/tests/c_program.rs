@@ -9,40 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+use tests::{can_attach, ndjson, sdtrace_bin};
+
 /// The directory of this test binary, where cargo also put the library.
 fn deps_dir() -> PathBuf {
     let mut p = std::env::current_exe().expect("test binary path");
     p.pop();
     p
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-extern "C" {
-    fn geteuid() -> u32;
-}
-
-/// Whether this run can attach probes (root); under CI it must.
-fn can_attach() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    let root = unsafe { geteuid() } == 0;
-    if !root {
-        assert!(!in_ci(), "end-to-end tracing tests need root; CI runs as root");
-        eprintln!("NOT RUN: attaching probes needs root");
-    }
-    root
-}
-
-/// `target/<profile>/sdtrace` (`cargo build --workspace --bins` builds it).
-fn sdtrace_bin() -> PathBuf {
-    if let Some(p) = std::env::var_os("SDTRACE_BIN") {
-        return PathBuf::from(p);
-    }
-    let bin = deps_dir().parent().expect("profile dir").join("sdtrace");
-    assert!(bin.exists(), "{} is missing: run `cargo build --workspace --bins` first", bin.display());
-    bin
 }
 
 /// The C program, compiled once per test run; and the provider directory it uses.
@@ -117,11 +90,7 @@ fn sdtrace_traces_the_c_program_by_path_and_reads_every_value() {
     assert!(out.status.success(), "{stderr}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("round 1 enabled=true"), "{stdout}\n{stderr}");
-    let events: Vec<serde_json::Value> = stdout
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad NDJSON line {l:?}: {e}")))
-        .collect();
+    let events = ndjson(stdout.as_bytes());
     let of = |p: &str| events.iter().filter(|e| e["probe"] == p).map(|e| &e["args"]).collect::<Vec<_>>();
     let ints = of("ints");
     assert_eq!(ints.len(), 2, "{events:?}");
