@@ -144,6 +144,10 @@ fn files_in_the_temporary_directory_are_removed_by_their_last_user() {
     let exe = example_bin("runtime_provider");
     let script = r#"
 set -e
+# The binaries may live under /tmp (a CI checkout there): copy them out first.
+mount -t tmpfs none /mnt
+cp "$EX" /mnt/ex
+EX=/mnt/ex
 if [ -d /run/user ]; then mount -t tmpfs -o ro none /run/user; fi
 mount -t tmpfs none /tmp
 unset XDG_RUNTIME_DIR SDTRACE_PROVIDER_DIR
@@ -153,7 +157,8 @@ state() { if [ -e "$p" ]; then echo "$1 present"; else echo "$1 absent"; fi; }
 state after-one
 "$EX" 1000 10 > /tmp/long.out &
 bg=$!
-while [ ! -s /tmp/long.out ]; do sleep 0.05; done
+n=0
+while [ ! -s /tmp/long.out ]; do n=$((n + 1)); [ $n -lt 200 ] || { echo "the program did not start" >&2; exit 1; }; sleep 0.05; done
 "$EX" path > /dev/null
 state while-held
 kill -9 $bg
@@ -228,12 +233,19 @@ fn a_noexec_tmp_falls_back_to_a_memfd_that_sdtrace_still_lists() {
     }
     let script = r#"
 set -e
+# The binaries may live under /tmp (a CI checkout there): copy them out first.
+mount -t tmpfs none /mnt
+cp "$EX" /mnt/ex
+cp "$SDTRACE" /mnt/sdtrace
+EX=/mnt/ex
+SDTRACE=/mnt/sdtrace
 if [ -d /run/user ]; then mount -t tmpfs -o ro none /run/user; fi
 mount -t tmpfs -o noexec none /tmp
 unset XDG_RUNTIME_DIR SDTRACE_PROVIDER_DIR
 "$EX" 1000 10 > /tmp/long.out &
 bg=$!
-while [ ! -s /tmp/long.out ]; do sleep 0.05; done
+n=0
+while [ ! -s /tmp/long.out ]; do n=$((n + 1)); [ $n -lt 200 ] || { echo "the program did not start" >&2; exit 1; }; sleep 0.05; done
 "$SDTRACE" list -p $bg 'rtprov:ints'
 kill -9 $bg
 wait $bg || true
