@@ -138,11 +138,15 @@ fn probes_of_the_usdt_crate_are_traced_with_their_values() {
         return;
     }
     let exe = example_bin("usdt_crate");
-    // With -c, sdtrace warns that this binary's semaphores share a file page
-    // with the RELRO segment (rust-lld's layout), where the kernel raises
-    // the wrong copy while the program loads; bpftrace -c sees nothing too.
-    let (_, text) = trace_json("usdtcrate:*", &format!("{} 1", exe.display()));
-    assert!(text.contains("shares a file page with another writable segment"), "{text}");
+    // With -c, either sdtrace warns that this binary's semaphores share a
+    // file page with the RELRO segment (rust-lld's layout; whether they do
+    // depends on the sizes of what comes before, which differ between
+    // checkouts), where the kernel raises the wrong copy while the program
+    // loads and bpftrace -c sees nothing too; or every event arrives.
+    let (events, text) = trace_json("usdtcrate:*", &format!("{} 1", exe.display()));
+    let warned = text.contains("shares a file page with another writable segment");
+    let all = args_of(&events, "job-start").len() == 1 && args_of(&events, "job-done").len() == 1;
+    assert!(warned || all, "neither a warning nor every event:\n{text}");
     // Traced by pid once it runs, every event arrives.
     let mut child = Command::new(&exe).arg("100000").stdout(std::process::Stdio::null()).spawn().unwrap();
     std::thread::sleep(std::time::Duration::from_millis(200));
