@@ -24,7 +24,7 @@ fn c_probes() -> &'static (PathBuf, PathBuf) {
     BUILT.get_or_init(|| {
         let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
         let lib = deps_dir().join("libusdt_runtime.so");
-        assert!(lib.exists(), "{} is missing", lib.display());
+        assert!(lib.exists(), "{} is missing: cargo builds this crate's cdylib only when asked; run `cargo build --workspace --lib` first (scripts/test does)", lib.display());
         let dir = std::env::temp_dir().join(format!("usdt-c-abi-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let exe = dir.join("c_probes");
