@@ -475,13 +475,18 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     let method =
         cfg.method.unwrap_or_else(|| if uprobe::multi_supported() { Method::Multi } else { Method::PerfEvent });
     phase("attach method chosen");
+    // One program per argument layout, loaded when a group first needs it.
     let mut programs: HashMap<Vec<ArgPlan>, Program> = HashMap::new();
-    for (i, g) in groups.iter().enumerate() {
-        if !programs.contains_key(&g.plans) {
-            let insns = usdt::generate(&g.plans, cfg.strsize, ringbuf.fd(), drops.fd());
-            let prog = Program::load(method, &format!("sdtrace_usdt{i}"), &insns)?;
-            programs.insert(g.plans.clone(), prog);
+    let load_for = |programs: &mut HashMap<Vec<ArgPlan>, Program>, plans: &[ArgPlan]| {
+        if !programs.contains_key(plans) {
+            let insns = usdt::generate(plans, cfg.strsize, ringbuf.fd(), drops.fd());
+            let prog = Program::load(method, &format!("sdtrace_usdt{}", programs.len()), &insns)?;
+            programs.insert(plans.to_vec(), prog);
         }
+        Ok::<(), TraceError>(())
+    };
+    for g in &groups {
+        load_for(&mut programs, &g.plans)?;
     }
     phase("programs loaded");
 
@@ -553,11 +558,7 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
                     consumer.borrow_mut().add_sites(std::mem::take(&mut planner.formats));
                     let mut n = 0;
                     for g in std::mem::take(&mut planner.groups) {
-                        if !programs.contains_key(&g.plans) {
-                            let insns = usdt::generate(&g.plans, cfg.strsize, ringbuf.fd(), drops.fd());
-                            let prog = Program::load(method, &format!("sdtrace_usdt{}", programs.len()), &insns)?;
-                            programs.insert(g.plans.clone(), prog);
-                        }
+                        load_for(&mut programs, &g.plans)?;
                         let link = uprobe::attach_with(method, &programs[&g.plans], &g.open_path, &g.sites, g.pid)?;
                         n += link.sites;
                         links.push(link);

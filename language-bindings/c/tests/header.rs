@@ -17,6 +17,8 @@ fn checked_in_header_matches_cbindgen_output() {
     bindings.write(&mut generated);
     let header = crate_dir.join("include/usdt_runtime.h");
     if std::env::var_os("USDT_BLESS").is_some() {
+        // Rewriting the header would make the check pass by definition.
+        assert!(std::env::var("CI").map_or(true, |v| v != "true"), "USDT_BLESS is not allowed under CI=true");
         std::fs::write(&header, &generated).expect("write header");
         return;
     }

@@ -39,15 +39,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut layout = Layout::new(&ir, 64);
     layout.kernel.task = Some(Ok(TaskOffsets { pid: 8, tgid: 12, real_parent: 16, exit_code: 24 }));
-    let maps = MapFds {
-        ringbuf: 0,
-        counters: 0,
-        scratch: 0,
-        globals: Some(0),
-        thread: Some(0),
-        arrays: vec![0; ir.arrays.len()],
-        aggs: vec![0; ir.aggs.len()],
-    };
+    let maps = MapFds::placeholder(&ir);
     let table = ProbeTable(vec![ProbeInfo {
         provider: "p".into(),
         module: "m".into(),

@@ -162,6 +162,22 @@ pub struct MapFds {
     pub aggs: Vec<i32>,
 }
 
+impl MapFds {
+    /// Descriptors that are all 0, one per map the program needs: for a
+    /// first pass that only sizes the code (and for the fuzz target).
+    pub fn placeholder(ir: &Ir) -> MapFds {
+        MapFds {
+            ringbuf: 0,
+            counters: 0,
+            scratch: 0,
+            globals: Some(0),
+            thread: Some(0),
+            arrays: vec![0; ir.arrays.len()],
+            aggs: vec![0; ir.aggs.len()],
+        }
+    }
+}
+
 /// Where everything sits; computed once per run.
 #[derive(Debug, Clone)]
 pub struct Layout {
@@ -604,6 +620,21 @@ impl Gen<'_> {
         }
     }
 
+    /// The `n`-byte string value a map lookup left in R0, copied to fresh
+    /// scratch; "" when R0 is null (a missing key or thread-local).
+    fn string_from_lookup(&mut self, n: usize) -> StrLoc {
+        let off = self.alloc(n);
+        let found = self.a.label();
+        let done = self.a.label();
+        self.a.jmp_imm(Cond::Ne, R0, 0, found);
+        self.zero_scratch(off, n);
+        self.a.goto(done);
+        self.a.bind(found);
+        self.copy(R7, off, StrLoc { base: R0, off: 0 }, n);
+        self.a.bind(done);
+        StrLoc { base: R7, off }
+    }
+
     /// `dst = memcpy(src, n)` between map values: `bpf_probe_read_kernel`.
     fn copy(&mut self, dst_base: Reg, dst_off: i32, src: StrLoc, n: usize) {
         self.a.emit(Insn::mov(R1, dst_base));
@@ -999,21 +1030,12 @@ impl Gen<'_> {
             TKind::Var(VarRef::Global(i)) => Ok(StrLoc { base: R8, off: self.layout.globals[*i] as i32 }),
             TKind::Var(VarRef::Clause(i)) => Ok(StrLoc { base: R7, off: self.layout.clause_vars[*i] as i32 }),
             TKind::Var(VarRef::Thread(i)) => {
-                let off = self.alloc(n);
-                let found = self.a.label();
-                let done = self.a.label();
                 self.thread_key(*i);
                 self.a.emit_all(Insn::ld_map_fd(R1, self.thread_fd()));
                 self.a.emit(Insn::mov(R2, R10));
                 self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(KEY)));
                 self.a.emit(Insn::call(helper::MAP_LOOKUP_ELEM));
-                self.a.jmp_imm(Cond::Ne, R0, 0, found);
-                self.zero_scratch(off, n);
-                self.a.goto(done);
-                self.a.bind(found);
-                self.copy(R7, off, StrLoc { base: R0, off: 0 }, n);
-                self.a.bind(done);
-                Ok(StrLoc { base: R7, off })
+                Ok(self.string_from_lookup(n))
             }
             TKind::StrFn(f, args) if *f != StrFn::Index => self.str_fn(*f, args, e),
             TKind::Cond(c, t, f) => {
@@ -1033,16 +1055,7 @@ impl Gen<'_> {
             }
             TKind::ArrayGet(array, keys) => {
                 self.array_lookup(*array, keys)?;
-                let off = self.alloc(n);
-                let found = self.a.label();
-                let done = self.a.label();
-                self.a.jmp_imm(Cond::Ne, R0, 0, found);
-                self.zero_scratch(off, n);
-                self.a.goto(done);
-                self.a.bind(found);
-                self.copy(R7, off, StrLoc { base: R0, off: 0 }, n);
-                self.a.bind(done);
-                Ok(StrLoc { base: R7, off })
+                Ok(self.string_from_lookup(n))
             }
             TKind::Copyinstr(addr, len) => {
                 let off = self.alloc(n);

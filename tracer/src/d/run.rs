@@ -263,15 +263,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     }
     let specs: Vec<&ProgramSpec> = plan.specs();
     // A first pass with placeholder maps sizes the scratch area.
-    let fake = MapFds {
-        ringbuf: 0,
-        counters: 0,
-        scratch: 0,
-        globals: Some(0),
-        thread: Some(0),
-        arrays: vec![0; ir.arrays.len()],
-        aggs: vec![0; ir.aggs.len()],
-    };
+    let fake = MapFds::placeholder(&ir);
     let mut scratch = 8;
     for s in &specs {
         let (_, need) = codegen::generate(&ir, &layout, &fake, s, &plan.table).map_err(|e| DError::Compile(e.0))?;
