@@ -5,6 +5,7 @@
 //! /*
 //!  * sdtrace-test
 //!  * args: -q -c "{fixture:sdt_basic_O2} 3"   (after `sdtrace -s FILE`)
+//!  * env: RTPROV_DELAY_MS=600                 (environment of sdtrace and its command)
 //!  * status: 0                                (exit status, default 0)
 //!  * expect:                                  (the program's output, exactly)
 //!  * expect-lines:                            (output lines, any order, each present)
@@ -26,6 +27,7 @@ use tests::{can_attach, example_bin, fixture, rust_fixture, sdtrace_bin};
 #[derive(Debug, Default)]
 struct Spec {
     args: Vec<String>,
+    env: Vec<(String, String)>,
     status: i32,
     expect: Option<Vec<String>>,
     expect_lines: Vec<String>,
@@ -121,6 +123,12 @@ fn parse_spec(path: &Path) -> Spec {
         if let Some(a) = line.strip_prefix("args:") {
             spec.args = split_args(&substitute(a.trim()));
             section = None;
+        } else if let Some(e) = line.strip_prefix("env:") {
+            for kv in e.split_whitespace() {
+                let (k, v) = kv.split_once('=').unwrap_or_else(|| panic!("{}: env wants KEY=VALUE", path.display()));
+                spec.env.push((k.to_string(), v.to_string()));
+            }
+            section = None;
         } else if let Some(s) = line.strip_prefix("status:") {
             spec.status = s.trim().parse().unwrap();
             section = None;
@@ -159,6 +167,7 @@ fn run_file(path: &Path) -> Result<(), String> {
         .arg("-o")
         .arg(&out_file)
         .args(&spec.args)
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .output()
         .map_err(|e| format!("cannot run sdtrace: {e}"))?;
     if program != path {

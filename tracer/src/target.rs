@@ -180,6 +180,68 @@ pub fn needed_libraries(exe: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// Finds the objects that traced processes map after the start (a library
+/// opened with `dlopen`, a run-time provider, its next generation), by
+/// reading their maps at most every [`LateScan::PERIOD`]. `sdtrace trace`
+/// and D programs both use it, so both pick up late objects the same way.
+pub struct LateScan {
+    pids: Vec<u32>,
+    /// (pid, device, inode) of every object already looked at.
+    known: std::collections::HashSet<(u32, u64, u64)>,
+    last: std::time::Instant,
+}
+
+impl LateScan {
+    /// How often the maps are read.
+    pub const PERIOD: std::time::Duration = std::time::Duration::from_millis(100);
+
+    /// Scan `pids`, leaving out the objects planned at the start: `(pid,
+    /// path)`, where no pid means the object is traced in every process.
+    pub fn new<'a>(pids: Vec<u32>, planned: impl IntoIterator<Item = (Option<u32>, &'a Path)>) -> LateScan {
+        let mut known = std::collections::HashSet::new();
+        for (pid, path) in planned {
+            let Some((dev, ino)) = file_id(path) else { continue };
+            match pid {
+                Some(p) => {
+                    known.insert((p, dev, ino));
+                }
+                None => known.extend(pids.iter().map(|&p| (p, dev, ino))),
+            }
+        }
+        LateScan { pids, known, last: std::time::Instant::now() }
+    }
+
+    /// Whether a scan is due (never, without processes to scan).
+    pub fn due(&mut self) -> bool {
+        if self.pids.is_empty() || self.last.elapsed() < Self::PERIOD {
+            return false;
+        }
+        self.last = std::time::Instant::now();
+        true
+    }
+
+    /// Objects mapped since the last call, with the process mapping them.
+    pub fn new_objects(&mut self) -> Vec<(u32, MappedObject)> {
+        let mut out = Vec::new();
+        for &pid in &self.pids {
+            // A process that exited is the stop check's business.
+            let Ok(objects) = process_objects(pid) else { continue };
+            for obj in objects {
+                if file_id(&obj.open_path).is_some_and(|(dev, ino)| self.known.insert((pid, dev, ino))) {
+                    out.push((pid, obj));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Device and inode: one file however it is reached.
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

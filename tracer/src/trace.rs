@@ -523,14 +523,12 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     // are found by reading their maps every LATE_SCAN and attached like
     // those at the start. Patterns with a path need no scan: their uprobes
     // are set on the file already.
-    let mut late = LateScan {
-        pids: cfg.pids.iter().copied().chain(held.as_ref().map(|h| h.pid())).collect(),
-        known: scopes.iter().filter_map(|s| file_id(&s.open_path)).collect(),
-        last: Instant::now(),
+    let late_pids: Vec<u32> = if bare.is_empty() {
+        Vec::new()
+    } else {
+        cfg.pids.iter().copied().chain(held.as_ref().map(|h| h.pid())).collect()
     };
-    if bare.is_empty() {
-        late.pids.clear();
-    }
+    let mut late = target::LateScan::new(late_pids, scopes.iter().map(|s| (s.pid, s.open_path.as_path())));
 
     consumer.borrow_mut().header().map_err(TraceError::Output)?;
     stop::arm();
@@ -547,8 +545,7 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
         if stop::run_over(started, cfg.duration, held.as_mut(), &cfg.pids)? {
             break;
         }
-        if !late.pids.is_empty() && late.last.elapsed() >= LATE_SCAN {
-            late.last = Instant::now();
+        if late.due() {
             for (pid, obj) in late.new_objects() {
                 planner.first_cookie = consumer.borrow().site_count();
                 planner.command = false;
@@ -596,39 +593,6 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     let mut c = consumer.into_inner();
     c.flush().map_err(TraceError::Output)?;
     Ok(Summary { events: c.events, drops: drops.percpu_sum(0)?, sites, malformed: c.malformed })
-}
-
-/// How often the maps of traced processes are read for new objects.
-const LATE_SCAN: Duration = Duration::from_millis(100);
-
-/// The objects of traced processes already planned, to find new ones.
-struct LateScan {
-    pids: Vec<u32>,
-    known: std::collections::HashSet<(u64, u64)>,
-    last: Instant,
-}
-
-impl LateScan {
-    /// Objects mapped since the last call, with the process mapping them.
-    fn new_objects(&mut self) -> Vec<(u32, target::MappedObject)> {
-        let mut out = Vec::new();
-        for &pid in &self.pids {
-            // A process that exited is the stop check's business.
-            let Ok(objects) = target::process_objects(pid) else { continue };
-            for obj in objects {
-                if file_id(&obj.open_path).is_some_and(|id| self.known.insert(id)) {
-                    out.push((pid, obj));
-                }
-            }
-        }
-        out
-    }
-}
-
-/// Device and inode: one file however it is reached.
-fn file_id(path: &Path) -> Option<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

@@ -1172,6 +1172,12 @@ impl Gen<'_> {
                 let end = self.a.label();
                 let ids: Vec<u64> =
                     self.spec.ids.iter().copied().filter(|id| self.names.field(*id, *field) == *text).collect();
+                if ids.is_empty() {
+                    // No probe of this program has that name: a constant
+                    // (the verifier refuses the unreachable branch).
+                    self.a.emit(Insn::mov_imm(R0, i32::from(*negate)));
+                    return Ok(());
+                }
                 for id in ids {
                     self.jmp_id(Cond::Eq, id, yes);
                 }

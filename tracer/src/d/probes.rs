@@ -97,6 +97,10 @@ pub struct Plan {
     pub matched: usize,
     /// Warnings to print.
     pub warnings: Vec<String>,
+    /// The USDT descriptions, kept to match objects mapped later.
+    pub usdt_matcher: Option<UsdtMatcher>,
+    /// The `ERROR` clauses every program runs, for programs made later.
+    pub error_handler: Option<ErrorHandler>,
 }
 
 /// An object to look for USDT probes in.
@@ -236,6 +240,7 @@ impl ArgCatalog {
     /// not to one of its sites.
     pub fn describe(&self, clause: &super::ast::Clause, target: Option<u32>) -> ClauseArgs {
         let mut seen: Vec<(String, Option<Described>)> = Vec::new();
+        let mut usdt = false;
         for d in clause.descs.iter().filter(|d| !claimed(d)) {
             let prov = d.provider.replace("$target", &target.map(|t| t.to_string()).unwrap_or_default());
             let (Ok(pg), Ok(mg), Ok(ng)) = (glob(&prov, false), glob(&d.module, false), glob(&d.name, true)) else {
@@ -244,6 +249,7 @@ impl ArgCatalog {
             if pg.matches("syscall") {
                 continue;
             }
+            usdt = true;
             for (scope, module, objects) in &self.objects {
                 let with_pid = scope.pid.map(|p| format!("{p}"));
                 for probe in &objects.probes {
@@ -263,7 +269,9 @@ impl ArgCatalog {
                 }
             }
         }
-        let Some((first_name, first)) = seen.first() else { return ClauseArgs::Unknown };
+        let Some((first_name, first)) = seen.first() else {
+            return if usdt { ClauseArgs::NotYet } else { ClauseArgs::Unknown };
+        };
         if let Some((other, _)) = seen.iter().find(|(_, a)| a != first) {
             let side = |n: &str, a: &Option<Described>| match a {
                 Some(a) => format!(
@@ -441,171 +449,54 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
     }
 
     // USDT.
-    let usdt_descs: Vec<(usize, &ProbeDesc)> = ir
+    let usdt_descs: Vec<&ProbeDesc> = ir
         .clauses
         .iter()
-        .enumerate()
-        .flat_map(|(i, c)| c.descs.iter().map(move |d| (i, d)))
-        .filter(|(_, d)| !claimed(d) && !glob(&d.provider, false).is_ok_and(|g| g.matches("syscall")))
+        .flat_map(|c| &c.descs)
+        .filter(|d| !claimed(d) && !glob(&d.provider, false).is_ok_and(|g| g.matches("syscall")))
         .collect();
     // Descriptions with `$target` need one.
-    for (_, d) in &usdt_descs {
+    for d in &usdt_descs {
         if d.provider.contains("$target") && target.is_none() && !d.module.starts_with('/') {
             diags.push(
                 Diagnostic::error(d.span, "`$target` needs a target process").with_hint("add -c 'COMMAND' or -p PID"),
             );
         }
     }
-    // Per (clause set, plans): the sites.
-    type Key = (Vec<usize>, Vec<ArgPlan>);
-    let mut groups: BTreeMap<String, (Key, Vec<UsdtAttach>, Vec<u64>)> = BTreeMap::new();
-    let mut matched_desc = vec![false; usdt_descs.len()];
-    let mut nop10_results = Vec::new();
-    if !usdt_descs.is_empty() {
-        if scopes.is_empty() {
-            for (_, d) in &usdt_descs {
-                diags.push(
-                    Diagnostic::error(
-                        d.span,
-                        format!("`{}` names a USDT probe, which needs processes to look in", d.text),
-                    )
+    if !usdt_descs.is_empty() && scopes.is_empty() {
+        for d in &usdt_descs {
+            diags.push(
+                Diagnostic::error(d.span, format!("`{}` names a USDT probe, which needs processes to look in", d.text))
                     .with_hint(
                         "add -p PID or -c 'COMMAND', or name the object by path to trace every process: \
                          provider:/path/to/object::name",
                     ),
-                );
-            }
+            );
+        }
+        return Err(diags);
+    }
+    let mut matcher = match UsdtMatcher::new(ir, target) {
+        Ok(m) => m,
+        Err(d) => {
+            diags.push(d);
             return Err(diags);
         }
-        let pats = usdt_descs
-            .iter()
-            .map(|(ci, d)| {
-                let prov = d.provider.replace("$target", &target.map(|t| t.to_string()).unwrap_or_default());
-                Ok::<_, String>((
-                    *ci,
-                    glob(&prov, false)?,
-                    glob(&d.module, false)?,
-                    glob(&d.function, false)?,
-                    glob(&d.name, true)?,
-                    d,
-                ))
-            })
-            .collect::<Result<Vec<_>, _>>();
-        let pats = match pats {
-            Ok(p) => p,
-            Err(e) => {
-                diags.push(Diagnostic::error(usdt_descs[0].1.span, e));
-                return Err(diags);
-            }
-        };
-        let needs_functions =
-            ir.uses_probefunc || pats.iter().any(|(_, _, _, _, _, d)| !d.function.is_empty() && d.function != "*");
-        for scope in scopes {
-            let Ok(mut objects) = discover_file(&scope.open_path) else { continue };
-            let Some(arch) = objects.arch else { continue };
-            if needs_functions {
-                annotate_sites(&mut objects);
-            }
-            let Ok(file) = stap_notes::Mapped::open(&scope.open_path) else { continue };
-            let module =
-                PathBuf::from(&scope.shown).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-            for probe in &objects.probes {
-                let with_pid = scope.pid.map(|pid| format!("{}{pid}", probe.provider));
-                for site in &probe.sites {
-                    let function = site.function.clone().unwrap_or_default();
-                    let mut clauses: Vec<usize> = Vec::new();
-                    for (k, (ci, pg, mg, fg, ng, d)) in pats.iter().enumerate() {
-                        let prov_ok = pg.matches(&probe.provider) || with_pid.as_deref().is_some_and(|w| pg.matches(w));
-                        let mod_ok = scope.module_matches(&d.module, mg, &module);
-                        if prov_ok && mod_ok && fg.matches(&function) && ng.matches(&probe.name) {
-                            matched_desc[k] = true;
-                            if !clauses.contains(ci) {
-                                clauses.push(*ci);
-                            }
-                        }
-                    }
-                    if clauses.is_empty() {
-                        continue;
-                    }
-                    clauses.sort_unstable();
-                    let shown = format!("{}:{}", probe.provider, probe.name);
-                    let site_err = |why: String| {
-                        Diagnostic::error(
-                            pats[0].5.span,
-                            format!("{}: {shown} at {:#x}: {why}", scope.shown, site.address),
-                        )
-                    };
-                    let Some(offset) = site.file_offset else {
-                        diags.push(site_err("the site is not in the file".into()));
-                        continue;
-                    };
-                    let offset = match check_site_bytes(&file, offset, arch) {
-                        Ok(SiteForm::NopNop10(n)) if nop10_safe(&mut nop10_results, n) => offset + 1,
-                        Ok(_) => offset,
-                        Err(e) => {
-                            diags.push(site_err(e));
-                            continue;
-                        }
-                    };
-                    let plans = match plan_args(&site.raw_args, arch) {
-                        Ok(p) => p,
-                        Err(e) => {
-                            diags.push(site_err(e));
-                            continue;
-                        }
-                    };
-                    let ref_ctr_offset = probe.semaphore.and_then(|(_, off)| off).unwrap_or(0);
-                    if ref_ctr_offset != 0 && scope.held && semaphore_page_is_shared(&file, ref_ctr_offset) {
-                        let w = format!(
-                            "{}: the semaphore of {shown} shares a file page with another writable segment; with -c \
-                             the probe may stay off (docs/tracing.md): trace the running process with -p instead",
-                            scope.shown
-                        );
-                        if !p.warnings.contains(&w) {
-                            p.warnings.push(w);
-                        }
-                    }
-                    let provider = with_pid.clone().unwrap_or_else(|| probe.provider.clone());
-                    let id = add(
-                        &mut p,
-                        ProbeInfo {
-                            provider,
-                            module: module.clone(),
-                            function: function.clone(),
-                            name: probe.name.replace("__", "-"),
-                        },
-                    );
-                    p.matched += 1;
-                    let key_text = format!("{clauses:?}{plans:?}");
-                    let entry = groups
-                        .entry(key_text)
-                        .or_insert_with(|| ((clauses.clone(), plans.clone()), Vec::new(), Vec::new()));
-                    entry.2.push(id);
-                    let attach = SiteAttach { offset, ref_ctr_offset, cookie: id };
-                    match entry.1.iter_mut().find(|a| a.open_path == scope.open_path && a.pid == scope.pid) {
-                        Some(a) => a.sites.push(attach),
-                        None => entry.1.push(UsdtAttach {
-                            open_path: scope.open_path.clone(),
-                            pid: scope.pid,
-                            sites: vec![attach],
-                        }),
-                    }
-                }
+    };
+    for scope in scopes {
+        let found = matcher.scan(scope, &mut p.table);
+        diags.extend(found.diags);
+        for w in found.warnings {
+            if !p.warnings.contains(&w) {
+                p.warnings.push(w);
             }
         }
+        p.matched += found.matched;
+        matcher.merge(found.programs);
     }
-    for ((clauses, plans), attaches, ids) in groups.into_values() {
-        let spec = ProgramSpec {
-            context: Context::Usdt(plans),
-            clauses: clauses.into_iter().map(|c| (c, Filter::All)).collect(),
-            ids,
-            on_error: None,
-        };
-        p.usdt.push((spec, attaches));
-    }
+    p.usdt = std::mem::take(&mut matcher.programs).into_values().collect();
     if !allow_empty {
-        for (k, (_, d)) in usdt_descs.iter().enumerate() {
-            if !matched_desc[k] && !usdt_descs[..k].iter().any(|(_, e)| e.text == d.text) {
+        for (k, d) in matcher.descs.iter().enumerate() {
+            if !matcher.matched[k] && !matcher.descs[..k].iter().any(|e| e.text == d.text) {
                 diags.push(
                     Diagnostic::error(d.span, format!("probe description `{}` matches no probes", d.text))
                         .with_hint("list what there is with `sdtrace list -p PID`, or allow it with -Z"),
@@ -645,6 +536,9 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
             }
         }
     }
+    if !usdt_descs.is_empty() {
+        p.usdt_matcher = Some(matcher);
+    }
     // ERROR: every program runs the ERROR clauses when one of its clauses faults.
     let error_clauses: Vec<usize> = ir
         .clauses
@@ -666,11 +560,221 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
         for spec in p.specs_mut() {
             spec.on_error = Some(handler.clone());
         }
+        p.error_handler = Some(handler);
     }
     if diags.is_empty() {
         Ok(p)
     } else {
         Err(diags)
+    }
+}
+
+/// One USDT description, compiled.
+#[derive(Debug, Clone)]
+pub struct DescPattern {
+    /// The clause it heads.
+    pub clause: usize,
+    provider: glob::Pattern,
+    module: glob::Pattern,
+    function: glob::Pattern,
+    name: glob::Pattern,
+    module_text: String,
+    /// The description as written.
+    pub text: String,
+    /// Where it is written.
+    pub span: super::diag::Span,
+}
+
+/// USDT programs keyed by their clauses and argument plans, with the
+/// sites each attaches to and the probe ids it sees.
+type Programs = BTreeMap<(Vec<usize>, String), (ProgramSpec, Vec<UsdtAttach>)>;
+
+/// Matches a program's USDT descriptions against objects: those there at
+/// the start, and those a traced process maps later (a dlopened library, a
+/// run-time provider), so one mechanism serves both.
+#[derive(Debug, Clone)]
+pub struct UsdtMatcher {
+    /// The descriptions.
+    pub descs: Vec<DescPattern>,
+    /// Which descriptions matched a site so far.
+    pub matched: Vec<bool>,
+    needs_functions: bool,
+    nop10_results: Vec<([u8; 10], bool)>,
+    programs: Programs,
+}
+
+/// What one object adds.
+#[derive(Debug, Default)]
+pub struct Found {
+    /// New programs with their sites (ids continue the probe table).
+    pub programs: Vec<(ProgramSpec, Vec<UsdtAttach>)>,
+    /// Sites matched.
+    pub matched: usize,
+    /// Sites that cannot be traced, at the description that matched them.
+    pub diags: Vec<Diagnostic>,
+    /// Warnings to print.
+    pub warnings: Vec<String>,
+}
+
+impl UsdtMatcher {
+    /// Compile the USDT descriptions of `ir`.
+    pub fn new(ir: &Ir, target: Option<u32>) -> Result<UsdtMatcher, Diagnostic> {
+        let mut descs = Vec::new();
+        for (clause, c) in ir.clauses.iter().enumerate() {
+            for d in &c.descs {
+                if claimed(d) || glob(&d.provider, false).is_ok_and(|g| g.matches("syscall")) {
+                    continue;
+                }
+                let prov = d.provider.replace("$target", &target.map(|t| t.to_string()).unwrap_or_default());
+                let pat = |f: &str, dash| glob(f, dash).map_err(|e| Diagnostic::error(d.span, e));
+                descs.push(DescPattern {
+                    clause,
+                    provider: pat(&prov, false)?,
+                    module: pat(&d.module, false)?,
+                    function: pat(&d.function, false)?,
+                    name: pat(&d.name, true)?,
+                    module_text: d.module.clone(),
+                    text: d.text.clone(),
+                    span: d.span,
+                });
+            }
+        }
+        let needs_functions = ir.uses_probefunc
+            || ir.clauses.iter().flat_map(|c| &c.descs).any(|d| !d.function.is_empty() && d.function != "*");
+        Ok(UsdtMatcher {
+            matched: vec![false; descs.len()],
+            descs,
+            needs_functions,
+            nop10_results: Vec::new(),
+            programs: BTreeMap::new(),
+        })
+    }
+
+    /// Whether any description could match an object of a process (one
+    /// not named by path).
+    pub fn wants_process_objects(&self) -> bool {
+        self.descs.iter().any(|d| !d.module_text.starts_with('/'))
+    }
+
+    /// Match the sites of one object: new probes go into `table`, and the
+    /// programs that see them are returned (not yet merged).
+    pub fn scan(&mut self, scope: &UsdtScope, table: &mut ProbeTable) -> Found {
+        let mut found = Found::default();
+        let Ok(mut objects) = discover_file(&scope.open_path) else { return found };
+        let Some(arch) = objects.arch else { return found };
+        if self.needs_functions {
+            annotate_sites(&mut objects);
+        }
+        let Ok(file) = stap_notes::Mapped::open(&scope.open_path) else { return found };
+        let module =
+            PathBuf::from(&scope.shown).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut programs: Programs = BTreeMap::new();
+        for probe in &objects.probes {
+            let with_pid = scope.pid.map(|pid| format!("{}{pid}", probe.provider));
+            for site in &probe.sites {
+                let function = site.function.clone().unwrap_or_default();
+                let mut clauses: Vec<usize> = Vec::new();
+                let mut first = None;
+                for (k, d) in self.descs.iter().enumerate() {
+                    let prov_ok = d.provider.matches(&probe.provider)
+                        || with_pid.as_deref().is_some_and(|w| d.provider.matches(w));
+                    if prov_ok
+                        && scope.module_matches(&d.module_text, &d.module, &module)
+                        && d.function.matches(&function)
+                        && d.name.matches(&probe.name)
+                    {
+                        self.matched[k] = true;
+                        first.get_or_insert(d.span);
+                        if !clauses.contains(&d.clause) {
+                            clauses.push(d.clause);
+                        }
+                    }
+                }
+                let Some(span) = first else { continue };
+                clauses.sort_unstable();
+                let shown = format!("{}:{}", probe.provider, probe.name);
+                let site_err = |why: String| {
+                    Diagnostic::error(span, format!("{}: {shown} at {:#x}: {why}", scope.shown, site.address))
+                };
+                let Some(offset) = site.file_offset else {
+                    found.diags.push(site_err("the site is not in the file".into()));
+                    continue;
+                };
+                let offset = match check_site_bytes(&file, offset, arch) {
+                    Ok(SiteForm::NopNop10(n)) if nop10_safe(&mut self.nop10_results, n) => offset + 1,
+                    Ok(_) => offset,
+                    Err(e) => {
+                        found.diags.push(site_err(e));
+                        continue;
+                    }
+                };
+                let plans = match plan_args(&site.raw_args, arch) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        found.diags.push(site_err(e));
+                        continue;
+                    }
+                };
+                let ref_ctr_offset = probe.semaphore.and_then(|(_, off)| off).unwrap_or(0);
+                if ref_ctr_offset != 0 && scope.held && semaphore_page_is_shared(&file, ref_ctr_offset) {
+                    let w = format!(
+                        "{}: the semaphore of {shown} shares a file page with another writable segment; with -c \
+                         the probe may stay off (docs/tracing.md): trace the running process with -p instead",
+                        scope.shown
+                    );
+                    if !found.warnings.contains(&w) {
+                        found.warnings.push(w);
+                    }
+                }
+                table.0.push(ProbeInfo {
+                    provider: with_pid.clone().unwrap_or_else(|| probe.provider.clone()),
+                    module: module.clone(),
+                    function: function.clone(),
+                    name: probe.name.replace("__", "-"),
+                });
+                let id = (table.0.len() - 1) as u64;
+                found.matched += 1;
+                let (spec, attaches) = programs.entry((clauses.clone(), format!("{plans:?}"))).or_insert_with(|| {
+                    let spec = ProgramSpec {
+                        context: Context::Usdt(plans.clone()),
+                        clauses: clauses.iter().map(|&c| (c, Filter::All)).collect(),
+                        ids: Vec::new(),
+                        on_error: None,
+                    };
+                    (spec, Vec::new())
+                });
+                spec.ids.push(id);
+                let attach = SiteAttach { offset, ref_ctr_offset, cookie: id };
+                match attaches.iter_mut().find(|a| a.open_path == scope.open_path && a.pid == scope.pid) {
+                    Some(a) => a.sites.push(attach),
+                    None => attaches.push(UsdtAttach {
+                        open_path: scope.open_path.clone(),
+                        pid: scope.pid,
+                        sites: vec![attach],
+                    }),
+                }
+            }
+        }
+        found.programs = programs.into_values().collect();
+        found
+    }
+
+    /// Fold the programs of several objects found at the start into one
+    /// per clause set and argument plan.
+    fn merge(&mut self, programs: Vec<(ProgramSpec, Vec<UsdtAttach>)>) {
+        for (spec, attaches) in programs {
+            let Context::Usdt(plans) = &spec.context else { continue };
+            let key = (spec.clauses.iter().map(|(c, _)| *c).collect(), format!("{plans:?}"));
+            match self.programs.get_mut(&key) {
+                Some((s, a)) => {
+                    s.ids.extend(spec.ids);
+                    a.extend(attaches);
+                }
+                None => {
+                    self.programs.insert(key, (spec, attaches));
+                }
+            }
+        }
     }
 }
 

@@ -232,7 +232,8 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         return Ok(0);
     }
 
-    let plan = probes::plan(&ir, &scopes, target, cfg.allow_empty).map_err(|d| DError::Compile(render_all(&d, src)))?;
+    let mut plan =
+        probes::plan(&ir, &scopes, target, cfg.allow_empty).map_err(|d| DError::Compile(render_all(&d, src)))?;
     for w in &plan.warnings {
         eprintln!("sdtrace: warning: {w}");
     }
@@ -261,7 +262,22 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     if !plan.proc.is_empty() || ir.uses_task {
         layout.kernel = kernel_facts();
     }
-    let specs: Vec<&ProgramSpec> = plan.specs();
+    // Objects the traced processes map later are matched like those at
+    // the start, by the same matcher.
+    let mut late_matcher =
+        plan.usdt_matcher.take().filter(|m| m.wants_process_objects() && (held.is_some() || !cfg.pids.is_empty()));
+    let mut specs: Vec<ProgramSpec> = plan.specs().into_iter().cloned().collect();
+    if let Some(m) = &late_matcher {
+        // Programs made later hold some of these clauses: size them all.
+        let mut clauses: Vec<usize> = m.descs.iter().map(|d| d.clause).collect();
+        clauses.dedup();
+        specs.push(ProgramSpec {
+            context: codegen::Context::Usdt(Vec::new()),
+            clauses: clauses.into_iter().map(|c| (c, codegen::Filter::All)).collect(),
+            ids: Vec::new(),
+            on_error: plan.error_handler.clone(),
+        });
+    }
     // A first pass with placeholder maps sizes the scratch area.
     let fake = MapFds::placeholder(&ir);
     let mut scratch = 8;
@@ -269,6 +285,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         let (_, need) = codegen::generate(&ir, &layout, &fake, s, &plan.table).map_err(|e| DError::Compile(e.0))?;
         scratch = scratch.max(need);
     }
+    let specs: Vec<&ProgramSpec> = plan.specs();
     if cfg.dump == Some(Dump::Bpf) {
         for (i, s) in specs.iter().enumerate() {
             let (insns, _) =
@@ -318,8 +335,8 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
 
     // Programs.
     let method = if uprobe::multi_supported() { Method::Multi } else { Method::PerfEvent };
-    let load_kind = |spec: &ProgramSpec, name: &str, kind: ProgKind| -> Result<Program, DError> {
-        let (insns, _) = codegen::generate(&ir, &layout, &fds, spec, &plan.table).map_err(|e| DError::Compile(e.0))?;
+    let load_kind = |spec: &ProgramSpec, name: &str, kind: ProgKind, table: &ProbeTable| -> Result<Program, DError> {
+        let (insns, _) = codegen::generate(&ir, &layout, &fds, spec, table).map_err(|e| DError::Compile(e.0))?;
         let loaded = match kind {
             ProgKind::RawTp => Program::load_raw_tp(name, &insns),
             ProgKind::Uprobe => Program::load(method, name, &insns),
@@ -345,9 +362,9 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         })
     };
     let load = |spec: &ProgramSpec, name: &str, raw: bool| {
-        load_kind(spec, name, if raw { ProgKind::RawTp } else { ProgKind::Uprobe })
+        load_kind(spec, name, if raw { ProgKind::RawTp } else { ProgKind::Uprobe }, &plan.table)
     };
-    let load_perf = |spec: &ProgramSpec, name: &str| load_kind(spec, name, ProgKind::PerfEvent);
+    let load_perf = |spec: &ProgramSpec, name: &str| load_kind(spec, name, ProgKind::PerfEvent, &plan.table);
     let mut links: Vec<UprobeMultiLink> = Vec::new();
     let mut tp_links: Vec<OwnedFd> = Vec::new();
     let mut usdt_programs = Vec::new();
@@ -369,7 +386,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
 
     // Output state: the ring buffer's callback prints each record.
     let state = RefCell::new(Sink {
-        printer: Printer::new(&ir, &layout, &plan.table, &aggs),
+        printer: Printer::new(&ir, &layout, plan.table.clone(), &aggs),
         out,
         status: None,
         error: None,
@@ -443,12 +460,57 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         h.release()?;
     }
     let started = Instant::now();
+    let mut table = plan.table.clone();
+    let late_pids = match &late_matcher {
+        Some(_) => cfg.pids.iter().copied().chain(held.as_ref().map(|h| h.pid())).collect(),
+        None => Vec::new(),
+    };
+    let mut late = target::LateScan::new(late_pids, scopes.iter().map(|s| (s.pid, s.open_path.as_path())));
     while state.borrow().status.is_none() {
         std::thread::sleep(opts.switchrate);
         drain(&mut rb)?;
         state.borrow_mut().out.flush()?;
         if stop::run_over(started, cfg.duration, held.as_mut(), &cfg.pids)? {
             break;
+        }
+        let Some(matcher) = late_matcher.as_mut().filter(|_| late.due()) else { continue };
+        for (pid, obj) in late.new_objects() {
+            let scope = UsdtScope {
+                shown: obj.name.clone(),
+                open_path: obj.open_path,
+                pid: Some(pid),
+                held: false,
+                by_path: false,
+            };
+            let before = table.0.len();
+            let found = matcher.scan(&scope, &mut table);
+            state.borrow_mut().printer.table.0.extend_from_slice(&table.0[before..]);
+            for d in &found.diags {
+                eprintln!("sdtrace: warning: pid {pid}: {}", d.message);
+            }
+            let mut sites = 0;
+            for (mut spec, attaches) in found.programs {
+                spec.on_error = plan.error_handler.clone();
+                let name = format!("sdtrace_d_u{}", usdt_programs.len());
+                let attached = load_kind(&spec, &name, ProgKind::Uprobe, &table).and_then(|prog| {
+                    for a in &attaches {
+                        links.push(uprobe::attach_with(method, &prog, &a.open_path, &a.sites, a.pid)?);
+                        sites += a.sites.len();
+                    }
+                    usdt_programs.push(prog);
+                    Ok(())
+                });
+                if let Err(e) = attached {
+                    eprintln!("sdtrace: warning: pid {pid}: {}: not traced: {e}", obj.name);
+                }
+            }
+            if sites > 0 && !opts.quiet {
+                eprintln!(
+                    "sdtrace: pid {pid} mapped {}: {sites} more probe{}",
+                    obj.name,
+                    if sites == 1 { "" } else { "s" }
+                );
+            }
         }
     }
     // Stop tracing, then END.
@@ -523,7 +585,7 @@ struct Sink<'a, 'o> {
 struct Printer<'a> {
     ir: &'a Ir,
     layout: &'a Layout,
-    table: &'a ProbeTable,
+    table: ProbeTable,
     aggs: &'a [Map],
     /// Argument types per format, from the printf statements.
     format_args: HashMap<usize, Vec<Ty>>,
@@ -548,7 +610,7 @@ fn collect_formats(stmts: &[IStmt], out: &mut HashMap<usize, Vec<Ty>>) {
 }
 
 impl<'a> Printer<'a> {
-    fn new(ir: &'a Ir, layout: &'a Layout, table: &'a ProbeTable, aggs: &'a [Map]) -> Self {
+    fn new(ir: &'a Ir, layout: &'a Layout, table: ProbeTable, aggs: &'a [Map]) -> Self {
         let mut format_args = HashMap::new();
         for c in &ir.clauses {
             collect_formats(&c.body, &mut format_args);

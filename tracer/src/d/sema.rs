@@ -431,6 +431,9 @@ pub enum ClauseArgs {
     Typed(Vec<(String, ArgKind)>),
     /// The clause's probes disagree; the text says which.
     Mixed(String),
+    /// The clause names USDT probes but none is there yet (`-Z`, a
+    /// provider the process loads later): `args[N]` is `argN`.
+    NotYet,
 }
 
 struct Checker<'m> {
@@ -596,6 +599,16 @@ impl Checker<'_> {
                 self.diags.push(
                     Diagnostic::error(at, "this clause's probes have no argument names (no metadata record)")
                         .with_hint("use arg0, arg1, … (or args[N]) for the raw arguments"),
+                );
+                return bad;
+            }
+            ClauseArgs::NotYet => {
+                self.diags.push(
+                    Diagnostic::error(at, "no probe this clause names is there yet, so neither are its argument names")
+                        .with_hint(
+                            "args->name needs the probe when the program starts (trace the running process with \
+                             -p PID); until then use arg0, arg1, …",
+                        ),
                 );
                 return bad;
             }
@@ -1371,7 +1384,7 @@ impl Checker<'_> {
                 if let (ExprKind::Ident(n), [ix]) = (&base.kind, index.as_slice()) {
                     if n == "args" {
                         if let ExprKind::Int(lit) = ix.kind {
-                            if !matches!(self.clause_args, ClauseArgs::Unknown) {
+                            if !matches!(self.clause_args, ClauseArgs::Unknown | ClauseArgs::NotYet) {
                                 return self.typed_arg(ArgRef::Index(lit.value), ix.span, span);
                             }
                             if lit.value < 12 {
