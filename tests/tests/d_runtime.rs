@@ -226,3 +226,72 @@ fn every_d_file_prints_what_its_header_says() {
     let failures: Vec<String> = files.iter().filter_map(|f| run_file(f).err()).collect();
     assert!(failures.is_empty(), "{} of {} D files failed:\n\n{}", failures.len(), files.len(), failures.join("\n\n"));
 }
+
+/// The Python flow script shipped in tracer/d: on Debian's CPython 3.11,
+/// whose function-entry fires only while the line probe is enabled, every
+/// return closes the entry above it (direct recursion included), and the
+/// syscalls show at the depth of the function that made them.
+#[test]
+fn the_python_flow_script_nests_calls_and_syscalls() {
+    if !can_attach() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let script = root.join("tracer/d/py_flowtime.d");
+    let program = root.join("tests/d/flow.py");
+    let out = Command::new(sdtrace_bin())
+        .arg("-s")
+        .arg(&script)
+        .arg("-c")
+        .arg(format!("/usr/bin/python3.11 {}", program.display()))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let mut lines = stdout.lines();
+    let header = lines.next().unwrap_or_default();
+    assert!(header.contains("DELTA(us)") && header.contains("EVENT"), "{header}");
+    // Event lines: CPU, delta, then the event indented two spaces a level.
+    let mut stack: Vec<String> = Vec::new();
+    let mut flow: Vec<String> = Vec::new();
+    for line in lines {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert!(fields.len() >= 4 && fields[0].parse::<u32>().is_ok(), "not an event line: `{line}`");
+        // The event starts after "%3d %9d  ".
+        let after_delta = line.get(15..).unwrap_or_else(|| panic!("a short line: `{line}`"));
+        let indent = after_delta.len() - after_delta.trim_start().len();
+        let (kind, name) = (fields[2], fields[3]);
+        let depth = match kind {
+            "->" => stack.len(),
+            "<-" => {
+                let top = stack.pop().unwrap_or_else(|| panic!("a return with nothing entered: `{line}`\n{stdout}"));
+                assert_eq!(top, name, "`{line}` does not return from `{top}`");
+                stack.len()
+            }
+            "=>" | "<=" => {
+                assert!(!stack.is_empty(), "a syscall outside Python code: `{line}`");
+                stack.len()
+            }
+            _ => panic!("unknown event `{line}`"),
+        };
+        assert_eq!(indent, depth * 2, "`{line}` is not indented by its depth {depth}\n{stdout}");
+        if kind == "->" {
+            stack.push(name.to_string());
+        }
+        let ours = line.contains("(flow.py:");
+        let in_read = stack.last().is_some_and(|t| t == "read_file");
+        let in_work = stack.last().is_some_and(|t| t == "work");
+        if ours || (kind == "=>" && (in_read && ["openat", "read"].contains(&name) || in_work && name == "getpid")) {
+            flow.push(format!("{kind} {name}"));
+        }
+    }
+    let work = ["-> work", "-> read_file", "=> openat", "=> read", "=> read", "<- read_file", "=> getpid", "<- work"];
+    let fib = ["-> fib", "-> fib", "-> fib", "<- fib", "-> fib", "<- fib", "<- fib", "-> fib", "<- fib", "<- fib"];
+    let mut want = vec!["-> <module>", "-> main"];
+    want.extend(work);
+    want.extend(work);
+    want.extend(fib);
+    want.extend(["<- main", "<- <module>"]);
+    assert_eq!(flow, want, "\n{stdout}");
+}
