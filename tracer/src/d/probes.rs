@@ -213,6 +213,8 @@ fn claimed(d: &ProbeDesc) -> bool {
 pub struct ArgCatalog {
     /// (scope, file name, probes).
     objects: Vec<(UsdtScope, String, crate::discovery::ObjectProbes)>,
+    /// Whether there was any scope to look in.
+    any_scope: bool,
 }
 
 /// Argument names and kinds in declaration order.
@@ -232,7 +234,7 @@ impl ArgCatalog {
                 objects.push((scope.clone(), module, o));
             }
         }
-        ArgCatalog { objects }
+        ArgCatalog { objects, any_scope: !scopes.is_empty() }
     }
 
     /// What the USDT probes `clause` names say of their arguments. The
@@ -292,7 +294,7 @@ impl ArgCatalog {
 
 /// Match every clause's descriptions. `target` replaces `$target` in
 /// provider fields.
-pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: bool) -> Result<Plan, Vec<Diagnostic>> {
+pub fn plan(ir: &Ir, catalog: &ArgCatalog, target: Option<u32>, allow_empty: bool) -> Result<Plan, Vec<Diagnostic>> {
     let mut p = Plan::default();
     let mut diags = Vec::new();
     let add = |p: &mut Plan, info: ProbeInfo| -> u64 {
@@ -463,7 +465,7 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
             );
         }
     }
-    if !usdt_descs.is_empty() && scopes.is_empty() {
+    if !usdt_descs.is_empty() && !catalog.any_scope {
         for d in &usdt_descs {
             diags.push(
                 Diagnostic::error(d.span, format!("`{}` names a USDT probe, which needs processes to look in", d.text))
@@ -482,8 +484,9 @@ pub fn plan(ir: &Ir, scopes: &[UsdtScope], target: Option<u32>, allow_empty: boo
             return Err(diags);
         }
     };
-    for scope in scopes {
-        let found = matcher.scan(scope, &mut p.table);
+    // The objects were read once, for typing, before.
+    for (scope, _, objects) in &catalog.objects {
+        let found = matcher.scan_probes(scope, objects.clone(), &mut p.table);
         diags.extend(found.diags);
         for w in found.warnings {
             if !p.warnings.contains(&w) {
@@ -659,8 +662,20 @@ impl UsdtMatcher {
     /// Match the sites of one object: new probes go into `table`, and the
     /// programs that see them are returned (not yet merged).
     pub fn scan(&mut self, scope: &UsdtScope, table: &mut ProbeTable) -> Found {
+        match discover_file(&scope.open_path) {
+            Ok(objects) => self.scan_probes(scope, objects, table),
+            Err(_) => Found::default(),
+        }
+    }
+
+    /// [`UsdtMatcher::scan`] for an object already read.
+    pub fn scan_probes(
+        &mut self,
+        scope: &UsdtScope,
+        mut objects: crate::discovery::ObjectProbes,
+        table: &mut ProbeTable,
+    ) -> Found {
         let mut found = Found::default();
-        let Ok(mut objects) = discover_file(&scope.open_path) else { return found };
         let Some(arch) = objects.arch else { return found };
         if self.needs_functions {
             annotate_sites(&mut objects);
@@ -813,7 +828,7 @@ mod tests {
         let source = Source::new("t.d", src);
         let ast = crate::d::parse(&source).expect("parses");
         let ir = check(&ast, &Macros::default()).expect("checks");
-        plan(&ir, &[], None, false)
+        plan(&ir, &ArgCatalog::default(), None, false)
     }
 
     #[test]

@@ -233,7 +233,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     }
 
     let mut plan =
-        probes::plan(&ir, &scopes, target, cfg.allow_empty).map_err(|d| DError::Compile(render_all(&d, src)))?;
+        probes::plan(&ir, &catalog, target, cfg.allow_empty).map_err(|d| DError::Compile(render_all(&d, src)))?;
     for w in &plan.warnings {
         eprintln!("sdtrace: warning: {w}");
     }
