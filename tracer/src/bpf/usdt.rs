@@ -21,7 +21,7 @@ use stap_notes::args::{aarch64, x86, Location, Register};
 use stap_notes::{Arch, ArgSpec};
 
 use super::asm::Asm;
-use super::insn::{helper, Alu, Cond, Insn, Size, R0, R1, R10, R2, R3, R6, R7};
+use super::insn::{helper, Alu, Cond, Insn, Reg, Size, R0, R1, R10, R2, R3, R6, R7};
 
 /// Byte offset of `args[0]` in an event.
 pub const ARGS_OFFSET: usize = 40;
@@ -161,6 +161,48 @@ fn extend(a: &mut Asm, reg: super::insn::Reg, size: u8, signed: bool) {
     a.emit(Insn::alu_imm(if signed { Alu::Arsh } else { Alu::Rsh }, reg, bits));
 }
 
+/// Emit code that leaves an argument in `dst`, extended to 64 bits as its
+/// plan says. `ctx` holds the probe's `pt_regs`. A memory operand is read
+/// with `bpf_probe_read_user` into the 8 bytes at `buf` (register and
+/// offset), which stay 0 when the read fails; that clobbers r0–r5. Both
+/// `sdtrace trace` and D programs fetch arguments here.
+pub fn emit_fetch(a: &mut Asm, arg: &ArgPlan, ctx: Reg, dst: Reg, buf: (Reg, i16)) {
+    match arg.fetch {
+        Fetch::Const(v) => a.emit_all(Insn::ld_imm64(dst, v as u64)),
+        Fetch::Reg { ctx_off, shift } => {
+            a.emit(Insn::load(Size::DW, dst, ctx, ctx_off));
+            if shift != 0 {
+                a.emit(Insn::alu_imm(Alu::Rsh, dst, i32::from(shift)));
+            }
+        }
+        Fetch::Mem { base, index, disp } => {
+            match base {
+                Some(off) => a.emit(Insn::load(Size::DW, R3, ctx, off)),
+                None => a.emit(Insn::mov_imm(R3, 0)),
+            }
+            if disp != 0 {
+                a.emit_all(Insn::ld_imm64(R2, disp as u64));
+                a.emit(Insn::alu(Alu::Add, R3, R2));
+            }
+            if let Some((off, scale)) = index {
+                a.emit(Insn::load(Size::DW, R2, ctx, off));
+                if scale > 1 {
+                    a.emit(Insn::alu_imm(Alu::Lsh, R2, scale.trailing_zeros() as i32));
+                }
+                a.emit(Insn::alu(Alu::Add, R3, R2));
+            }
+            let (buf_reg, buf_off) = buf;
+            a.emit(Insn::store_imm(Size::DW, buf_reg, buf_off, 0));
+            a.emit(Insn::mov(R1, buf_reg));
+            a.emit(Insn::alu_imm(Alu::Add, R1, i32::from(buf_off)));
+            a.emit(Insn::mov_imm(R2, i32::from(arg.size.min(8))));
+            a.emit(Insn::call(helper::PROBE_READ_USER));
+            a.emit(Insn::load(Size::DW, dst, buf_reg, buf_off));
+        }
+    }
+    extend(a, dst, arg.size, arg.signed);
+}
+
 /// Generate the program. `ringbuf_fd` and `drops_fd` are the ring buffer
 /// and the per-CPU drop counter; `strsize` bounds every string copy.
 pub fn generate(args: &[ArgPlan], strsize: usize, ringbuf_fd: i32, drops_fd: i32) -> Vec<Insn> {
@@ -189,47 +231,8 @@ pub fn generate(args: &[ArgPlan], strsize: usize, ringbuf_fd: i32, drops_fd: i32
 
     for (i, arg) in args.iter().enumerate() {
         let slot = (ARGS_OFFSET + 8 * i) as i16;
-        match arg.fetch {
-            Fetch::Const(v) => {
-                a.emit_all(Insn::ld_imm64(R1, v as u64));
-                extend(&mut a, R1, arg.size, arg.signed);
-                a.emit(Insn::store(Size::DW, R7, slot, R1));
-            }
-            Fetch::Reg { ctx_off, shift } => {
-                a.emit(Insn::load(Size::DW, R1, R6, ctx_off));
-                if shift != 0 {
-                    a.emit(Insn::alu_imm(Alu::Rsh, R1, i32::from(shift)));
-                }
-                extend(&mut a, R1, arg.size, arg.signed);
-                a.emit(Insn::store(Size::DW, R7, slot, R1));
-            }
-            Fetch::Mem { base, index, disp } => {
-                match base {
-                    Some(off) => a.emit(Insn::load(Size::DW, R3, R6, off)),
-                    None => a.emit(Insn::mov_imm(R3, 0)),
-                }
-                if disp != 0 {
-                    a.emit_all(Insn::ld_imm64(R2, disp as u64));
-                    a.emit(Insn::alu(Alu::Add, R3, R2));
-                }
-                if let Some((off, scale)) = index {
-                    a.emit(Insn::load(Size::DW, R2, R6, off));
-                    if scale > 1 {
-                        a.emit(Insn::alu_imm(Alu::Lsh, R2, scale.trailing_zeros() as i32));
-                    }
-                    a.emit(Insn::alu(Alu::Add, R3, R2));
-                }
-                // A failed read leaves the slot zero.
-                a.emit(Insn::store_imm(Size::DW, R7, slot, 0));
-                a.emit(Insn::mov(R1, R7));
-                a.emit(Insn::alu_imm(Alu::Add, R1, i32::from(slot)));
-                a.emit(Insn::mov_imm(R2, i32::from(arg.size.min(8))));
-                a.emit(Insn::call(helper::PROBE_READ_USER));
-                a.emit(Insn::load(Size::DW, R1, R7, slot));
-                extend(&mut a, R1, arg.size, arg.signed);
-                a.emit(Insn::store(Size::DW, R7, slot, R1));
-            }
-        }
+        emit_fetch(&mut a, arg, R6, R1, (R7, slot));
+        a.emit(Insn::store(Size::DW, R7, slot, R1));
     }
 
     let mut str_off = ARGS_OFFSET + 8 * args.len();

@@ -36,7 +36,7 @@ use super::ast::{BinOp, UnaryOp};
 use super::sema::{AggFunc, Builtin, IStmt, Ir, ProbeField, StrFn, TExpr, TKind, Ty, VarRef};
 use crate::bpf::asm::{Asm, Label};
 use crate::bpf::insn::{helper, Alu, Cond, Insn, Reg, Size, R0, R1, R10, R2, R3, R4, R6, R7, R8, R9};
-use crate::bpf::usdt::{ArgPlan, Fetch};
+use crate::bpf::usdt::ArgPlan;
 use crate::kernel::btf::TaskOffsets;
 
 /// Record tags.
@@ -1421,43 +1421,7 @@ impl Gen<'_> {
     }
 
     fn usdt_arg(&mut self, p: ArgPlan) {
-        match p.fetch {
-            Fetch::Const(v) => self.a.emit_all(Insn::ld_imm64(R0, v as u64)),
-            Fetch::Reg { ctx_off, shift } => {
-                self.a.emit(Insn::load(Size::DW, R0, R6, ctx_off));
-                if shift != 0 {
-                    self.a.emit(Insn::alu_imm(Alu::Rsh, R0, i32::from(shift)));
-                }
-            }
-            Fetch::Mem { base, index, disp } => {
-                match base {
-                    Some(off) => self.a.emit(Insn::load(Size::DW, R3, R6, off)),
-                    None => self.a.emit(Insn::mov_imm(R3, 0)),
-                }
-                if disp != 0 {
-                    self.a.emit_all(Insn::ld_imm64(R2, disp as u64));
-                    self.a.emit(Insn::alu(Alu::Add, R3, R2));
-                }
-                if let Some((off, scale)) = index {
-                    self.a.emit(Insn::load(Size::DW, R2, R6, off));
-                    if scale > 1 {
-                        self.a.emit(Insn::alu_imm(Alu::Lsh, R2, scale.trailing_zeros() as i32));
-                    }
-                    self.a.emit(Insn::alu(Alu::Add, R3, R2));
-                }
-                self.a.emit(Insn::store_imm(Size::DW, R10, READ_BUF, 0));
-                self.a.emit(Insn::mov(R1, R10));
-                self.a.emit(Insn::alu_imm(Alu::Add, R1, i32::from(READ_BUF)));
-                self.a.emit(Insn::mov_imm(R2, i32::from(p.size.min(8))));
-                self.a.emit(Insn::call(helper::PROBE_READ_USER));
-                self.a.emit(Insn::load(Size::DW, R0, R10, READ_BUF));
-            }
-        }
-        if p.size < 8 {
-            let bits = 64 - 8 * i32::from(p.size);
-            self.a.emit(Insn::alu_imm(Alu::Lsh, R0, bits));
-            self.a.emit(Insn::alu_imm(if p.signed { Alu::Arsh } else { Alu::Rsh }, R0, bits));
-        }
+        crate::bpf::usdt::emit_fetch(&mut self.a, &p, R6, R0, (R10, READ_BUF));
     }
 }
 
