@@ -26,16 +26,14 @@ python$target:::line
 
 python$target:::function-entry
 {
-	self->ts[self->depth] = timestamp;
-	self->depth++;
+	self->ts[self->depth++] = timestamp;
 }
 
 python$target:::function-return
 /self->depth > 0/
 {
-	self->depth--;
 	this->name = copyinstr(arg1);
-	this->elapsed = timestamp - self->ts[self->depth];
+	this->elapsed = timestamp - self->ts[--self->depth];
 	self->ts[self->depth] = 0;
 }
 

@@ -443,6 +443,12 @@ struct Checker<'m> {
     declared: HashMap<(Scope, String), Ty>,
     /// The argument description of the clause being checked.
     clause_args: ClauseArgs,
+    /// Statements that `++`/`--` used as values add before the statement
+    /// being checked (`a[i++] = x` is `t = i; i = t + 1; a[t] = x`).
+    hoisted: Vec<IStmt>,
+    /// Above 0 where an increment cannot move before the statement: a
+    /// predicate, a `?:` branch, the right side of `&&` or `||`.
+    no_hoist: u32,
 }
 
 /// Check `program` and lower it, or return every error found. `args[N]`
@@ -465,6 +471,8 @@ pub fn check_typed(
         macros,
         declared: HashMap::new(),
         clause_args: ClauseArgs::Unknown,
+        hoisted: Vec::new(),
+        no_hoist: 0,
     };
     for item in &program.items {
         match item {
@@ -473,7 +481,9 @@ pub fn check_typed(
             Item::Clause(cl) => {
                 c.clause_args = describe(cl);
                 let predicate = cl.predicate.as_ref().map(|p| {
+                    c.no_hoist += 1;
                     let e = c.expr(p);
+                    c.no_hoist -= 1;
                     c.want_scalar(&e, "a predicate");
                     e
                 });
@@ -865,12 +875,17 @@ impl Checker<'_> {
                 StmtKind::Decl(d) => self.declare(d),
                 StmtKind::If { cond, then, else_ } => {
                     let c = self.expr(cond);
+                    out.append(&mut self.hoisted);
                     self.want_scalar(&c, "an `if` condition");
                     let t = self.stmts(then);
                     let e = else_.as_deref().map(|e| self.stmts(e)).unwrap_or_default();
                     out.push(IStmt::If(c, t, e));
                 }
-                StmtKind::Expr(e) => out.push(self.stmt_expr(e)),
+                StmtKind::Expr(e) => {
+                    let st = self.stmt_expr(e);
+                    out.append(&mut self.hoisted);
+                    out.push(st);
+                }
             }
         }
         out
@@ -949,6 +964,38 @@ impl Checker<'_> {
         let cur = TExpr { kind: TKind::Var(place), ty, span: operand.span };
         let one = TExpr { kind: TKind::Int(1), ty: Ty::I64, span };
         IStmt::Assign(place, self.binary(op, cur, one, span))
+    }
+
+    /// `x++`, `x--`, `++x`, `--x` as a value: the update moves before the
+    /// statement, and a post-increment reads a clause-local copy taken
+    /// before it.
+    fn incdec_value(&mut self, operand: &Expr, inc: bool, pre: bool, span: Span) -> TExpr {
+        let bad = TExpr { kind: TKind::Int(0), ty: Ty::I64, span };
+        if self.no_hoist > 0 {
+            self.err(span, "`++`/`--` cannot be a value in a predicate, a `?:` branch or the right side of `&&`/`||`");
+            return bad;
+        }
+        if array_target(operand).is_some() {
+            self.err(span, "`++`/`--` on an array element are statements, not values");
+            return bad;
+        }
+        let Some((place, ty)) = self.place(operand, Some(Ty::I64)) else { return bad };
+        if ty == Ty::Str {
+            self.err(operand.span, "`++`/`--` need an integer");
+            return bad;
+        }
+        let cur = TExpr { kind: TKind::Var(place), ty, span: operand.span };
+        let one = TExpr { kind: TKind::Int(1), ty: Ty::I64, span };
+        let updated = self.binary(if inc { BinOp::Add } else { BinOp::Sub }, cur.clone(), one, span);
+        if pre {
+            self.hoisted.push(IStmt::Assign(place, updated));
+            return cur;
+        }
+        let name = format!("%old{}", self.ir.clause_vars.len());
+        let Some((copy, _)) = self.var(Scope::ClauseLocal, &name, Some(ty), span) else { return bad };
+        self.hoisted.push(IStmt::Assign(copy, cur));
+        self.hoisted.push(IStmt::Assign(place, updated));
+        TExpr { kind: TKind::Var(copy), ty, span }
     }
 
     fn aggregate(&mut self, name: &str, keys: &[Expr], rhs: &Expr, span: Span) -> IStmt {
@@ -1433,26 +1480,25 @@ impl Checker<'_> {
                         );
                         int(TKind::Int(0), Ty::I64)
                     }
-                    UnaryOp::PreInc | UnaryOp::PreDec => {
-                        self.err(span, "`++`/`--` are statements here, not values");
-                        int(TKind::Int(0), Ty::I64)
-                    }
+                    UnaryOp::PreInc | UnaryOp::PreDec => self.incdec_value(operand, *op == UnaryOp::PreInc, true, span),
                 }
             }
-            ExprKind::Postfix { .. } => {
-                self.err(span, "`++`/`--` are statements here, not values");
-                int(TKind::Int(0), Ty::I64)
-            }
+            ExprKind::Postfix { op, operand } => self.incdec_value(operand, *op == ast::PostfixOp::Inc, false, span),
             ExprKind::Binary { op, lhs, rhs } => {
                 let l = self.expr(lhs);
+                let short_circuit = matches!(op, BinOp::LogAnd | BinOp::LogOr);
+                self.no_hoist += u32::from(short_circuit);
                 let r = self.expr(rhs);
+                self.no_hoist -= u32::from(short_circuit);
                 self.binary(*op, l, r, span)
             }
             ExprKind::Ternary { cond, then, else_ } => {
                 let c = self.expr(cond);
                 self.want_scalar(&c, "a condition");
+                self.no_hoist += 1;
                 let a = self.expr(then);
                 let b = self.expr(else_);
+                self.no_hoist -= 1;
                 if a.ty.is_stringy() != b.ty.is_stringy() {
                     self.err(span, "both branches of `?:` must be strings, or both integers");
                 }
@@ -1673,6 +1719,37 @@ fn builtin_type(b: Builtin) -> Ty {
 mod tests {
     use super::*;
     use crate::d::diag::Source;
+
+    #[test]
+    fn increments_as_values_move_before_their_statement() {
+        let ir = check_src("BEGIN { x = 5; y = x++; z = ++x; }").unwrap();
+        let body = &ir.clauses[0].body;
+        let names: Vec<String> = body
+            .iter()
+            .map(|st| match st {
+                IStmt::Assign(VarRef::Global(i), _) => ir.globals[*i].name.clone(),
+                IStmt::Assign(VarRef::Clause(i), _) => ir.clause_vars[*i].name.clone(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        // y = x++: a copy of x, x updated, y the copy; z = ++x: x, then z.
+        assert_eq!(names, ["x", "%old0", "x", "y", "x", "z"], "{body:#?}");
+        let IStmt::Assign(_, TExpr { kind: TKind::Var(VarRef::Clause(0)), .. }) = &body[3] else {
+            panic!("y is not the copy: {body:#?}")
+        };
+    }
+
+    #[test]
+    fn increments_that_cannot_move_are_errors() {
+        for (src, col) in
+            [("BEGIN /x++ > 1/ { }", 8), ("BEGIN { y = z ? x++ : 0; }", 17), ("BEGIN { y = z && x--; }", 18)]
+        {
+            let e = check_src(src).unwrap_err();
+            assert!(e.contains(&format!("t.d:1:{col}: error: `++`/`--` cannot be a value")), "{src}: {e}");
+        }
+        let e = check_src("BEGIN { y = a[1]++; }").unwrap_err();
+        assert!(e.contains("on an array element are statements"), "{e}");
+    }
 
     fn check_src(src: &str) -> Result<Ir, String> {
         let source = Source::new("t.d", src);
