@@ -232,6 +232,7 @@ pub mod helper {
     pub const GET_CURRENT_TASK: i32 = 35;
     pub const PROBE_READ_KERNEL_STR: i32 = 115;
     pub const LOOP: i32 = 181;
+    pub const GET_STACKID: i32 = 27;
 }
 
 #[cfg(test)]

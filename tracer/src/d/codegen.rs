@@ -160,6 +160,8 @@ pub struct MapFds {
     pub arrays: Vec<i32>,
     /// One per aggregation.
     pub aggs: Vec<i32>,
+    /// The stack-trace map, when the program takes stacks.
+    pub stacks: Option<i32>,
 }
 
 impl MapFds {
@@ -174,6 +176,7 @@ impl MapFds {
             thread: Some(0),
             arrays: vec![0; ir.arrays.len()],
             aggs: vec![0; ir.aggs.len()],
+            stacks: Some(0),
         }
     }
 }
@@ -1006,6 +1009,32 @@ impl Gen<'_> {
         Ok(())
     }
 
+    /// r0 = the stack of `e` (`stack()` or `ustack()`): its id in the
+    /// stack-trace map (negative when the kernel could not take it), with
+    /// the process id in the upper 32 bits for a user stack.
+    fn stack_id(&mut self, e: &TExpr) -> Result<(), CodegenError> {
+        let Ty::Stack { user, .. } = e.ty else { return self.err(e, "not a stack") };
+        let Some(fd) = self.maps.stacks else { return self.err(e, "no stack map") };
+        self.a.emit(Insn::mov(R1, R6));
+        self.a.emit_all(Insn::ld_map_fd(R2, fd));
+        // BPF_F_USER_STACK.
+        self.a.emit(Insn::mov_imm(R3, if user { 1 << 8 } else { 0 }));
+        self.a.emit(Insn::call(helper::GET_STACKID));
+        if user {
+            let slot = self.push()?;
+            self.a.emit(Insn::store(Size::DW, R10, slot, R0));
+            self.a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+            self.a.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
+            self.a.emit(Insn::alu_imm(Alu::Lsh, R0, 32));
+            self.a.emit(Insn::load(Size::DW, R1, R10, slot));
+            self.a.emit(Insn::alu_imm(Alu::Lsh, R1, 32));
+            self.a.emit(Insn::alu_imm(Alu::Rsh, R1, 32));
+            self.a.emit(Insn::alu(Alu::Or, R0, R1));
+            self.pop();
+        }
+        Ok(())
+    }
+
     /// Evaluate a string expression into a location.
     fn string(&mut self, e: &TExpr) -> Result<StrLoc, CodegenError> {
         let n = self.layout.strsize;
@@ -1125,6 +1154,7 @@ impl Gen<'_> {
             }
             TKind::StrFn(StrFn::Index, args) => self.index(args, e)?,
             TKind::Progenyof(p) => self.progenyof(p)?,
+            TKind::Stack => self.stack_id(e)?,
             TKind::ArrayGet(array, keys) => {
                 let done = self.a.label();
                 self.array_lookup(*array, keys)?;
@@ -1482,6 +1512,7 @@ mod tests {
             thread: Some(5),
             arrays: vec![6; ir.arrays.len()],
             aggs: vec![7; ir.aggs.len()],
+            stacks: Some(8),
         };
         let table: &ProbeTable = &p.table;
         p.specs().iter().map(|s| generate(&ir, &layout, &maps, s, table).expect("generates").0).collect()

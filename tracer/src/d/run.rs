@@ -19,6 +19,7 @@ use super::histogram;
 use super::printf::Value;
 use super::probes::{self, ProbeTable, UsdtScope};
 use super::sema::{self, AggFunc, IStmt, Ir, Macros, Ty};
+use super::stacks::{self, Symbolizer};
 use crate::kernel::btf::Btf;
 use crate::kernel::perf;
 use crate::kernel::ringbuf::RingBuffer;
@@ -306,6 +307,12 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         let key = layout.agg_keys[i].1 as u32;
         aggs.push(Map::create(libbpf_sys::BPF_MAP_TYPE_PERCPU_HASH, &format!("sdtrace_d_agg{i}"), key, 16, 1 << 16)?);
     }
+    let stacks = if ir.uses_stacks {
+        let value = u32::from(sema::MAX_FRAMES) * 8;
+        Some(Map::create(libbpf_sys::BPF_MAP_TYPE_STACK_TRACE, "sdtrace_d_stk", 4, value, 4096)?)
+    } else {
+        None
+    };
     let fds = MapFds {
         ringbuf: ringbuf.fd(),
         counters: counters.fd(),
@@ -314,6 +321,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         thread: thread.as_ref().map(|m| m.fd()),
         arrays: arrays.iter().map(|m| m.fd()).collect(),
         aggs: aggs.iter().map(|m| m.fd()).collect(),
+        stacks: stacks.as_ref().map(|m| m.fd()),
     };
 
     // Programs.
@@ -369,7 +377,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
 
     // Output state: the ring buffer's callback prints each record.
     let state = RefCell::new(Sink {
-        printer: Printer::new(&ir, &layout, &plan.table, &aggs),
+        printer: Printer::new(&ir, &layout, &plan.table, &aggs, stacks.as_ref()),
         out,
         status: None,
         error: None,
@@ -443,8 +451,13 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         h.release()?;
     }
     let started = Instant::now();
+    // Processes whose user stacks may be printed after they are gone.
+    let watched: Vec<u32> = held.as_ref().map(|h| h.pid()).into_iter().chain(cfg.pids.iter().copied()).collect();
+    let mut ticks = 0u64;
     while state.borrow().status.is_none() {
         std::thread::sleep(opts.switchrate);
+        ticks += 1;
+        state.borrow_mut().printer.snapshot_processes(&watched, ticks % 10 == 1);
         drain(&mut rb)?;
         state.borrow_mut().out.flush()?;
         if stop::run_over(started, cfg.duration, held.as_mut(), &cfg.pids)? {
@@ -452,6 +465,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         }
     }
     // Stop tracing, then END.
+    state.borrow_mut().printer.snapshot_processes(&watched, true);
     drop(links);
     drop(tp_links);
     drop(timer_links);
@@ -530,6 +544,12 @@ struct Printer<'a> {
     printed: Vec<bool>,
     /// The divisor of each aggregation's printed values (`normalize`).
     normal: Vec<i64>,
+    /// The stack-trace map, when the program takes stacks.
+    stacks: Option<&'a Map>,
+    /// Names for stack addresses.
+    symbols: RefCell<Symbolizer>,
+    /// Whether some aggregation is keyed by a user stack.
+    ustack_keys: bool,
 }
 
 fn collect_formats(stmts: &[IStmt], out: &mut HashMap<usize, Vec<Ty>>) {
@@ -548,7 +568,7 @@ fn collect_formats(stmts: &[IStmt], out: &mut HashMap<usize, Vec<Ty>>) {
 }
 
 impl<'a> Printer<'a> {
-    fn new(ir: &'a Ir, layout: &'a Layout, table: &'a ProbeTable, aggs: &'a [Map]) -> Self {
+    fn new(ir: &'a Ir, layout: &'a Layout, table: &'a ProbeTable, aggs: &'a [Map], stacks: Option<&'a Map>) -> Self {
         let mut format_args = HashMap::new();
         for c in &ir.clauses {
             collect_formats(&c.body, &mut format_args);
@@ -561,7 +581,64 @@ impl<'a> Printer<'a> {
             format_args,
             printed: vec![false; ir.aggs.len()],
             normal: vec![1; ir.aggs.len()],
+            stacks,
+            symbols: RefCell::new(Symbolizer::default()),
+            ustack_keys: ir.aggs.iter().any(|a| a.keys.iter().any(|k| matches!(k, Ty::Stack { user: true, .. }))),
         }
+    }
+
+    /// Snapshot the mappings of `pids` (the `-c` and `-p` processes) and,
+    /// when `scan` is set, of new processes in user-stack aggregation keys,
+    /// so their stacks resolve after they exit.
+    fn snapshot_processes(&mut self, pids: &[u32], scan: bool) {
+        if self.stacks.is_none() {
+            return;
+        }
+        let mut symbols = self.symbols.borrow_mut();
+        for &p in pids {
+            symbols.snapshot(p);
+        }
+        if !(scan && self.ustack_keys) {
+            return;
+        }
+        for (i, a) in self.ir.aggs.iter().enumerate() {
+            let (offs, key_size) = &self.layout.agg_keys[i];
+            for key in self.aggs[i].keys(*key_size) {
+                for (t, off) in a.keys.iter().zip(offs) {
+                    if matches!(t, Ty::Stack { user: true, .. }) {
+                        let pid = u32::from_ne_bytes(key[off + 4..off + 8].try_into().expect("4 bytes"));
+                        if !symbols.has(pid) {
+                            symbols.snapshot(pid);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The frames of a stack value, one indented line each.
+    fn stack_text(&self, user: bool, frames: u16, raw: u64) -> String {
+        let id = raw as u32 as i32;
+        let pid = (raw >> 32) as u32;
+        let Some(map) = self.stacks else { return String::new() };
+        if id < 0 {
+            return format!("{:INDENT$}<no stack: error {}>\n", "", -id, INDENT = stacks::INDENT);
+        }
+        let Some(value) = map.lookup(&(id as u32).to_ne_bytes()) else { return String::new() };
+        let mut symbols = self.symbols.borrow_mut();
+        let mut out = String::new();
+        let all = stacks::frames(&value, usize::from(sema::MAX_FRAMES));
+        let names: Vec<String> = if user {
+            all.iter().map(|&a| symbols.user_frame(pid, a)).collect()
+        } else {
+            // The program and the tracing plumbing that called it are not
+            // the probe's stack.
+            all.iter().map(|&a| symbols.kernel_frame(a)).skip_while(|f| stacks::is_tracing_frame(f)).collect()
+        };
+        for f in names.iter().take(usize::from(frames)) {
+            out.push_str(&format!("{:INDENT$}{f}\n", "", INDENT = stacks::INDENT));
+        }
+        out
     }
 
     fn value(&self, ty: Ty, bytes: &[u8]) -> Value {
@@ -575,6 +652,9 @@ impl<'a> Printer<'a> {
                 Value::Str(self.table.0.get(id as usize).map(|p| p.get(f).to_string()).unwrap_or_default())
             }
             Ty::Int { .. } => Value::Int(i64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"))),
+            Ty::Stack { user, frames } => {
+                Value::Str(self.stack_text(user, frames, u64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"))))
+            }
         }
     }
 
@@ -730,6 +810,19 @@ impl<'a> Printer<'a> {
         for (keys, value, _) in entries {
             let line = match fmt.and_then(|f| self.ir.formats.get(f)) {
                 Some(f) => f.render(&keys, Some(value)),
+                None if self.ir.aggs[agg].keys.iter().any(|k| matches!(k, Ty::Stack { .. })) => {
+                    // Stacks take lines of their own; the value follows.
+                    let mut line = String::new();
+                    for (k, t) in keys.iter().zip(&self.ir.aggs[agg].keys) {
+                        match (k, t) {
+                            (Value::Str(s), Ty::Stack { .. }) => line.push_str(s),
+                            (Value::Str(s), _) => line.push_str(&format!("{:w$}{s}\n", "", w = stacks::INDENT)),
+                            (Value::Int(i), _) => line.push_str(&format!("{:w$}{i}\n", "", w = stacks::INDENT)),
+                        }
+                    }
+                    line.push_str(&format!("{:w$}{value}\n\n", "", w = stacks::INDENT + 1));
+                    line
+                }
                 None => {
                     let mut line = String::from(" ");
                     for k in &keys {

@@ -34,6 +34,16 @@ pub enum Ty {
     Str,
     /// A field of the probe that fired (a string to the user).
     Probe(ProbeField),
+    /// A stack trace: `stack()` (kernel) or `ustack([frames])` (user). In
+    /// the kernel it is the id in the stack-trace map (and, for a user
+    /// stack, the process id in the upper 32 bits); the consumer prints
+    /// its frames.
+    Stack {
+        /// A user stack (`ustack`).
+        user: bool,
+        /// At most this many frames are printed.
+        frames: u16,
+    },
 }
 
 impl Ty {
@@ -50,6 +60,7 @@ impl Ty {
             Ty::Int { .. } => "integer",
             Ty::Str => "string",
             Ty::Probe(_) => "string (probe name)",
+            Ty::Stack { .. } => "stack",
         }
     }
 }
@@ -256,6 +267,8 @@ pub enum TKind {
     StrFn(StrFn, Vec<TExpr>),
     /// `progenyof(pid)`: 1 when the current process descends from `pid`.
     Progenyof(Box<TExpr>),
+    /// `stack()` or `ustack()`: the node's type says which.
+    Stack,
 }
 
 /// String functions.
@@ -407,6 +420,9 @@ pub struct Ir {
     /// Whether any clause reads `task_struct` (`ppid`, `progenyof`): the
     /// runner then reads the kernel's BTF for its layout.
     pub uses_task: bool,
+    /// Whether any clause takes a `stack()` or `ustack()` (the runner then
+    /// makes a stack-trace map).
+    pub uses_stacks: bool,
 }
 
 /// Values the program refers to with `$`.
@@ -440,6 +456,9 @@ struct Checker<'m> {
     declared: HashMap<(Scope, String), Ty>,
     /// The argument description of the clause being checked.
     clause_args: ClauseArgs,
+    /// Whether `stack()`/`ustack()` may appear here (an action, a `trace`
+    /// argument or an aggregation key).
+    stack_ok: bool,
 }
 
 /// Check `program` and lower it, or return every error found. `args[N]`
@@ -462,6 +481,7 @@ pub fn check_typed(
         macros,
         declared: HashMap::new(),
         clause_args: ClauseArgs::Unknown,
+        stack_ok: false,
     };
     for item in &program.items {
         match item {
@@ -573,6 +593,10 @@ fn fixed_width(b: &BaseType) -> Option<Ty> {
         _ => None,
     }
 }
+
+/// The most frames a stack keeps (the kernel's default
+/// `perf_event_max_stack`).
+pub const MAX_FRAMES: u16 = 127;
 
 /// An argument asked for by position (`args[N]`) or name (`args->name`).
 enum ArgRef<'a> {
@@ -1001,7 +1025,9 @@ impl Checker<'_> {
             self.want_scalar(&v, &format!("the argument of `{func}()`"));
             v
         });
+        self.stack_ok = true;
         let keys: Vec<TExpr> = keys.iter().map(|k| self.expr(k)).collect();
+        self.stack_ok = false;
         let mut key_tys: Vec<Ty> = keys.iter().map(|k| k.ty).collect();
         if f.is_histogram() {
             // The bucket, computed from the value by the program.
@@ -1087,8 +1113,14 @@ impl Checker<'_> {
                     self.err(span, "trace takes one argument");
                     return IStmt::Nop;
                 }
+                self.stack_ok = true;
                 let v = self.expr(&args[0]);
-                let f = if v.ty.is_stringy() { Format::single(Conv::Str) } else { Format::single(Conv::Int) };
+                self.stack_ok = false;
+                let f = if v.ty.is_stringy() || matches!(v.ty, Ty::Stack { .. }) {
+                    Format::single(Conv::Str)
+                } else {
+                    Format::single(Conv::Int)
+                };
                 let format = self.add_format("", f, span);
                 IStmt::Printf { format, args: vec![v] }
             }
@@ -1165,6 +1197,17 @@ impl Checker<'_> {
                 };
                 self.want_scalar(&v, "exit's status");
                 IStmt::Exit(v)
+            }
+            "stack" | "ustack" => {
+                // As an action: print the stack (a `trace` of it).
+                self.stack_ok = true;
+                let v = self.call(func, func_span, args, span);
+                self.stack_ok = false;
+                if !matches!(v.ty, Ty::Stack { .. }) {
+                    return IStmt::Nop;
+                }
+                let format = self.add_format("", printf::parse("\n%s").expect("a valid format"), span);
+                IStmt::Printf { format, args: vec![v] }
             }
             "count" | "sum" | "avg" | "min" | "max" => {
                 self.err(func_span, format!("`{func}()` is assigned to an aggregation: `@name[keys] = {func}(...)`"));
@@ -1269,7 +1312,36 @@ impl Checker<'_> {
                 self.err(func_span, format!("`{func}` is an action; it cannot be used as a value"));
                 bad
             }
-            "ustack" | "stack" | "ufunc" | "usym" => {
+            "stack" | "ustack" => {
+                let user = func == "ustack";
+                let frames = match args {
+                    [] => MAX_FRAMES,
+                    [n] => match self.expr(n).kind {
+                        TKind::Int(k) if (1..=i64::from(MAX_FRAMES)).contains(&k) => k as u16,
+                        _ => {
+                            self.err(n.span, format!("{func}'s frame count must be a constant from 1 to {MAX_FRAMES}"));
+                            return bad;
+                        }
+                    },
+                    _ => {
+                        self.err(span, format!("{func} takes at most one argument, the number of frames"));
+                        return bad;
+                    }
+                };
+                if !self.stack_ok {
+                    self.diags.push(
+                        Diagnostic::error(
+                            span,
+                            format!("`{func}()` can only be an action, a `trace` argument or an aggregation key"),
+                        )
+                        .with_hint(format!("{func}(); or @[{func}()] = count();")),
+                    );
+                    return bad;
+                }
+                self.ir.uses_stacks = true;
+                TExpr { kind: TKind::Stack, ty: Ty::Stack { user, frames }, span }
+            }
+            "ufunc" | "usym" => {
                 self.err(func_span, format!("`{func}()` is not supported yet"));
                 bad
             }
@@ -1728,6 +1800,26 @@ mod tests {
         assert!(e.contains("lquantize needs low < high"), "{e}");
         let e = check_src("BEGIN { @l = lquantize(5); }").unwrap_err();
         assert!(e.contains("`lquantize()` takes 4 arguments"), "{e}");
+    }
+
+    #[test]
+    fn stacks_are_actions_trace_arguments_or_aggregation_keys_only() {
+        let ir = check_src("BEGIN { stack(); ustack(5); trace(ustack()); @[stack(), pid] = count(); }").unwrap();
+        assert!(ir.uses_stacks);
+        assert_eq!(ir.aggs[0].keys[0], Ty::Stack { user: false, frames: MAX_FRAMES });
+        let IStmt::Printf { args, .. } = &ir.clauses[0].body[1] else { panic!("{:?}", ir.clauses[0].body[1]) };
+        assert_eq!(args[0].ty, Ty::Stack { user: true, frames: 5 });
+        let e = check_src("BEGIN { x = ustack(); }").unwrap_err();
+        assert!(
+            e.contains("t.d:1:13: error: `ustack()` can only be an action, a `trace` argument or an aggregation key"),
+            "{e}"
+        );
+        let e = check_src("BEGIN { ustack(0); }").unwrap_err();
+        assert!(e.contains("t.d:1:16: error: ustack's frame count must be a constant from 1 to 127"), "{e}");
+        let e = check_src("BEGIN { stack(1, 2); }").unwrap_err();
+        assert!(e.contains("stack takes at most one argument"), "{e}");
+        let e = check_src("BEGIN { printf(\"%s\", stack()); }").unwrap_err();
+        assert!(e.contains("`stack()` can only be"), "{e}");
     }
 
     #[test]
