@@ -35,7 +35,7 @@ use self::strings::Callback;
 use super::ast::{BinOp, UnaryOp};
 use super::sema::{AggFunc, Builtin, IStmt, Ir, ProbeField, StrFn, TExpr, TKind, Ty, VarRef};
 use crate::bpf::asm::{Asm, Label};
-use crate::bpf::insn::{helper, Alu, Cond, Insn, Reg, Size, R0, R1, R10, R2, R3, R4, R6, R7, R8, R9};
+use crate::bpf::insn::{helper, Alu, Cond, Insn, Reg, Size, R0, R1, R10, R2, R3, R4, R5, R6, R7, R8, R9};
 use crate::bpf::usdt::{ArgPlan, Fetch};
 use crate::kernel::btf::TaskOffsets;
 
@@ -52,6 +52,10 @@ pub mod tag {
     /// `normalize`/`denormalize`: the aggregation, then the divisor.
     pub const NORMALIZE: u32 = 5;
 }
+
+/// Bytes of an aggregation's value: four u64 slots (sum or count, count
+/// or "has a value", and `stddev`'s 128-bit sum of squares).
+pub const AGG_VALUE: usize = 32;
 
 /// Largest per-CPU scratch area (the kernel's limit for a per-CPU value).
 pub const SCRATCH_MAX: usize = 32 * 1024;
@@ -902,6 +906,37 @@ impl Gen<'_> {
                 self.a.emit(Insn::mov_imm(R0, (n + 1) as i32));
                 self.a.bind(done);
             }
+            AggFunc::Llquantize { factor, low, high, nsteps } => {
+                // Magnitude by magnitude: the first whose end is above r0
+                // holds it; below factor^low is bucket 0.
+                let done = self.a.label();
+                let first = factor.pow(low);
+                self.a.emit(Insn::mov_imm(R2, 0));
+                self.a.emit_all(Insn::ld_imm64(R1, first as u64));
+                self.a.jmp_reg(Cond::Slt, R0, R1, done);
+                let mut base = 1i64;
+                for m in low..=high {
+                    let from = factor.pow(m);
+                    let to = factor.pow(m + 1);
+                    let step = (to / nsteps).max(1);
+                    let next = self.a.label();
+                    self.a.emit_all(Insn::ld_imm64(R1, to as u64));
+                    self.a.jmp_reg(Cond::Sge, R0, R1, next);
+                    self.a.emit(Insn::mov(R2, R0));
+                    self.a.emit_all(Insn::ld_imm64(R1, from as u64));
+                    self.a.emit(Insn::alu(Alu::Sub, R2, R1));
+                    self.a.emit_all(Insn::ld_imm64(R1, step as u64));
+                    self.a.emit(Insn::alu(Alu::Div, R2, R1));
+                    self.a.emit_all(Insn::ld_imm64(R1, base as u64));
+                    self.a.emit(Insn::alu(Alu::Add, R2, R1));
+                    self.a.goto(done);
+                    self.a.bind(next);
+                    base += (to - from - 1) / step + 1;
+                }
+                self.a.emit_all(Insn::ld_imm64(R2, base as u64));
+                self.a.bind(done);
+                self.a.emit(Insn::mov(R0, R2));
+            }
             _ => {
                 // Bucket = floor(log2 |x|) + 1, negated for negative x:
                 // a binary search over the bit length.
@@ -961,8 +996,8 @@ impl Gen<'_> {
         };
         lookup(self);
         self.a.jmp_imm(Cond::Ne, R0, 0, have);
-        let zero = self.alloc(16);
-        self.zero_scratch(zero, 16);
+        let zero = self.alloc(AGG_VALUE);
+        self.zero_scratch(zero, AGG_VALUE);
         self.a.emit_all(Insn::ld_map_fd(R1, fd));
         self.a.emit(Insn::mov(R2, R7));
         self.a.emit(Insn::alu_imm(Alu::Add, R2, key));
@@ -975,8 +1010,43 @@ impl Gen<'_> {
         self.a.bind(have);
         self.a.emit(Insn::load(Size::DW, R1, R0, 0));
         match func {
-            AggFunc::Count | AggFunc::Quantize | AggFunc::Lquantize { .. } => {
+            AggFunc::Count | AggFunc::Quantize | AggFunc::Lquantize { .. } | AggFunc::Llquantize { .. } => {
                 self.a.emit(Insn::alu_imm(Alu::Add, R1, 1))
+            }
+            AggFunc::Stddev => {
+                // Sum and count, then |x|^2 added to the 128-bit sum of
+                // squares in slots 2 (low) and 3 (high), from 32-bit halves.
+                self.a.emit(Insn::load(Size::DW, R2, R10, slot));
+                self.a.emit(Insn::alu(Alu::Add, R1, R2));
+                self.a.emit(Insn::load(Size::DW, R3, R0, 8));
+                self.a.emit(Insn::alu_imm(Alu::Add, R3, 1));
+                self.a.emit(Insn::store(Size::DW, R0, 8, R3));
+                let pos = self.a.label();
+                self.a.jmp_imm(Cond::Sge, R2, 0, pos);
+                self.a.emit(Insn::alu_imm(Alu::Mul, R2, -1));
+                self.a.bind(pos);
+                self.a.emit(Insn::mov(R3, R2));
+                self.a.emit(Insn::alu_imm(Alu::Rsh, R3, 32));
+                self.a.emit(Insn::alu_imm(Alu::Lsh, R2, 32));
+                self.a.emit(Insn::alu_imm(Alu::Rsh, R2, 32));
+                // lo * lo.
+                self.a.emit(Insn::mov(R4, R2));
+                self.a.emit(Insn::alu(Alu::Mul, R4, R2));
+                self.add_low_128(R4);
+                // 2 * hi * lo * 2^32: cross << 33 low, cross >> 31 high.
+                self.a.emit(Insn::mov(R4, R3));
+                self.a.emit(Insn::alu(Alu::Mul, R4, R2));
+                self.a.emit(Insn::mov(R2, R4));
+                self.a.emit(Insn::alu_imm(Alu::Rsh, R2, 31));
+                self.a.emit(Insn::alu_imm(Alu::Lsh, R4, 33));
+                self.add_low_128(R4);
+                // hi * hi * 2^64.
+                self.a.emit(Insn::load(Size::DW, R5, R0, 24));
+                self.a.emit(Insn::alu(Alu::Add, R5, R2));
+                self.a.emit(Insn::mov(R2, R3));
+                self.a.emit(Insn::alu(Alu::Mul, R2, R3));
+                self.a.emit(Insn::alu(Alu::Add, R5, R2));
+                self.a.emit(Insn::store(Size::DW, R0, 24, R5));
             }
             AggFunc::Sum | AggFunc::Avg => {
                 self.a.emit(Insn::load(Size::DW, R2, R10, slot));
@@ -1033,6 +1103,20 @@ impl Gen<'_> {
             self.pop();
         }
         Ok(())
+    }
+
+    /// Add `r` to the 128-bit value in slots 2 and 3 of the aggregation
+    /// value at r0, carrying into the high half. Clobbers `r` and r5.
+    fn add_low_128(&mut self, r: Reg) {
+        let no_carry = self.a.label();
+        self.a.emit(Insn::load(Size::DW, R5, R0, 16));
+        self.a.emit(Insn::alu(Alu::Add, r, R5));
+        self.a.emit(Insn::store(Size::DW, R0, 16, r));
+        self.a.jmp_reg(Cond::Ge, r, R5, no_carry);
+        self.a.emit(Insn::load(Size::DW, R5, R0, 24));
+        self.a.emit(Insn::alu_imm(Alu::Add, R5, 1));
+        self.a.emit(Insn::store(Size::DW, R0, 24, R5));
+        self.a.bind(no_carry);
     }
 
     /// Evaluate a string expression into a location.

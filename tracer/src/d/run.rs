@@ -305,7 +305,13 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let mut aggs = Vec::new();
     for (i, _) in ir.aggs.iter().enumerate() {
         let key = layout.agg_keys[i].1 as u32;
-        aggs.push(Map::create(libbpf_sys::BPF_MAP_TYPE_PERCPU_HASH, &format!("sdtrace_d_agg{i}"), key, 16, 1 << 16)?);
+        aggs.push(Map::create(
+            libbpf_sys::BPF_MAP_TYPE_PERCPU_HASH,
+            &format!("sdtrace_d_agg{i}"),
+            key,
+            codegen::AGG_VALUE as u32,
+            1 << 16,
+        )?);
     }
     let stacks = if ir.uses_stacks {
         let value = u32::from(sema::MAX_FRAMES) * 8;
@@ -520,9 +526,50 @@ fn kernel_facts() -> codegen::KernelFacts {
     }
 }
 
-/// An aggregation entry as printed: keys, the two value slots, and the
-/// kernel keys that print as these keys.
-type Merged = (Vec<Value>, i64, i64, Vec<Vec<u8>>);
+/// An aggregation's value slots (see [`codegen::AGG_VALUE`]).
+type Slots = [i64; 4];
+
+/// An aggregation entry as printed: keys, the value slots, and the kernel
+/// keys that print as these keys.
+type Merged = (Vec<Value>, Slots, Vec<Vec<u8>>);
+
+/// Two values of one aggregation merged (over CPUs, or over kernel keys
+/// that print the same).
+fn combine(func: AggFunc, a: Slots, b: Slots) -> Slots {
+    match func {
+        AggFunc::Min | AggFunc::Max => match (a[1] != 0, b[1] != 0) {
+            (true, true) => [if func == AggFunc::Min { a[0].min(b[0]) } else { a[0].max(b[0]) }, 1, 0, 0],
+            (true, false) => a,
+            _ => b,
+        },
+        _ => {
+            let (lo, carry) = (a[2] as u64).overflowing_add(b[2] as u64);
+            let hi = (a[3] as u64).wrapping_add(b[3] as u64).wrapping_add(u64::from(carry));
+            [a[0].wrapping_add(b[0]), a[1] + b[1], lo as i64, hi as i64]
+        }
+    }
+}
+
+/// The integer standard deviation of `count` values of this sum and sum
+/// of squares, as DTrace computes it: sqrt(E[x²] − E[x]²).
+fn stddev(sum: i64, count: i64, squares: u128) -> i64 {
+    let n = i128::from(count);
+    let mean = i128::from(sum) / n;
+    let var = (squares / count as u128) as i128 - mean * mean;
+    if var <= 0 {
+        return 0;
+    }
+    let var = var as u128;
+    // Integer square root by Newton's method.
+    let mut x = (var as f64).sqrt() as u128;
+    while x * x > var {
+        x -= 1;
+    }
+    while (x + 1) * (x + 1) <= var {
+        x += 1;
+    }
+    x as i64
+}
 
 /// What the ring buffer's callback writes to.
 struct Sink<'a, 'o> {
@@ -719,43 +766,35 @@ impl<'a> Printer<'a> {
         let func = self.ir.aggs[agg].func;
         let tys = &self.ir.aggs[agg].keys;
         let map = &self.aggs[agg];
-        // Rendered key → (slot 0, slot 1, kernel keys).
+        // Rendered key → (value slots, kernel keys).
         let mut merged: Vec<Merged> = Vec::new();
         for key in map.keys(key_size) {
             let Some(per_cpu) = map.lookup_percpu(&key) else { continue };
-            let get = |v: &Vec<u8>, i: usize| i64::from_ne_bytes(v[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
-            let combine = |a: (i64, i64), b: (i64, i64)| -> (i64, i64) {
-                match func {
-                    AggFunc::Count | AggFunc::Sum | AggFunc::Avg | AggFunc::Quantize | AggFunc::Lquantize { .. } => {
-                        (a.0.wrapping_add(b.0), a.1 + b.1)
-                    }
-                    AggFunc::Min | AggFunc::Max => match (a.1 != 0, b.1 != 0) {
-                        (true, true) => (if func == AggFunc::Min { a.0.min(b.0) } else { a.0.max(b.0) }, 1),
-                        (true, false) => a,
-                        _ => b,
-                    },
-                }
+            let slots = |v: &Vec<u8>| -> Slots {
+                std::array::from_fn(|i| i64::from_ne_bytes(v[i * 8..i * 8 + 8].try_into().expect("8 bytes")))
             };
-            let v = per_cpu.iter().map(|c| (get(c, 0), get(c, 1))).fold((0, 0), combine);
+            let v = per_cpu.iter().map(slots).fold([0; 4], |a, b| combine(func, a, b));
             let shown = self.values(tys, &key);
             match merged.iter_mut().find(|m| m.0 == shown) {
                 Some(m) => {
-                    let (x, y) = combine((m.1, m.2), v);
-                    m.1 = x;
-                    m.2 = y;
-                    m.3.push(key);
+                    m.1 = combine(func, m.1, v);
+                    m.2.push(key);
                 }
-                None => merged.push((shown, v.0, v.1, vec![key])),
+                None => merged.push((shown, v, vec![key])),
             }
         }
         let mut out: Vec<(Vec<Value>, i64, Vec<Vec<u8>>)> = merged
             .into_iter()
-            .filter_map(|(k, a, b, raw)| {
+            .filter_map(|(k, [a, b, lo, hi], raw)| {
                 let value = match func {
-                    AggFunc::Count | AggFunc::Sum | AggFunc::Quantize | AggFunc::Lquantize { .. } => a,
-                    AggFunc::Avg if b == 0 => return None,
+                    AggFunc::Count
+                    | AggFunc::Sum
+                    | AggFunc::Quantize
+                    | AggFunc::Lquantize { .. }
+                    | AggFunc::Llquantize { .. } => a,
+                    AggFunc::Avg | AggFunc::Stddev | AggFunc::Min | AggFunc::Max if b == 0 => return None,
                     AggFunc::Avg => a / b,
-                    AggFunc::Min | AggFunc::Max if b == 0 => return None,
+                    AggFunc::Stddev => stddev(a, b, (u128::from(hi as u64) << 64) | u128::from(lo as u64)),
                     AggFunc::Min | AggFunc::Max => a,
                 };
                 Some((k, value, raw))

@@ -171,12 +171,59 @@ pub enum AggFunc {
         /// The width of a bucket.
         step: i64,
     },
+    /// `llquantize(x, factor, low, high, nsteps)`: counts in log-linear
+    /// buckets; the last kernel key is 0 below `factor^low`, then the
+    /// buckets of [`llquantize_bounds`] from 1, then one at or above
+    /// `factor^(high + 1)`.
+    Llquantize {
+        /// The base of the magnitudes.
+        factor: i64,
+        /// The lowest magnitude.
+        low: u32,
+        /// The highest magnitude.
+        high: u32,
+        /// Buckets per magnitude (those below `factor^m` left out).
+        nsteps: i64,
+    },
+    /// `stddev(x)`: the standard deviation, kept as the sum, the count and
+    /// the 128-bit sum of squares.
+    Stddev,
+}
+
+/// How many in-range buckets [`llquantize_bounds`] gives, computed without
+/// listing them.
+pub fn llquantize_count(factor: i64, low: u32, high: u32, nsteps: i64) -> i64 {
+    let mut n = 0i64;
+    for m in low..=high {
+        let (Some(from), Some(to)) = (factor.checked_pow(m), factor.checked_pow(m + 1)) else { break };
+        let step = (to / nsteps).max(1);
+        n = n.saturating_add((to - from - 1) / step + 1);
+    }
+    n
+}
+
+/// The lowest value of each in-range `llquantize` bucket, in order: for
+/// each magnitude `m` from `low` to `high`, from `factor^m` up to
+/// `factor^(m+1)` in steps of `factor^(m+1) / nsteps`.
+pub fn llquantize_bounds(factor: i64, low: u32, high: u32, nsteps: i64) -> Vec<i64> {
+    let mut out = Vec::new();
+    for m in low..=high {
+        let (Some(from), Some(to)) = (factor.checked_pow(m), factor.checked_pow(m + 1)) else { break };
+        let step = (to / nsteps).max(1);
+        let mut v = from;
+        while v < to {
+            out.push(v);
+            let Some(next) = v.checked_add(step) else { break };
+            v = next;
+        }
+    }
+    out
 }
 
 impl AggFunc {
     /// Whether the function keeps a histogram (its last key is a bucket).
     pub fn is_histogram(self) -> bool {
-        matches!(self, AggFunc::Quantize | AggFunc::Lquantize { .. })
+        matches!(self, AggFunc::Quantize | AggFunc::Lquantize { .. } | AggFunc::Llquantize { .. })
     }
 }
 
@@ -1004,14 +1051,56 @@ impl Checker<'_> {
                 }
                 (AggFunc::Lquantize { lo, hi, step }, 4)
             }
-            "llquantize" | "stddev" => {
-                self.err(*func_span, format!("`{func}()` is not supported yet"));
-                return IStmt::Nop;
+            "stddev" => (AggFunc::Stddev, 1),
+            "llquantize" => {
+                if args.len() != 5 {
+                    self.err(
+                        rhs.span,
+                        format!(
+                            "`llquantize()` takes 5 arguments (value, factor, low, high, nsteps), not {}",
+                            args.len()
+                        ),
+                    );
+                    return IStmt::Nop;
+                }
+                let mut c = [0i64; 4];
+                for (i, a) in args[1..].iter().enumerate() {
+                    match self.expr(a).kind {
+                        TKind::Int(n) => c[i] = n,
+                        _ => {
+                            self.err(a.span, "llquantize's factor, low, high and nsteps must be integer constants");
+                            return IStmt::Nop;
+                        }
+                    }
+                }
+                let [factor, low, high, nsteps] = c;
+                let bad = |i: usize, msg: &str| Some((args[i + 1].span, msg.to_string()));
+                let problem = if factor < 2 {
+                    bad(0, "llquantize's factor must be at least 2")
+                } else if low < 0 {
+                    bad(1, "llquantize's low magnitude must not be negative")
+                } else if high <= low {
+                    bad(2, "llquantize's high magnitude must be greater than the low one")
+                } else if u32::try_from(high + 1).ok().and_then(|h| factor.checked_pow(h)).is_none() {
+                    bad(2, "llquantize's factor to the power high + 1 does not fit in 64 bits")
+                } else if nsteps < factor || nsteps % factor != 0 {
+                    bad(3, "llquantize's nsteps must be a multiple of the factor (and at least the factor)")
+                } else if llquantize_count(factor, low as u32, high as u32, nsteps) > 1000 {
+                    Some((rhs.span, "llquantize makes more than 1000 buckets".to_string()))
+                } else {
+                    None
+                };
+                if let Some((at, msg)) = problem {
+                    self.err(at, msg);
+                    return IStmt::Nop;
+                }
+                (AggFunc::Llquantize { factor, low: low as u32, high: high as u32, nsteps }, 5)
             }
             _ => {
                 self.err(
                     *func_span,
-                    format!("`{func}` is not an aggregating function (count, sum, avg, min, max, quantize, lquantize)"),
+                    format!("`{func}` is not an aggregating function (count, sum, avg, min, max, stddev, quantize, lquantize, \
+                         llquantize)"),
                 );
                 return IStmt::Nop;
             }
@@ -1820,6 +1909,42 @@ mod tests {
         assert!(e.contains("stack takes at most one argument"), "{e}");
         let e = check_src("BEGIN { printf(\"%s\", stack()); }").unwrap_err();
         assert!(e.contains("`stack()` can only be"), "{e}");
+    }
+
+    #[test]
+    fn llquantize_checks_its_constants_at_their_spans() {
+        let ir = check_src("BEGIN { @l = llquantize(5, 10, 0, 6, 20); @s = stddev(1); }").unwrap();
+        assert_eq!(ir.aggs[0].func, AggFunc::Llquantize { factor: 10, low: 0, high: 6, nsteps: 20 });
+        assert_eq!(ir.aggs[1].func, AggFunc::Stddev);
+        let e = check_src("BEGIN { @l = llquantize(5, 1, 0, 6, 20); }").unwrap_err();
+        assert!(e.contains("t.d:1:28: error: llquantize's factor must be at least 2"), "{e}");
+        let e = check_src("BEGIN { @l = llquantize(5, 10, -1, 6, 20); }").unwrap_err();
+        assert!(e.contains("t.d:1:32: error: llquantize's low magnitude must not be negative"), "{e}");
+        let e = check_src("BEGIN { @l = llquantize(5, 10, 3, 3, 20); }").unwrap_err();
+        assert!(e.contains("t.d:1:35: error: llquantize's high magnitude must be greater"), "{e}");
+        let e = check_src("BEGIN { @l = llquantize(5, 10, 0, 19, 20); }").unwrap_err();
+        assert!(e.contains("t.d:1:35: error: llquantize's factor to the power high + 1 does not fit"), "{e}");
+        let e = check_src("BEGIN { @l = llquantize(5, 10, 0, 6, 15); }").unwrap_err();
+        assert!(e.contains("t.d:1:38: error: llquantize's nsteps must be a multiple of the factor"), "{e}");
+        let e = check_src("BEGIN { @l = llquantize(5, 10, pid, 6, 20); }").unwrap_err();
+        assert!(
+            e.contains("t.d:1:32: error: llquantize's factor, low, high and nsteps must be integer constants"),
+            "{e}"
+        );
+        let e = check_src("BEGIN { @l = llquantize(5, 2, 0, 40, 1000); }").unwrap_err();
+        assert!(e.contains("llquantize makes more than 1000 buckets"), "{e}");
+        let e = check_src("BEGIN { @l = llquantize(5, 10, 0, 17, 1000000000000000000); }").unwrap_err();
+        assert!(e.contains("llquantize makes more than 1000 buckets"), "{e}");
+        let e = check_src("BEGIN { @l = llquantize(5, 10); }").unwrap_err();
+        assert!(e.contains("`llquantize()` takes 5 arguments"), "{e}");
+    }
+
+    #[test]
+    fn llquantize_bounds_step_through_each_magnitude() {
+        assert_eq!(llquantize_bounds(10, 0, 1, 10), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 30, 40, 50, 60, 70, 80, 90]);
+        assert_eq!(llquantize_bounds(2, 1, 2, 4), [2, 3, 4, 6]);
+        assert_eq!(llquantize_count(10, 0, 1, 10), 18);
+        assert_eq!(llquantize_count(2, 1, 2, 4), 4);
     }
 
     #[test]
