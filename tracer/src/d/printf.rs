@@ -229,6 +229,12 @@ impl Format {
 
     /// Render with `args` in order; `agg` fills `%@` conversions.
     pub fn render(&self, args: &[Value], agg: Option<i64>) -> String {
+        self.render_agg(args, Value::Int(agg.unwrap_or(0)))
+    }
+
+    /// Render with `args` in order and `agg` in every `%@` conversion: an
+    /// integer, or text (a histogram) that is printed as it is.
+    pub fn render_agg(&self, args: &[Value], agg: Value) -> String {
         let mut out = String::new();
         let mut args = args.iter();
         let mut next_int = |args: &mut std::slice::Iter<Value>| match args.next() {
@@ -249,7 +255,7 @@ impl Format {
                         };
                     let width = resolve(s.width, &mut args, &mut next_int);
                     let precision = resolve(s.precision, &mut args, &mut next_int);
-                    let value = if s.agg { Some(Value::Int(agg.unwrap_or(0))) } else { args.next().cloned() };
+                    let value = if s.agg { Some(agg.clone()) } else { args.next().cloned() };
                     render_one(&mut out, s, width, precision, value.unwrap_or(Value::Int(0)));
                 }
             }
@@ -358,6 +364,13 @@ mod tests {
         assert_eq!(f.aggregation_conversions(), 1);
         assert_eq!(f.arg_kinds(), [Conv::Str]);
         assert_eq!(f.render(&[Value::Str("ls".into())], Some(12)), "ls               12\n");
+    }
+
+    #[test]
+    fn printa_puts_a_histogram_where_the_aggregation_conversion_stands() {
+        let f = parse("%s\n%@d\n").unwrap();
+        let text = f.render_agg(&[Value::Str("key".into())], Value::Str("\n  rows\n".into()));
+        assert_eq!(text, "key\n\n  rows\n\n");
     }
 
     #[test]

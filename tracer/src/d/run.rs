@@ -827,7 +827,15 @@ impl<'a> Printer<'a> {
                 let total = |g: &[(i64, i64)]| g.iter().map(|(_, c)| *c).sum::<i64>();
                 total(&a.1).cmp(&total(&b.1)).then_with(|| key_order(&a.0, &b.0))
             });
+            let format = fmt.and_then(|f| self.ir.formats.get(f));
             for (keys, buckets) in groups {
+                if let Some(f) = format {
+                    // printa's format: the keys, and the whole histogram
+                    // where `%@` stands.
+                    let hist = Value::Str(histogram::render(func, &buckets));
+                    out.write_all(f.render_agg(&keys, hist).as_bytes())?;
+                    continue;
+                }
                 writeln!(out)?;
                 if !keys.is_empty() {
                     let mut line = String::new();
