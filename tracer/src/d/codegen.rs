@@ -51,6 +51,12 @@ pub mod tag {
     pub const AGGOP: u32 = 4;
     /// `normalize`/`denormalize`: the aggregation, then the divisor.
     pub const NORMALIZE: u32 = 5;
+    /// A record of a speculation: the u64 speculation id, then the record.
+    pub const SPECULATIVE: u32 = 6;
+    /// `commit(id)`: the u64 id.
+    pub const COMMIT: u32 = 7;
+    /// `discard(id)`: the u64 id.
+    pub const DISCARD: u32 = 8;
 }
 
 /// Bytes of an aggregation's value: four u64 slots (sum or count, count
@@ -166,6 +172,9 @@ pub struct MapFds {
     pub aggs: Vec<i32>,
     /// The stack-trace map, when the program takes stacks.
     pub stacks: Option<i32>,
+    /// Speculations: an array of one value, the last id given and the
+    /// number active (u64 each), when the program uses them.
+    pub speculations: Option<i32>,
 }
 
 impl MapFds {
@@ -181,6 +190,7 @@ impl MapFds {
             arrays: vec![0; ir.arrays.len()],
             aggs: vec![0; ir.aggs.len()],
             stacks: Some(0),
+            speculations: Some(0),
         }
     }
 }
@@ -208,6 +218,8 @@ pub struct Layout {
     pub array_keys: Vec<(Vec<usize>, usize)>,
     /// Nanoseconds to add to `bpf_ktime_get_ns` for `walltimestamp`.
     pub wall_offset: u64,
+    /// The most speculations active at once (`nspec`).
+    pub nspec: u32,
     /// What the running kernel's BTF says, for the code that reads kernel
     /// structures; filled in by the runner when the program needs it.
     pub kernel: KernelFacts,
@@ -255,6 +267,7 @@ impl Layout {
             agg_keys,
             array_keys,
             wall_offset: wall_offset(),
+            nspec: 1,
             kernel: KernelFacts::default(),
         }
     }
@@ -326,6 +339,9 @@ struct Gen<'a> {
     in_error: Option<usize>,
     /// `bpf_loop` callbacks, emitted after the main program.
     callbacks: Vec<Callback>,
+    /// Whether the current clause has called `speculate()`: its records
+    /// then go out wrapped with the id at `SPEC_ID`.
+    speculative: bool,
 }
 
 // Stack: fp-16..fp-1 the thread-local key; fp-24 a read buffer; temps below.
@@ -337,6 +353,8 @@ const MAX_DEPTH: i16 = 56;
 // clause, for `ERROR` clauses (`arg5`, `arg1`).
 const ERR_ADDR: i16 = -480;
 const ERR_PROBE: i16 = -488;
+// The speculation id of the clause's records after `speculate()`.
+const SPEC_ID: i16 = -496;
 
 /// `DTRACEFLT_BADADDR`: the fault type in `ERROR`'s `arg4`.
 pub const FAULT_BADADDR: i32 = 1;
@@ -364,6 +382,7 @@ pub fn generate(
         fault_used: false,
         in_error: None,
         callbacks: Vec::new(),
+        speculative: false,
     };
     let out = g.a.label();
     // The prologue leaves through a nearby exit, so that its jumps stay
@@ -405,7 +424,9 @@ pub fn generate(
             g.a.jmp_imm(Cond::Eq, R0, 0, skip);
         }
         g.fault_used = false;
+        g.speculative = false;
         g.stmts(&clause.body, out)?;
+        g.speculative = false;
         g.fault = None;
         match &spec.on_error {
             Some(handler) if g.fault_used => {
@@ -691,6 +712,21 @@ impl Gen<'_> {
     }
 
     fn output(&mut self, off: i32, size: usize) {
+        if self.speculative {
+            // The record behind a header that names the speculation.
+            let wrapped = self.alloc(size + 16);
+            self.a.emit(Insn::store_imm(Size::W, R7, wrapped as i16, tag::SPECULATIVE as i32));
+            self.a.emit(Insn::store_imm(Size::W, R7, (wrapped + 4) as i16, 0));
+            self.a.emit(Insn::load(Size::DW, R1, R10, SPEC_ID));
+            self.a.emit(Insn::store(Size::DW, R7, (wrapped + 8) as i16, R1));
+            self.copy(R7, wrapped + 16, StrLoc { base: R7, off }, size);
+            self.send(wrapped, size + 16);
+            return;
+        }
+        self.send(off, size);
+    }
+
+    fn send(&mut self, off: i32, size: usize) {
         self.a.emit_all(Insn::ld_map_fd(R1, self.maps.ringbuf));
         self.a.emit(Insn::mov(R2, R7));
         self.a.emit(Insn::alu_imm(Alu::Add, R2, off));
@@ -775,6 +811,25 @@ impl Gen<'_> {
                 self.output(rec, 16);
             }
             IStmt::Aggregate { agg, keys, value } => self.aggregate(*agg, keys, value.as_ref())?,
+            IStmt::Speculate(id) => {
+                self.int(id)?;
+                self.a.emit(Insn::store(Size::DW, R10, SPEC_ID, R0));
+                self.speculative = true;
+            }
+            IStmt::EndSpeculation { commit, id } => {
+                let rec = self.alloc(16);
+                self.int(id)?;
+                self.a.emit(Insn::store(Size::DW, R7, (rec + 8) as i16, R0));
+                self.header(rec, if *commit { tag::COMMIT } else { tag::DISCARD }, 0);
+                // The speculation is no longer active.
+                let skip = self.a.label();
+                self.a.jmp_imm(Cond::Eq, R0, 0, skip);
+                self.speculation_counters(skip);
+                self.a.emit(Insn::mov_imm(R1, -1));
+                self.a.emit(Insn::atomic_fetch_add(R0, 8, R1));
+                self.a.bind(skip);
+                self.send(rec, 16);
+            }
         }
         self.scratch = mark;
         Ok(())
@@ -1105,6 +1160,41 @@ impl Gen<'_> {
         Ok(())
     }
 
+    /// r0 = the speculation counters (last id, active); to `missing` when
+    /// the lookup fails.
+    fn speculation_counters(&mut self, missing: Label) {
+        let fd = self.maps.speculations.expect("speculations use a map");
+        let key = self.alloc(8);
+        self.a.emit(Insn::store_imm(Size::DW, R7, key as i16, 0));
+        self.a.emit_all(Insn::ld_map_fd(R1, fd));
+        self.a.emit(Insn::mov(R2, R7));
+        self.a.emit(Insn::alu_imm(Alu::Add, R2, key));
+        self.a.emit(Insn::call(helper::MAP_LOOKUP_ELEM));
+        self.a.jmp_imm(Cond::Eq, R0, 0, missing);
+    }
+
+    /// r0 = `speculation()`: a new id, or 0 when `nspec` are active.
+    fn speculation(&mut self) {
+        let done = self.a.label();
+        let full = self.a.label();
+        let none = self.a.label();
+        self.speculation_counters(none);
+        self.a.emit(Insn::mov_imm(R1, 1));
+        self.a.emit(Insn::atomic_fetch_add(R0, 8, R1));
+        self.a.jmp_imm(Cond::Sge, R1, self.layout.nspec as i32, full);
+        self.a.emit(Insn::mov_imm(R1, 1));
+        self.a.emit(Insn::atomic_fetch_add(R0, 0, R1));
+        self.a.emit(Insn::alu_imm(Alu::Add, R1, 1));
+        self.a.emit(Insn::mov(R0, R1));
+        self.a.goto(done);
+        self.a.bind(full);
+        self.a.emit(Insn::mov_imm(R1, -1));
+        self.a.emit(Insn::atomic_fetch_add(R0, 8, R1));
+        self.a.bind(none);
+        self.a.emit(Insn::mov_imm(R0, 0));
+        self.a.bind(done);
+    }
+
     /// Add `r` to the 128-bit value in slots 2 and 3 of the aggregation
     /// value at r0, carrying into the high half. Clobbers `r` and r5.
     fn add_low_128(&mut self, r: Reg) {
@@ -1239,6 +1329,7 @@ impl Gen<'_> {
             TKind::StrFn(StrFn::Index, args) => self.index(args, e)?,
             TKind::Progenyof(p) => self.progenyof(p)?,
             TKind::Stack => self.stack_id(e)?,
+            TKind::Speculation => self.speculation(),
             TKind::ArrayGet(array, keys) => {
                 let done = self.a.label();
                 self.array_lookup(*array, keys)?;
@@ -1597,6 +1688,7 @@ mod tests {
             arrays: vec![6; ir.arrays.len()],
             aggs: vec![7; ir.aggs.len()],
             stacks: Some(8),
+            speculations: Some(9),
         };
         let table: &ProbeTable = &p.table;
         p.specs().iter().map(|s| generate(&ir, &layout, &maps, s, table).expect("generates").0).collect()

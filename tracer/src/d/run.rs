@@ -94,6 +94,10 @@ struct Options {
     strsize: usize,
     bufsize: u32,
     switchrate: Duration,
+    /// Speculations active at once.
+    nspec: u32,
+    /// Bytes one speculation may buffer.
+    specsize: usize,
 }
 
 fn size_value(v: &str) -> Option<u64> {
@@ -122,12 +126,26 @@ fn time_value(v: &str) -> Option<Duration> {
 }
 
 fn options(ir: &Ir, cfg: &DConfig) -> Result<Options, DError> {
-    let mut o = Options { quiet: cfg.quiet, strsize: 256, bufsize: 4 << 20, switchrate: Duration::from_millis(10) };
+    let mut o = Options {
+        quiet: cfg.quiet,
+        strsize: 256,
+        bufsize: 4 << 20,
+        switchrate: Duration::from_millis(10),
+        nspec: 1,
+        specsize: 1 << 20,
+    };
     let from_program = ir.options.iter().map(|(n, v, _)| (n.clone(), v.clone()));
     for (name, value) in from_program.chain(cfg.options.iter().cloned()) {
         let bad = || DError::Usage(format!("option `{name}` needs a value such as {name}=…"));
         match name.as_str() {
             "quiet" => o.quiet = true,
+            "nspec" => {
+                let v = value.as_deref().and_then(|v| v.parse::<u32>().ok()).filter(|n| (1..=1 << 20).contains(n));
+                o.nspec = v.ok_or_else(|| DError::Usage("nspec must be a number of speculations from 1".into()))?;
+            }
+            "specsize" => {
+                o.specsize = value.as_deref().and_then(size_value).ok_or_else(bad)? as usize;
+            }
             "strsize" => {
                 let v = size_value(value.as_deref().ok_or_else(bad)?).ok_or_else(bad)?;
                 if !(8..=4096).contains(&v) {
@@ -259,6 +277,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     }
 
     let mut layout = Layout::new(&ir, opts.strsize);
+    layout.nspec = opts.nspec;
     if !plan.proc.is_empty() || ir.uses_task {
         layout.kernel = kernel_facts();
     }
@@ -319,6 +338,11 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     } else {
         None
     };
+    let speculations = if ir.uses_speculation {
+        Some(Map::create(libbpf_sys::BPF_MAP_TYPE_ARRAY, "sdtrace_d_spec", 4, 16, 1)?)
+    } else {
+        None
+    };
     let fds = MapFds {
         ringbuf: ringbuf.fd(),
         counters: counters.fd(),
@@ -328,6 +352,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         arrays: arrays.iter().map(|m| m.fd()).collect(),
         aggs: aggs.iter().map(|m| m.fd()).collect(),
         stacks: stacks.as_ref().map(|m| m.fd()),
+        speculations: speculations.as_ref().map(|m| m.fd()),
     };
 
     // Programs.
@@ -383,7 +408,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
 
     // Output state: the ring buffer's callback prints each record.
     let state = RefCell::new(Sink {
-        printer: Printer::new(&ir, &layout, &plan.table, &aggs, stacks.as_ref()),
+        printer: Printer::new(&ir, &layout, &plan.table, &aggs, stacks.as_ref(), opts.specsize),
         out,
         status: None,
         error: None,
@@ -485,6 +510,13 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let Sink { mut printer, out, status, .. } = state.into_inner();
     printer.print_remaining(out)?;
     out.flush()?;
+    if printer.spec_drops > 0 {
+        eprintln!(
+            "sdtrace: {} speculative record(s) dropped: speculation() gave 0 (raise -x nspec=N) or a speculation \
+             outgrew specsize",
+            printer.spec_drops
+        );
+    }
     let drops = counters.percpu_sum(0)?;
     let errors = counters.percpu_sum(1)?;
     if drops > 0 {
@@ -597,6 +629,13 @@ struct Printer<'a> {
     symbols: RefCell<Symbolizer>,
     /// Whether some aggregation is keyed by a user stack.
     ustack_keys: bool,
+    /// Records of each active speculation, waiting for `commit` or
+    /// `discard`, and their total size.
+    speculations: HashMap<u64, (usize, Vec<Vec<u8>>)>,
+    /// Most bytes one speculation buffers (`specsize`).
+    specsize: usize,
+    /// Speculative records dropped (buffer full, or speculation 0).
+    spec_drops: u64,
 }
 
 fn collect_formats(stmts: &[IStmt], out: &mut HashMap<usize, Vec<Ty>>) {
@@ -615,7 +654,14 @@ fn collect_formats(stmts: &[IStmt], out: &mut HashMap<usize, Vec<Ty>>) {
 }
 
 impl<'a> Printer<'a> {
-    fn new(ir: &'a Ir, layout: &'a Layout, table: &'a ProbeTable, aggs: &'a [Map], stacks: Option<&'a Map>) -> Self {
+    fn new(
+        ir: &'a Ir,
+        layout: &'a Layout,
+        table: &'a ProbeTable,
+        aggs: &'a [Map],
+        stacks: Option<&'a Map>,
+        specsize: usize,
+    ) -> Self {
         let mut format_args = HashMap::new();
         for c in &ir.clauses {
             collect_formats(&c.body, &mut format_args);
@@ -630,6 +676,9 @@ impl<'a> Printer<'a> {
             normal: vec![1; ir.aggs.len()],
             stacks,
             symbols: RefCell::new(Symbolizer::default()),
+            speculations: HashMap::new(),
+            specsize,
+            spec_drops: 0,
             ustack_keys: ir.aggs.iter().any(|a| a.keys.iter().any(|k| matches!(k, Ty::Stack { user: true, .. }))),
         }
     }
@@ -745,6 +794,31 @@ impl<'a> Printer<'a> {
                 let agg = id as usize;
                 let keep = word();
                 self.agg_op(agg, keep);
+            }
+            tag::SPECULATIVE => {
+                let spec = word() as u64;
+                let inner = rec.get(16..).unwrap_or_default();
+                if spec == 0 {
+                    self.spec_drops += 1;
+                    return Ok(None);
+                }
+                let (size, recs) = self.speculations.entry(spec).or_default();
+                if *size + inner.len() > self.specsize {
+                    self.spec_drops += 1;
+                } else {
+                    *size += inner.len();
+                    recs.push(inner.to_vec());
+                }
+            }
+            tag::COMMIT => {
+                if let Some((_, recs)) = self.speculations.remove(&(word() as u64)) {
+                    for r in recs {
+                        self.record(&r, out)?;
+                    }
+                }
+            }
+            tag::DISCARD => {
+                self.speculations.remove(&(word() as u64));
             }
             tag::NORMALIZE => {
                 if let Some(n) = self.normal.get_mut(id as usize) {

@@ -316,6 +316,9 @@ pub enum TKind {
     Progenyof(Box<TExpr>),
     /// `stack()` or `ustack()`: the node's type says which.
     Stack,
+    /// `speculation()`: a new speculation's id, or 0 when `nspec` are
+    /// active.
+    Speculation,
 }
 
 /// String functions.
@@ -421,6 +424,15 @@ pub enum IStmt {
     },
     /// `exit(status)`.
     Exit(TExpr),
+    /// `speculate(id)`: the clause's later records belong to speculation `id`.
+    Speculate(TExpr),
+    /// `commit(id)` (true) or `discard(id)` (false).
+    EndSpeculation {
+        /// Commit rather than discard.
+        commit: bool,
+        /// The speculation.
+        id: TExpr,
+    },
     /// `if`.
     If(TExpr, Vec<IStmt>, Vec<IStmt>),
     /// An expression evaluated for nothing (kept for its errors only).
@@ -470,6 +482,9 @@ pub struct Ir {
     /// Whether any clause takes a `stack()` or `ustack()` (the runner then
     /// makes a stack-trace map).
     pub uses_stacks: bool,
+    /// Whether any clause uses speculations (the runner then makes their
+    /// counter map).
+    pub uses_speculation: bool,
 }
 
 /// Values the program refers to with `$`.
@@ -506,6 +521,15 @@ struct Checker<'m> {
     /// Whether `stack()`/`ustack()` may appear here (an action, a `trace`
     /// argument or an aggregation key).
     stack_ok: bool,
+    /// Per clause: where `speculate()` was called, if it was.
+    speculated: Option<Span>,
+    /// Per clause: the first data-recording action (which `speculate()`
+    /// must not follow), and the first action a speculative clause cannot
+    /// hold (`exit`, an aggregation).
+    recorded: Option<Span>,
+    unspeculable: Option<(Span, &'static str)>,
+    /// How deep in `if` statements the checker is.
+    if_depth: usize,
 }
 
 /// Check `program` and lower it, or return every error found. `args[N]`
@@ -529,6 +553,10 @@ pub fn check_typed(
         declared: HashMap::new(),
         clause_args: ClauseArgs::Unknown,
         stack_ok: false,
+        speculated: None,
+        recorded: None,
+        unspeculable: None,
+        if_depth: 0,
     };
     for item in &program.items {
         match item {
@@ -536,6 +564,9 @@ pub fn check_typed(
             Item::Decl(d) => c.declare(d),
             Item::Clause(cl) => {
                 c.clause_args = describe(cl);
+                c.speculated = None;
+                c.recorded = None;
+                c.unspeculable = None;
                 let predicate = cl.predicate.as_ref().map(|p| {
                     let e = c.expr(p);
                     c.want_scalar(&e, "a predicate");
@@ -587,7 +618,8 @@ fn uses_args_clause(pred: Option<&TExpr>, body: &[IStmt]) -> bool {
     }
     fn s(x: &IStmt) -> bool {
         match x {
-            IStmt::Assign(_, v) | IStmt::Exit(v) => e(v),
+            IStmt::Assign(_, v) | IStmt::Exit(v) | IStmt::Speculate(v) => e(v),
+            IStmt::EndSpeculation { id, .. } => e(id),
             IStmt::ArraySet { keys, value, .. } => keys.iter().any(e) || e(value),
             IStmt::Aggregate { keys, value, .. } => keys.iter().any(e) || value.as_ref().is_some_and(e),
             IStmt::Printf { args, .. } => args.iter().any(e),
@@ -924,8 +956,10 @@ impl Checker<'_> {
                 StmtKind::If { cond, then, else_ } => {
                     let c = self.expr(cond);
                     self.want_scalar(&c, "an `if` condition");
+                    self.if_depth += 1;
                     let t = self.stmts(then);
                     let e = else_.as_deref().map(|e| self.stmts(e)).unwrap_or_default();
+                    self.if_depth -= 1;
                     out.push(IStmt::If(c, t, e));
                 }
                 StmtKind::Expr(e) => out.push(self.stmt_expr(e)),
@@ -1010,6 +1044,7 @@ impl Checker<'_> {
     }
 
     fn aggregate(&mut self, name: &str, keys: &[Expr], rhs: &Expr, span: Span) -> IStmt {
+        self.not_speculative(span, "an aggregation");
         let ExprKind::Call { func, args, func_span } = &rhs.kind else {
             self.err(
                 rhs.span,
@@ -1158,8 +1193,48 @@ impl Checker<'_> {
         }
     }
 
+    /// `exit` or an aggregation at `span`: an error after `speculate()`.
+    fn not_speculative(&mut self, span: Span, what: &'static str) {
+        if self.speculated.is_some() {
+            self.diags.push(
+                Diagnostic::error(span, format!("{what} cannot be in a clause that calls speculate()"))
+                    .with_hint("move it to a clause of its own"),
+            );
+        }
+        self.unspeculable.get_or_insert((span, what));
+    }
+
     fn action(&mut self, func: &str, func_span: Span, args: &[Expr], span: Span) -> IStmt {
+        if matches!(func, "printf" | "trace" | "printa" | "stack" | "ustack") {
+            self.recorded.get_or_insert(span);
+        }
         match func {
+            "speculate" | "commit" | "discard" => {
+                let [id] = args else {
+                    self.err(span, format!("{func} takes a speculation id"));
+                    return IStmt::Nop;
+                };
+                let id = self.expr(id);
+                self.want_scalar(&id, &format!("{func}'s id"));
+                self.ir.uses_speculation = true;
+                if func != "speculate" {
+                    return IStmt::EndSpeculation { commit: func == "commit", id };
+                }
+                if self.speculated.is_some() {
+                    self.err(span, "a clause can call speculate() once");
+                } else if self.recorded.is_some() {
+                    self.diags.push(
+                        Diagnostic::error(span, "speculate() must come before the clause's data-recording actions")
+                            .with_hint("call speculate() first in the clause"),
+                    );
+                } else if let Some((_, what)) = self.unspeculable {
+                    self.err(span, format!("a clause that calls speculate() cannot hold {what}"));
+                } else if self.if_depth > 0 {
+                    self.err(span, "speculate() cannot be inside an `if`; put the condition in a predicate");
+                }
+                self.speculated = Some(span);
+                IStmt::Speculate(id)
+            }
             "printf" => {
                 let Some(ExprKind::Str(fmt)) = args.first().map(|a| &a.kind) else {
                     self.err(span, "printf needs a string literal format first");
@@ -1277,6 +1352,7 @@ impl Checker<'_> {
                 IStmt::Normalize { agg, by }
             }
             "exit" => {
+                self.not_speculative(span, "exit()");
                 let v = match args {
                     [a] => self.expr(a),
                     _ => {
@@ -1358,6 +1434,13 @@ impl Checker<'_> {
                 let n = self.expr(n);
                 self.want_scalar(&n, "copyin's length");
                 TExpr { kind: TKind::Copyinstr(Box::new(a), Some(Box::new(n))), ty: Ty::Str, span }
+            }
+            "speculation" => {
+                if !args.is_empty() {
+                    self.err(span, "speculation takes no arguments");
+                }
+                self.ir.uses_speculation = true;
+                TExpr { kind: TKind::Speculation, ty: Ty::I64, span }
             }
             "progenyof" => {
                 let [p] = args else {
@@ -1945,6 +2028,29 @@ mod tests {
         assert_eq!(llquantize_bounds(2, 1, 2, 4), [2, 3, 4, 6]);
         assert_eq!(llquantize_count(10, 0, 1, 10), 18);
         assert_eq!(llquantize_count(2, 1, 2, 4), 4);
+    }
+
+    #[test]
+    fn speculate_comes_first_and_excludes_exit_and_aggregations() {
+        let ir = check_src("BEGIN { x = speculation(); speculate(x); printf(\"a\"); } END { commit(x); discard(x); }")
+            .unwrap();
+        assert!(ir.uses_speculation);
+        assert!(matches!(ir.clauses[0].body[1], IStmt::Speculate(_)));
+        assert!(matches!(ir.clauses[1].body[0], IStmt::EndSpeculation { commit: true, .. }));
+        let e = check_src("BEGIN { printf(\"a\"); speculate(1); }").unwrap_err();
+        assert!(e.contains("t.d:1:22: error: speculate() must come before the clause's data-recording actions"), "{e}");
+        let e = check_src("BEGIN { speculate(1); exit(0); }").unwrap_err();
+        assert!(e.contains("t.d:1:23: error: exit() cannot be in a clause that calls speculate()"), "{e}");
+        let e = check_src("BEGIN { speculate(1); @a = count(); }").unwrap_err();
+        assert!(e.contains("t.d:1:23: error: an aggregation cannot be in a clause that calls speculate()"), "{e}");
+        let e = check_src("BEGIN { @a = count(); speculate(1); }").unwrap_err();
+        assert!(e.contains("a clause that calls speculate() cannot hold an aggregation"), "{e}");
+        let e = check_src("BEGIN { speculate(1); speculate(2); }").unwrap_err();
+        assert!(e.contains("a clause can call speculate() once"), "{e}");
+        let e = check_src("BEGIN { if (1) { speculate(1); } }").unwrap_err();
+        assert!(e.contains("speculate() cannot be inside an `if`"), "{e}");
+        let e = check_src("BEGIN { commit(); }").unwrap_err();
+        assert!(e.contains("commit takes a speculation id"), "{e}");
     }
 
     #[test]
