@@ -687,7 +687,8 @@ impl<'a> Printer<'a> {
     /// when `scan` is set, of new processes in user-stack aggregation keys,
     /// so their stacks resolve after they exit.
     fn snapshot_processes(&mut self, pids: &[u32], scan: bool) {
-        if self.stacks.is_none() {
+        let user = |t: &Ty| matches!(t, Ty::Stack { user: true, .. });
+        if !self.ustack_keys && !self.format_args.values().flatten().any(user) {
             return;
         }
         let mut symbols = self.symbols.borrow_mut();
