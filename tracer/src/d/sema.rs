@@ -1149,9 +1149,15 @@ impl Checker<'_> {
             self.want_scalar(&v, &format!("the argument of `{func}()`"));
             v
         });
-        self.stack_ok = true;
-        let keys: Vec<TExpr> = keys.iter().map(|k| self.expr(k)).collect();
-        self.stack_ok = false;
+        let keys: Vec<TExpr> = keys
+            .iter()
+            .map(|k| {
+                self.stack_ok = is_stack_call(k);
+                let e = self.expr(k);
+                self.stack_ok = false;
+                e
+            })
+            .collect();
         let mut key_tys: Vec<Ty> = keys.iter().map(|k| k.ty).collect();
         if f.is_histogram() {
             // The bucket, computed from the value by the program.
@@ -1277,7 +1283,7 @@ impl Checker<'_> {
                     self.err(span, "trace takes one argument");
                     return IStmt::Nop;
                 }
-                self.stack_ok = true;
+                self.stack_ok = is_stack_call(&args[0]);
                 let v = self.expr(&args[0]);
                 self.stack_ok = false;
                 let f = if v.ty.is_stringy() || matches!(v.ty, Ty::Stack { .. }) {
@@ -1485,6 +1491,8 @@ impl Checker<'_> {
                 bad
             }
             "stack" | "ustack" => {
+                // Only this call may be a stack, not its arguments.
+                let stack_ok = std::mem::take(&mut self.stack_ok);
                 let user = func == "ustack";
                 let frames = match args {
                     [] => MAX_FRAMES,
@@ -1500,7 +1508,7 @@ impl Checker<'_> {
                         return bad;
                     }
                 };
-                if !self.stack_ok {
+                if !stack_ok {
                     self.diags.push(
                         Diagnostic::error(
                             span,
@@ -1796,6 +1804,12 @@ fn array_target(e: &Expr) -> Option<(bool, &str, &[Expr])> {
     }
 }
 
+/// Whether `e` is a call of `stack` or `ustack` (which may be an
+/// aggregation key or `trace`'s argument).
+fn is_stack_call(e: &Expr) -> bool {
+    matches!(&e.kind, ExprKind::Call { func, .. } if func == "stack" || func == "ustack")
+}
+
 /// "an integer", "a string".
 fn with_article(ty: Ty) -> String {
     match ty {
@@ -1992,6 +2006,10 @@ mod tests {
         assert!(e.contains("stack takes at most one argument"), "{e}");
         let e = check_src("BEGIN { printf(\"%s\", stack()); }").unwrap_err();
         assert!(e.contains("`stack()` can only be"), "{e}");
+        let e = check_src("BEGIN { @[stack() + 1] = count(); }").unwrap_err();
+        assert!(e.contains("t.d:1:11: error: `stack()` can only be"), "{e}");
+        let e = check_src("BEGIN { trace(ustack(stack())); }").unwrap_err();
+        assert!(e.contains("t.d:1:22: error: `stack()` can only be"), "{e}");
     }
 
     #[test]
