@@ -749,6 +749,12 @@ impl<'a> Printer<'a> {
                 Value::Str(self.table.0.get(id as usize).map(|p| p.get(f).to_string()).unwrap_or_default())
             }
             Ty::Int { .. } => Value::Int(i64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"))),
+            Ty::Float { size: 4 } => {
+                Value::Float(f64::from(f32::from_bits(u32::from_ne_bytes(bytes[..4].try_into().expect("4 bytes")))))
+            }
+            Ty::Float { .. } => {
+                Value::Float(f64::from_bits(u64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"))))
+            }
             Ty::Stack { user, frames } => {
                 Value::Str(self.stack_text(user, frames, u64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"))))
             }
@@ -918,6 +924,7 @@ impl<'a> Printer<'a> {
                         match k {
                             Value::Str(s) => line.push_str(&format!("  {s:<50}")),
                             Value::Int(i) => line.push_str(&format!("  {i:>16}")),
+                            Value::Float(f) => line.push_str(&format!("  {f:>16}")),
                         }
                     }
                     writeln!(out, "{}", line.trim_end())?;
@@ -940,6 +947,7 @@ impl<'a> Printer<'a> {
                             (Value::Str(s), Ty::Stack { .. }) => line.push_str(s),
                             (Value::Str(s), _) => line.push_str(&format!("{:w$}{s}\n", "", w = stacks::INDENT)),
                             (Value::Int(i), _) => line.push_str(&format!("{:w$}{i}\n", "", w = stacks::INDENT)),
+                            (Value::Float(f), _) => line.push_str(&format!("{:w$}{f}\n", "", w = stacks::INDENT)),
                         }
                     }
                     line.push_str(&format!("{:w$}{value}\n\n", "", w = stacks::INDENT + 1));
@@ -951,6 +959,7 @@ impl<'a> Printer<'a> {
                         match k {
                             Value::Str(s) => line.push_str(&format!(" {s:<50}")),
                             Value::Int(i) => line.push_str(&format!(" {i:>16}")),
+                            Value::Float(f) => line.push_str(&format!(" {f:>16}")),
                         }
                     }
                     line.push_str(&format!(" {value:>16}\n"));

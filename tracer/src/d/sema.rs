@@ -34,6 +34,12 @@ pub enum Ty {
     Str,
     /// A field of the probe that fired (a string to the user).
     Probe(ProbeField),
+    /// A probe argument declared `f32` or `f64` (its bits, in the low
+    /// `size` bytes): it can be printed with `%f` or `trace`d, nothing else.
+    Float {
+        /// 4 or 8.
+        size: u8,
+    },
     /// A stack trace: `stack()` (kernel) or `ustack([frames])` (user). In
     /// the kernel it is the id in the stack-trace map (and, for a user
     /// stack, the process id in the upper 32 bits); the consumer prints
@@ -61,6 +67,7 @@ impl Ty {
             Ty::Str => "string",
             Ty::Probe(_) => "string (probe name)",
             Ty::Stack { .. } => "stack",
+            Ty::Float { .. } => "float",
         }
     }
 }
@@ -530,6 +537,9 @@ struct Checker<'m> {
     unspeculable: Option<(Span, &'static str)>,
     /// How deep in `if` statements the checker is.
     if_depth: usize,
+    /// Whether a float argument may appear here (directly as a `printf`
+    /// or `trace` argument).
+    float_ok: bool,
 }
 
 /// Check `program` and lower it, or return every error found. `args[N]`
@@ -557,6 +567,7 @@ pub fn check_typed(
         recorded: None,
         unspeculable: None,
         if_depth: 0,
+        float_ok: false,
     };
     for item in &program.items {
         match item {
@@ -744,12 +755,18 @@ impl Checker<'_> {
             ArgKind::Int { size, signed } => raw(slot, Ty::Int { size: 8.min(size.max(1)), signed }),
             ArgKind::Bool => raw(slot, Ty::Int { size: 1, signed: false }),
             ArgKind::Char => raw(slot, Ty::Int { size: 4, signed: false }),
-            ArgKind::Float { .. } => {
-                self.diags.push(
-                    Diagnostic::error(at, format!("argument `{}` is a float, which D cannot use yet", args[i].0))
+            ArgKind::Float { size } => {
+                if !std::mem::take(&mut self.float_ok) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            at,
+                            format!("argument `{}` is a float: it can only be printed (printf's %f, trace)", args[i].0),
+                        )
                         .with_hint(format!("arg{slot} holds its bits as an integer")),
-                );
-                bad
+                    );
+                    return bad;
+                }
+                raw(slot, Ty::Float { size })
             }
             // Pointers, and kinds added by newer writers: an address.
             _ => raw(slot, Ty::U64),
@@ -1253,7 +1270,15 @@ impl Checker<'_> {
                         return IStmt::Nop;
                     }
                 };
-                let vals: Vec<TExpr> = args[1..].iter().map(|a| self.expr(a)).collect();
+                let vals: Vec<TExpr> = args[1..]
+                    .iter()
+                    .map(|a| {
+                        self.float_ok = is_arg_ref(a);
+                        let v = self.expr(a);
+                        self.float_ok = false;
+                        v
+                    })
+                    .collect();
                 let wanted = format.arg_kinds();
                 if wanted.len() != vals.len() {
                     self.err(
@@ -1263,6 +1288,18 @@ impl Checker<'_> {
                     return IStmt::Nop;
                 }
                 for (v, k) in vals.iter().zip(&wanted) {
+                    let float = matches!(v.ty, Ty::Float { .. });
+                    if *k == Conv::Float || float {
+                        if *k != Conv::Float {
+                            self.diags.push(
+                                Diagnostic::error(v.span, format!("`%{}` cannot print a float", k.letter()))
+                                    .with_hint("use %f"),
+                            );
+                        } else if !float {
+                            self.err(v.span, format!("`%f` needs a float argument, this is {}", with_article(v.ty)));
+                        }
+                        continue;
+                    }
                     if k.wants_string() && !v.ty.is_stringy() {
                         self.err(v.span, format!("`%{}` needs a string, this is an integer", k.letter()));
                     } else if !k.wants_string() && v.ty.is_stringy() {
@@ -1284,10 +1321,14 @@ impl Checker<'_> {
                     return IStmt::Nop;
                 }
                 self.stack_ok = is_stack_call(&args[0]);
+                self.float_ok = is_arg_ref(&args[0]);
                 let v = self.expr(&args[0]);
                 self.stack_ok = false;
+                self.float_ok = false;
                 let f = if v.ty.is_stringy() || matches!(v.ty, Ty::Stack { .. }) {
                     Format::single(Conv::Str)
+                } else if matches!(v.ty, Ty::Float { .. }) {
+                    Format::single(Conv::Float)
                 } else {
                     Format::single(Conv::Int)
                 };
@@ -1810,6 +1851,16 @@ fn is_stack_call(e: &Expr) -> bool {
     matches!(&e.kind, ExprKind::Call { func, .. } if func == "stack" || func == "ustack")
 }
 
+/// Whether `e` is `args[N]` or `args->name` (which may be a float).
+fn is_arg_ref(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Index { base, .. } | ExprKind::Member { base, arrow: true, .. } => {
+            matches!(&base.kind, ExprKind::Ident(n) if n == "args")
+        }
+        _ => false,
+    }
+}
+
 /// "an integer", "a string".
 fn with_article(ty: Ty) -> String {
     match ty {
@@ -1958,6 +2009,21 @@ mod tests {
             TKind::Copyinstr(p, None) => assert_eq!(p.kind, arg(3)),
             k => panic!("{k:?}"),
         }
+    }
+
+    #[test]
+    fn float_arguments_can_only_be_printed_with_percent_f_or_traced() {
+        let desc = [("x", ArgKind::Float { size: 4 }), ("n", ArgKind::Int { size: 4, signed: true })];
+        let ir = check_described("p:::x { printf(\"%f\", args->x); trace(args[0]); }", &desc).unwrap();
+        assert_eq!(first_printf_args(&ir)[0].ty, Ty::Float { size: 4 });
+        let e = check_described("p:::x { printf(\"%d\", args->x); }", &desc).unwrap_err();
+        assert!(e.contains("t.d:1:22: error: `%d` cannot print a float"), "{e}");
+        let e = check_described("p:::x { printf(\"%f\", args->n); }", &desc).unwrap_err();
+        assert!(e.contains("t.d:1:22: error: `%f` needs a float argument, this is an integer"), "{e}");
+        let e = check_described("p:::x { y = args->x; }", &desc).unwrap_err();
+        assert!(e.contains("t.d:1:13: error: argument `x` is a float: it can only be printed"), "{e}");
+        let e = check_described("p:::x { trace(args->x * 2); }", &desc).unwrap_err();
+        assert!(e.contains("argument `x` is a float"), "{e}");
     }
 
     #[test]
