@@ -9,6 +9,8 @@
 //!  * status: 0                                (exit status, default 0)
 //!  * expect:                                  (the program's output, exactly)
 //!  * expect-lines:                            (output lines, any order, each present)
+//!  * expect-in-order:                         (lines that appear in this order, other
+//!                                               lines between; `*` matches any text)
 //!  * stderr:                                  (lines stderr must contain)
 //!  */
 //! ```
@@ -31,6 +33,7 @@ struct Spec {
     status: i32,
     expect: Option<Vec<String>>,
     expect_lines: Vec<String>,
+    expect_in_order: Vec<String>,
     stderr: Vec<String>,
 }
 
@@ -137,12 +140,15 @@ fn parse_spec(path: &Path) -> Spec {
             section = Some("expect");
         } else if line == "expect-lines:" {
             section = Some("lines");
+        } else if line == "expect-in-order:" {
+            section = Some("order");
         } else if line == "stderr:" {
             section = Some("stderr");
         } else {
             match section {
                 Some("expect") => spec.expect.as_mut().unwrap().push(substitute(&line)),
                 Some("lines") => spec.expect_lines.push(substitute(&line)),
+                Some("order") => spec.expect_in_order.push(substitute(&line)),
                 Some("stderr") => spec.stderr.push(line),
                 _ => panic!("{}: unexpected header line `{line}`", path.display()),
             }
@@ -197,12 +203,45 @@ fn run_file(path: &Path) -> Result<(), String> {
             return Err(format!("stdout lacks the line `{l}`: {}", ctx()));
         }
     }
+    let mut lines = stdout.lines();
+    for l in &spec.expect_in_order {
+        if !lines.any(|s| wildcard_match(l, s.trim_end())) {
+            return Err(format!("stdout lacks `{l}` (after the lines before it in expect-in-order): {}", ctx()));
+        }
+    }
     for l in &spec.stderr {
         if !stderr.contains(l.as_str()) {
             return Err(format!("stderr lacks `{l}`: {}", ctx()));
         }
     }
     Ok(())
+}
+
+/// Whether `text` matches `pattern`, where `*` matches any run of characters.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let mut parts = pattern.split('*');
+    let first = parts.next().unwrap_or("");
+    let Some(mut rest) = text.strip_prefix(first) else { return false };
+    let parts: Vec<&str> = parts.collect();
+    for (i, p) in parts.iter().enumerate() {
+        if i + 1 == parts.len() {
+            return rest.ends_with(p);
+        }
+        match rest.find(p) {
+            Some(at) => rest = &rest[at + p.len()..],
+            None => return false,
+        }
+    }
+    rest.is_empty()
+}
+
+#[test]
+fn wildcards_match_any_run_of_characters() {
+    assert!(wildcard_match("a*c", "abbc"));
+    assert!(wildcard_match("*vmlinux`do_syscall_64+0x*", "   vmlinux`do_syscall_64+0x1fa"));
+    assert!(!wildcard_match("a*c", "abd"));
+    assert!(wildcard_match("abc", "abc"));
+    assert!(!wildcard_match("abc", "abcd"));
 }
 
 fn d_files() -> Vec<PathBuf> {

@@ -164,6 +164,11 @@ impl Insn {
     pub fn store(size: Size, dst: Reg, off: i16, src: Reg) -> Insn {
         Insn { code: STX | MEM | size.bits(), regs: regs(dst, src), off, imm: 0 }
     }
+    /// `src = atomic_fetch_add((u64 *)(dst + off), src)`.
+    pub fn atomic_fetch_add(dst: Reg, off: i16, src: Reg) -> Insn {
+        // BPF_ATOMIC mode (0xc0), BPF_ADD | BPF_FETCH.
+        Insn { code: STX | 0xc0 | Size::DW.bits(), regs: regs(dst, src), off, imm: 1 }
+    }
     /// `*(size *)(dst + off) = imm`.
     pub fn store_imm(size: Size, dst: Reg, off: i16, imm: i32) -> Insn {
         Insn { code: ST | MEM | size.bits(), regs: regs(dst, Reg(0)), off, imm }
@@ -232,6 +237,7 @@ pub mod helper {
     pub const GET_CURRENT_TASK: i32 = 35;
     pub const PROBE_READ_KERNEL_STR: i32 = 115;
     pub const LOOP: i32 = 181;
+    pub const GET_STACKID: i32 = 27;
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ use self::strings::Callback;
 use super::ast::{BinOp, UnaryOp};
 use super::sema::{AggFunc, Builtin, IStmt, Ir, ProbeField, StrFn, TExpr, TKind, Ty, VarRef};
 use crate::bpf::asm::{Asm, Label};
-use crate::bpf::insn::{helper, Alu, Cond, Insn, Reg, Size, R0, R1, R10, R2, R3, R4, R6, R7, R8, R9};
+use crate::bpf::insn::{helper, Alu, Cond, Insn, Reg, Size, R0, R1, R10, R2, R3, R4, R5, R6, R7, R8, R9};
 use crate::bpf::usdt::ArgPlan;
 use crate::kernel::btf::TaskOffsets;
 
@@ -51,7 +51,17 @@ pub mod tag {
     pub const AGGOP: u32 = 4;
     /// `normalize`/`denormalize`: the aggregation, then the divisor.
     pub const NORMALIZE: u32 = 5;
+    /// A record of a speculation: the u64 speculation id, then the record.
+    pub const SPECULATIVE: u32 = 6;
+    /// `commit(id)`: the u64 id.
+    pub const COMMIT: u32 = 7;
+    /// `discard(id)`: the u64 id.
+    pub const DISCARD: u32 = 8;
 }
+
+/// Bytes of an aggregation's value: four u64 slots (sum or count, count
+/// or "has a value", and `stddev`'s 128-bit sum of squares).
+pub const AGG_VALUE: usize = 32;
 
 /// Largest per-CPU scratch area (the kernel's limit for a per-CPU value).
 pub const SCRATCH_MAX: usize = 32 * 1024;
@@ -160,6 +170,11 @@ pub struct MapFds {
     pub arrays: Vec<i32>,
     /// One per aggregation.
     pub aggs: Vec<i32>,
+    /// The stack-trace map, when the program takes stacks.
+    pub stacks: Option<i32>,
+    /// Speculations: an array of one value, the last id given and the
+    /// number active (u64 each), when the program uses them.
+    pub speculations: Option<i32>,
 }
 
 impl MapFds {
@@ -174,6 +189,8 @@ impl MapFds {
             thread: Some(0),
             arrays: vec![0; ir.arrays.len()],
             aggs: vec![0; ir.aggs.len()],
+            stacks: Some(0),
+            speculations: Some(0),
         }
     }
 }
@@ -201,6 +218,8 @@ pub struct Layout {
     pub array_keys: Vec<(Vec<usize>, usize)>,
     /// Nanoseconds to add to `bpf_ktime_get_ns` for `walltimestamp`.
     pub wall_offset: u64,
+    /// The most speculations active at once (`nspec`).
+    pub nspec: u32,
     /// What the running kernel's BTF says, for the code that reads kernel
     /// structures; filled in by the runner when the program needs it.
     pub kernel: KernelFacts,
@@ -248,6 +267,7 @@ impl Layout {
             agg_keys,
             array_keys,
             wall_offset: wall_offset(),
+            nspec: 1,
             kernel: KernelFacts::default(),
         }
     }
@@ -319,6 +339,9 @@ struct Gen<'a> {
     in_error: Option<usize>,
     /// `bpf_loop` callbacks, emitted after the main program.
     callbacks: Vec<Callback>,
+    /// Whether the current clause has called `speculate()`: its records
+    /// then go out wrapped with the id at `SPEC_ID`.
+    speculative: bool,
 }
 
 // Stack: fp-16..fp-1 the thread-local key; fp-24 a read buffer; temps below.
@@ -330,6 +353,8 @@ const MAX_DEPTH: i16 = 56;
 // clause, for `ERROR` clauses (`arg5`, `arg1`).
 const ERR_ADDR: i16 = -480;
 const ERR_PROBE: i16 = -488;
+// The speculation id of the clause's records after `speculate()`.
+const SPEC_ID: i16 = -496;
 
 /// `DTRACEFLT_BADADDR`: the fault type in `ERROR`'s `arg4`.
 pub const FAULT_BADADDR: i32 = 1;
@@ -357,6 +382,7 @@ pub fn generate(
         fault_used: false,
         in_error: None,
         callbacks: Vec::new(),
+        speculative: false,
     };
     let out = g.a.label();
     // The prologue leaves through a nearby exit, so that its jumps stay
@@ -398,7 +424,9 @@ pub fn generate(
             g.a.jmp_imm(Cond::Eq, R0, 0, skip);
         }
         g.fault_used = false;
+        g.speculative = false;
         g.stmts(&clause.body, out)?;
+        g.speculative = false;
         g.fault = None;
         match &spec.on_error {
             Some(handler) if g.fault_used => {
@@ -684,6 +712,21 @@ impl Gen<'_> {
     }
 
     fn output(&mut self, off: i32, size: usize) {
+        if self.speculative {
+            // The record behind a header that names the speculation.
+            let wrapped = self.alloc(size + 16);
+            self.a.emit(Insn::store_imm(Size::W, R7, wrapped as i16, tag::SPECULATIVE as i32));
+            self.a.emit(Insn::store_imm(Size::W, R7, (wrapped + 4) as i16, 0));
+            self.a.emit(Insn::load(Size::DW, R1, R10, SPEC_ID));
+            self.a.emit(Insn::store(Size::DW, R7, (wrapped + 8) as i16, R1));
+            self.copy(R7, wrapped + 16, StrLoc { base: R7, off }, size);
+            self.send(wrapped, size + 16);
+            return;
+        }
+        self.send(off, size);
+    }
+
+    fn send(&mut self, off: i32, size: usize) {
         self.a.emit_all(Insn::ld_map_fd(R1, self.maps.ringbuf));
         self.a.emit(Insn::mov(R2, R7));
         self.a.emit(Insn::alu_imm(Alu::Add, R2, off));
@@ -768,6 +811,25 @@ impl Gen<'_> {
                 self.output(rec, 16);
             }
             IStmt::Aggregate { agg, keys, value } => self.aggregate(*agg, keys, value.as_ref())?,
+            IStmt::Speculate(id) => {
+                self.int(id)?;
+                self.a.emit(Insn::store(Size::DW, R10, SPEC_ID, R0));
+                self.speculative = true;
+            }
+            IStmt::EndSpeculation { commit, id } => {
+                let rec = self.alloc(16);
+                self.int(id)?;
+                self.a.emit(Insn::store(Size::DW, R7, (rec + 8) as i16, R0));
+                self.header(rec, if *commit { tag::COMMIT } else { tag::DISCARD }, 0);
+                // The speculation is no longer active.
+                let skip = self.a.label();
+                self.a.jmp_imm(Cond::Eq, R0, 0, skip);
+                self.speculation_counters(skip);
+                self.a.emit(Insn::mov_imm(R1, -1));
+                self.a.emit(Insn::atomic_fetch_add(R0, 8, R1));
+                self.a.bind(skip);
+                self.send(rec, 16);
+            }
         }
         self.scratch = mark;
         Ok(())
@@ -899,6 +961,37 @@ impl Gen<'_> {
                 self.a.emit(Insn::mov_imm(R0, (n + 1) as i32));
                 self.a.bind(done);
             }
+            AggFunc::Llquantize { factor, low, high, nsteps } => {
+                // Magnitude by magnitude: the first whose end is above r0
+                // holds it; below factor^low is bucket 0.
+                let done = self.a.label();
+                let first = factor.pow(low);
+                self.a.emit(Insn::mov_imm(R2, 0));
+                self.a.emit_all(Insn::ld_imm64(R1, first as u64));
+                self.a.jmp_reg(Cond::Slt, R0, R1, done);
+                let mut base = 1i64;
+                for m in low..=high {
+                    let from = factor.pow(m);
+                    let to = factor.pow(m + 1);
+                    let step = (to / nsteps).max(1);
+                    let next = self.a.label();
+                    self.a.emit_all(Insn::ld_imm64(R1, to as u64));
+                    self.a.jmp_reg(Cond::Sge, R0, R1, next);
+                    self.a.emit(Insn::mov(R2, R0));
+                    self.a.emit_all(Insn::ld_imm64(R1, from as u64));
+                    self.a.emit(Insn::alu(Alu::Sub, R2, R1));
+                    self.a.emit_all(Insn::ld_imm64(R1, step as u64));
+                    self.a.emit(Insn::alu(Alu::Div, R2, R1));
+                    self.a.emit_all(Insn::ld_imm64(R1, base as u64));
+                    self.a.emit(Insn::alu(Alu::Add, R2, R1));
+                    self.a.goto(done);
+                    self.a.bind(next);
+                    base += (to - from - 1) / step + 1;
+                }
+                self.a.emit_all(Insn::ld_imm64(R2, base as u64));
+                self.a.bind(done);
+                self.a.emit(Insn::mov(R0, R2));
+            }
             _ => {
                 // Bucket = floor(log2 |x|) + 1, negated for negative x:
                 // a binary search over the bit length.
@@ -958,8 +1051,8 @@ impl Gen<'_> {
         };
         lookup(self);
         self.a.jmp_imm(Cond::Ne, R0, 0, have);
-        let zero = self.alloc(16);
-        self.zero_scratch(zero, 16);
+        let zero = self.alloc(AGG_VALUE);
+        self.zero_scratch(zero, AGG_VALUE);
         self.a.emit_all(Insn::ld_map_fd(R1, fd));
         self.a.emit(Insn::mov(R2, R7));
         self.a.emit(Insn::alu_imm(Alu::Add, R2, key));
@@ -972,8 +1065,43 @@ impl Gen<'_> {
         self.a.bind(have);
         self.a.emit(Insn::load(Size::DW, R1, R0, 0));
         match func {
-            AggFunc::Count | AggFunc::Quantize | AggFunc::Lquantize { .. } => {
+            AggFunc::Count | AggFunc::Quantize | AggFunc::Lquantize { .. } | AggFunc::Llquantize { .. } => {
                 self.a.emit(Insn::alu_imm(Alu::Add, R1, 1))
+            }
+            AggFunc::Stddev => {
+                // Sum and count, then |x|^2 added to the 128-bit sum of
+                // squares in slots 2 (low) and 3 (high), from 32-bit halves.
+                self.a.emit(Insn::load(Size::DW, R2, R10, slot));
+                self.a.emit(Insn::alu(Alu::Add, R1, R2));
+                self.a.emit(Insn::load(Size::DW, R3, R0, 8));
+                self.a.emit(Insn::alu_imm(Alu::Add, R3, 1));
+                self.a.emit(Insn::store(Size::DW, R0, 8, R3));
+                let pos = self.a.label();
+                self.a.jmp_imm(Cond::Sge, R2, 0, pos);
+                self.a.emit(Insn::alu_imm(Alu::Mul, R2, -1));
+                self.a.bind(pos);
+                self.a.emit(Insn::mov(R3, R2));
+                self.a.emit(Insn::alu_imm(Alu::Rsh, R3, 32));
+                self.a.emit(Insn::alu_imm(Alu::Lsh, R2, 32));
+                self.a.emit(Insn::alu_imm(Alu::Rsh, R2, 32));
+                // lo * lo.
+                self.a.emit(Insn::mov(R4, R2));
+                self.a.emit(Insn::alu(Alu::Mul, R4, R2));
+                self.add_low_128(R4);
+                // 2 * hi * lo * 2^32: cross << 33 low, cross >> 31 high.
+                self.a.emit(Insn::mov(R4, R3));
+                self.a.emit(Insn::alu(Alu::Mul, R4, R2));
+                self.a.emit(Insn::mov(R2, R4));
+                self.a.emit(Insn::alu_imm(Alu::Rsh, R2, 31));
+                self.a.emit(Insn::alu_imm(Alu::Lsh, R4, 33));
+                self.add_low_128(R4);
+                // hi * hi * 2^64.
+                self.a.emit(Insn::load(Size::DW, R5, R0, 24));
+                self.a.emit(Insn::alu(Alu::Add, R5, R2));
+                self.a.emit(Insn::mov(R2, R3));
+                self.a.emit(Insn::alu(Alu::Mul, R2, R3));
+                self.a.emit(Insn::alu(Alu::Add, R5, R2));
+                self.a.emit(Insn::store(Size::DW, R0, 24, R5));
             }
             AggFunc::Sum | AggFunc::Avg => {
                 self.a.emit(Insn::load(Size::DW, R2, R10, slot));
@@ -1004,6 +1132,81 @@ impl Gen<'_> {
         self.a.bind(done);
         self.pop();
         Ok(())
+    }
+
+    /// r0 = the stack of `e` (`stack()` or `ustack()`): its id in the
+    /// stack-trace map (negative when the kernel could not take it), with
+    /// the process id in the upper 32 bits for a user stack.
+    fn stack_id(&mut self, e: &TExpr) -> Result<(), CodegenError> {
+        let Ty::Stack { user, .. } = e.ty else { return self.err(e, "not a stack") };
+        let Some(fd) = self.maps.stacks else { return self.err(e, "no stack map") };
+        self.a.emit(Insn::mov(R1, R6));
+        self.a.emit_all(Insn::ld_map_fd(R2, fd));
+        // BPF_F_USER_STACK.
+        self.a.emit(Insn::mov_imm(R3, if user { 1 << 8 } else { 0 }));
+        self.a.emit(Insn::call(helper::GET_STACKID));
+        if user {
+            let slot = self.push()?;
+            self.a.emit(Insn::store(Size::DW, R10, slot, R0));
+            self.a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+            self.a.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
+            self.a.emit(Insn::alu_imm(Alu::Lsh, R0, 32));
+            self.a.emit(Insn::load(Size::DW, R1, R10, slot));
+            self.a.emit(Insn::alu_imm(Alu::Lsh, R1, 32));
+            self.a.emit(Insn::alu_imm(Alu::Rsh, R1, 32));
+            self.a.emit(Insn::alu(Alu::Or, R0, R1));
+            self.pop();
+        }
+        Ok(())
+    }
+
+    /// r0 = the speculation counters (last id, active); to `missing` when
+    /// the lookup fails.
+    fn speculation_counters(&mut self, missing: Label) {
+        let fd = self.maps.speculations.expect("speculations use a map");
+        let key = self.alloc(8);
+        self.a.emit(Insn::store_imm(Size::DW, R7, key as i16, 0));
+        self.a.emit_all(Insn::ld_map_fd(R1, fd));
+        self.a.emit(Insn::mov(R2, R7));
+        self.a.emit(Insn::alu_imm(Alu::Add, R2, key));
+        self.a.emit(Insn::call(helper::MAP_LOOKUP_ELEM));
+        self.a.jmp_imm(Cond::Eq, R0, 0, missing);
+    }
+
+    /// r0 = `speculation()`: a new id, or 0 when `nspec` are active.
+    fn speculation(&mut self) {
+        let done = self.a.label();
+        let full = self.a.label();
+        let none = self.a.label();
+        self.speculation_counters(none);
+        self.a.emit(Insn::mov_imm(R1, 1));
+        self.a.emit(Insn::atomic_fetch_add(R0, 8, R1));
+        self.a.jmp_imm(Cond::Sge, R1, self.layout.nspec as i32, full);
+        self.a.emit(Insn::mov_imm(R1, 1));
+        self.a.emit(Insn::atomic_fetch_add(R0, 0, R1));
+        self.a.emit(Insn::alu_imm(Alu::Add, R1, 1));
+        self.a.emit(Insn::mov(R0, R1));
+        self.a.goto(done);
+        self.a.bind(full);
+        self.a.emit(Insn::mov_imm(R1, -1));
+        self.a.emit(Insn::atomic_fetch_add(R0, 8, R1));
+        self.a.bind(none);
+        self.a.emit(Insn::mov_imm(R0, 0));
+        self.a.bind(done);
+    }
+
+    /// Add `r` to the 128-bit value in slots 2 and 3 of the aggregation
+    /// value at r0, carrying into the high half. Clobbers `r` and r5.
+    fn add_low_128(&mut self, r: Reg) {
+        let no_carry = self.a.label();
+        self.a.emit(Insn::load(Size::DW, R5, R0, 16));
+        self.a.emit(Insn::alu(Alu::Add, r, R5));
+        self.a.emit(Insn::store(Size::DW, R0, 16, r));
+        self.a.jmp_reg(Cond::Ge, r, R5, no_carry);
+        self.a.emit(Insn::load(Size::DW, R5, R0, 24));
+        self.a.emit(Insn::alu_imm(Alu::Add, R5, 1));
+        self.a.emit(Insn::store(Size::DW, R0, 24, R5));
+        self.a.bind(no_carry);
     }
 
     /// Evaluate a string expression into a location.
@@ -1125,6 +1328,8 @@ impl Gen<'_> {
             }
             TKind::StrFn(StrFn::Index, args) => self.index(args, e)?,
             TKind::Progenyof(p) => self.progenyof(p)?,
+            TKind::Stack => self.stack_id(e)?,
+            TKind::Speculation => self.speculation(),
             TKind::ArrayGet(array, keys) => {
                 let done = self.a.label();
                 self.array_lookup(*array, keys)?;
@@ -1452,6 +1657,8 @@ mod tests {
             thread: Some(5),
             arrays: vec![6; ir.arrays.len()],
             aggs: vec![7; ir.aggs.len()],
+            stacks: Some(8),
+            speculations: Some(9),
         };
         let table: &ProbeTable = &p.table;
         p.specs().iter().map(|s| generate(&ir, &layout, &maps, s, table).expect("generates").0).collect()

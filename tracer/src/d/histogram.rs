@@ -1,10 +1,10 @@
-//! The text of `quantize` and `lquantize` aggregations, as dtrace(1)
+//! The text of `quantize`, `lquantize` and `llquantize` aggregations, as dtrace(1)
 //! prints them: a header with `value`, `Distribution` and `count`, then
 //! one row per bucket from the bucket below the lowest non-empty one to
 //! the bucket above the highest, each with a bar of up to 40 `@`s scaled
 //! to the histogram's total.
 
-use super::sema::{quantize_bucket, quantize_value, AggFunc};
+use super::sema::{llquantize_bounds, quantize_bucket, quantize_value, AggFunc};
 
 const BAR: usize = 40;
 
@@ -15,6 +15,9 @@ pub fn render(func: AggFunc, buckets: &[(i64, i64)]) -> String {
     let (min_bucket, max_bucket) = match func {
         AggFunc::Quantize => (quantize_bucket(i64::MIN), quantize_bucket(i64::MAX)),
         AggFunc::Lquantize { lo, hi, step } => (0, (hi - lo) / step + 1),
+        AggFunc::Llquantize { factor, low, high, nsteps } => {
+            (0, llquantize_bounds(factor, low, high, nsteps).len() as i64 + 1)
+        }
         _ => return String::new(),
     };
     let count = |b: i64| buckets.iter().filter(|(k, _)| *k == b).map(|(_, c)| *c).sum::<i64>();
@@ -30,6 +33,11 @@ pub fn render(func: AggFunc, buckets: &[(i64, i64)]) -> String {
             AggFunc::Lquantize { lo, .. } if b == 0 => format!("< {lo}"),
             AggFunc::Lquantize { lo, step, .. } if b == max_bucket => format!(">= {}", lo + (b - 1) * step),
             AggFunc::Lquantize { lo, step, .. } => (lo + (b - 1) * step).to_string(),
+            AggFunc::Llquantize { factor, low, .. } if b == 0 => format!("< {}", factor.pow(low)),
+            AggFunc::Llquantize { factor, high, .. } if b == max_bucket => format!(">= {}", factor.pow(high + 1)),
+            AggFunc::Llquantize { factor, low, high, nsteps } => llquantize_bounds(factor, low, high, nsteps)
+                .get((b - 1) as usize)
+                .map_or(String::new(), |v| v.to_string()),
             _ => quantize_value(b).to_string(),
         };
         let c = count(b);

@@ -17,6 +17,7 @@ pub mod printf;
 pub mod probes;
 pub mod run;
 pub mod sema;
+pub mod stacks;
 pub mod syscalls;
 
 /// Parse a D program. On failure, returns every diagnostic found (in text

@@ -28,6 +28,8 @@ pub enum Conv {
     Str,
     /// `%p`.
     Pointer,
+    /// `%f`: a float argument.
+    Float,
 }
 
 impl Conv {
@@ -46,6 +48,7 @@ impl Conv {
             Conv::Char => 'c',
             Conv::Str => 's',
             Conv::Pointer => 'p',
+            Conv::Float => 'f',
         }
     }
 }
@@ -116,12 +119,14 @@ pub struct Format {
 }
 
 /// A value to print.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// An integer.
     Int(i64),
     /// Text.
     Str(String),
+    /// A floating-point number.
+    Float(f64),
 }
 
 /// Parse `text`, or say what is wrong with it.
@@ -181,6 +186,7 @@ pub fn parse(text: &str) -> Result<Format, String> {
             Some('c') => Conv::Char,
             Some('s') => Conv::Str,
             Some('p') => Conv::Pointer,
+            Some('f') => Conv::Float,
             Some(other) => return Err(format!("`%{other}` is not a conversion sdtrace knows")),
             None => return Err("the format ends inside a conversion".into()),
         };
@@ -229,6 +235,12 @@ impl Format {
 
     /// Render with `args` in order; `agg` fills `%@` conversions.
     pub fn render(&self, args: &[Value], agg: Option<i64>) -> String {
+        self.render_agg(args, Value::Int(agg.unwrap_or(0)))
+    }
+
+    /// Render with `args` in order and `agg` in every `%@` conversion: an
+    /// integer, or text (a histogram) that is printed as it is.
+    pub fn render_agg(&self, args: &[Value], agg: Value) -> String {
         let mut out = String::new();
         let mut args = args.iter();
         let mut next_int = |args: &mut std::slice::Iter<Value>| match args.next() {
@@ -249,7 +261,7 @@ impl Format {
                         };
                     let width = resolve(s.width, &mut args, &mut next_int);
                     let precision = resolve(s.precision, &mut args, &mut next_int);
-                    let value = if s.agg { Some(Value::Int(agg.unwrap_or(0))) } else { args.next().cloned() };
+                    let value = if s.agg { Some(agg.clone()) } else { args.next().cloned() };
                     render_one(&mut out, s, width, precision, value.unwrap_or(Value::Int(0)));
                 }
             }
@@ -265,6 +277,21 @@ fn render_one(out: &mut String, s: &Spec, width: Option<usize>, precision: Optio
             None => t,
         },
         (Conv::Str, Value::Int(i)) => i.to_string(),
+        (Conv::Float, Value::Float(f)) => {
+            let p = precision.unwrap_or(6);
+            let sign = if f.is_sign_negative() {
+                "-"
+            } else if s.plus {
+                "+"
+            } else if s.space {
+                " "
+            } else {
+                ""
+            };
+            return pad_number(out, s, width, sign, &format!("{:.p$}", f.abs()));
+        }
+        (Conv::Float, Value::Int(i)) => format!("{:.*}", precision.unwrap_or(6), i as f64),
+        (_, Value::Float(f)) => f.to_string(),
         (_, Value::Str(t)) => t,
         (Conv::Int, Value::Int(i)) => {
             let mut b = i.unsigned_abs().to_string();
@@ -358,6 +385,24 @@ mod tests {
         assert_eq!(f.aggregation_conversions(), 1);
         assert_eq!(f.arg_kinds(), [Conv::Str]);
         assert_eq!(f.render(&[Value::Str("ls".into())], Some(12)), "ls               12\n");
+    }
+
+    #[test]
+    fn printa_puts_a_histogram_where_the_aggregation_conversion_stands() {
+        let f = parse("%s\n%@d\n").unwrap();
+        let text = f.render_agg(&[Value::Str("key".into())], Value::Str("\n  rows\n".into()));
+        assert_eq!(text, "key\n\n  rows\n\n");
+    }
+
+    #[test]
+    fn floats_print_with_six_decimals_by_default() {
+        assert_eq!(
+            r(
+                "%f|%.2f|%8.3f|%-7.1f|",
+                &[Value::Float(1.5), Value::Float(-2.25), Value::Float(1.23456), Value::Float(0.25)]
+            ),
+            "1.500000|-2.25|   1.235|0.2    |"
+        );
     }
 
     #[test]

@@ -19,6 +19,7 @@ use super::histogram;
 use super::printf::Value;
 use super::probes::{self, ProbeTable, UsdtScope};
 use super::sema::{self, AggFunc, IStmt, Ir, Macros, Ty};
+use super::stacks::{self, Symbolizer};
 use crate::kernel::btf::Btf;
 use crate::kernel::perf;
 use crate::kernel::ringbuf::RingBuffer;
@@ -93,6 +94,10 @@ struct Options {
     strsize: usize,
     bufsize: u32,
     switchrate: Duration,
+    /// Speculations active at once.
+    nspec: u32,
+    /// Bytes one speculation may buffer.
+    specsize: usize,
 }
 
 fn size_value(v: &str) -> Option<u64> {
@@ -121,12 +126,26 @@ fn time_value(v: &str) -> Option<Duration> {
 }
 
 fn options(ir: &Ir, cfg: &DConfig) -> Result<Options, DError> {
-    let mut o = Options { quiet: cfg.quiet, strsize: 256, bufsize: 4 << 20, switchrate: Duration::from_millis(10) };
+    let mut o = Options {
+        quiet: cfg.quiet,
+        strsize: 256,
+        bufsize: 4 << 20,
+        switchrate: Duration::from_millis(10),
+        nspec: 1,
+        specsize: 1 << 20,
+    };
     let from_program = ir.options.iter().map(|(n, v, _)| (n.clone(), v.clone()));
     for (name, value) in from_program.chain(cfg.options.iter().cloned()) {
         let bad = || DError::Usage(format!("option `{name}` needs a value such as {name}=…"));
         match name.as_str() {
             "quiet" => o.quiet = true,
+            "nspec" => {
+                let v = value.as_deref().and_then(|v| v.parse::<u32>().ok()).filter(|n| (1..=1 << 20).contains(n));
+                o.nspec = v.ok_or_else(|| DError::Usage("nspec must be a number of speculations from 1".into()))?;
+            }
+            "specsize" => {
+                o.specsize = value.as_deref().and_then(size_value).ok_or_else(bad)? as usize;
+            }
             "strsize" => {
                 let v = size_value(value.as_deref().ok_or_else(bad)?).ok_or_else(bad)?;
                 if !(8..=4096).contains(&v) {
@@ -259,6 +278,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     }
 
     let mut layout = Layout::new(&ir, opts.strsize);
+    layout.nspec = opts.nspec;
     if !plan.proc.is_empty() || ir.uses_task {
         layout.kernel = kernel_facts();
     }
@@ -321,8 +341,25 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let mut aggs = Vec::new();
     for (i, _) in ir.aggs.iter().enumerate() {
         let key = layout.agg_keys[i].1 as u32;
-        aggs.push(Map::create(libbpf_sys::BPF_MAP_TYPE_PERCPU_HASH, &format!("sdtrace_d_agg{i}"), key, 16, 1 << 16)?);
+        aggs.push(Map::create(
+            libbpf_sys::BPF_MAP_TYPE_PERCPU_HASH,
+            &format!("sdtrace_d_agg{i}"),
+            key,
+            codegen::AGG_VALUE as u32,
+            1 << 16,
+        )?);
     }
+    let stacks = if ir.uses_stacks {
+        let value = u32::from(sema::MAX_FRAMES) * 8;
+        Some(Map::create(libbpf_sys::BPF_MAP_TYPE_STACK_TRACE, "sdtrace_d_stk", 4, value, 4096)?)
+    } else {
+        None
+    };
+    let speculations = if ir.uses_speculation {
+        Some(Map::create(libbpf_sys::BPF_MAP_TYPE_ARRAY, "sdtrace_d_spec", 4, 16, 1)?)
+    } else {
+        None
+    };
     let fds = MapFds {
         ringbuf: ringbuf.fd(),
         counters: counters.fd(),
@@ -331,6 +368,8 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         thread: thread.as_ref().map(|m| m.fd()),
         arrays: arrays.iter().map(|m| m.fd()).collect(),
         aggs: aggs.iter().map(|m| m.fd()).collect(),
+        stacks: stacks.as_ref().map(|m| m.fd()),
+        speculations: speculations.as_ref().map(|m| m.fd()),
     };
 
     // Programs.
@@ -386,7 +425,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
 
     // Output state: the ring buffer's callback prints each record.
     let state = RefCell::new(Sink {
-        printer: Printer::new(&ir, &layout, plan.table.clone(), &aggs),
+        printer: Printer::new(&ir, &layout, plan.table.clone(), &aggs, stacks.as_ref(), opts.specsize),
         out,
         status: None,
         error: None,
@@ -466,8 +505,13 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         None => Vec::new(),
     };
     let mut late = target::LateScan::new(late_pids, scopes.iter().map(|s| (s.pid, s.open_path.as_path())));
+    // Processes whose user stacks may be printed after they are gone.
+    let watched: Vec<u32> = held.as_ref().map(|h| h.pid()).into_iter().chain(cfg.pids.iter().copied()).collect();
+    let mut ticks = 0u64;
     while state.borrow().status.is_none() {
         std::thread::sleep(opts.switchrate);
+        ticks += 1;
+        state.borrow_mut().printer.snapshot_processes(&watched, ticks % 10 == 1);
         drain(&mut rb)?;
         state.borrow_mut().out.flush()?;
         if stop::run_over(started, cfg.duration, held.as_mut(), &cfg.pids)? {
@@ -514,6 +558,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         }
     }
     // Stop tracing, then END.
+    state.borrow_mut().printer.snapshot_processes(&watched, true);
     drop(links);
     drop(tp_links);
     drop(timer_links);
@@ -527,6 +572,13 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let Sink { mut printer, out, status, .. } = state.into_inner();
     printer.print_remaining(out)?;
     out.flush()?;
+    if printer.spec_drops > 0 {
+        eprintln!(
+            "sdtrace: {} speculative record(s) dropped: speculation() gave 0 (raise -x nspec=N) or a speculation \
+             outgrew specsize",
+            printer.spec_drops
+        );
+    }
     let drops = counters.percpu_sum(0)?;
     let errors = counters.percpu_sum(1)?;
     if drops > 0 {
@@ -568,9 +620,50 @@ fn kernel_facts() -> codegen::KernelFacts {
     }
 }
 
-/// An aggregation entry as printed: keys, the two value slots, and the
-/// kernel keys that print as these keys.
-type Merged = (Vec<Value>, i64, i64, Vec<Vec<u8>>);
+/// An aggregation's value slots (see [`codegen::AGG_VALUE`]).
+type Slots = [i64; 4];
+
+/// An aggregation entry as printed: keys, the value slots, and the kernel
+/// keys that print as these keys.
+type Merged = (Vec<Value>, Slots, Vec<Vec<u8>>);
+
+/// Two values of one aggregation merged (over CPUs, or over kernel keys
+/// that print the same).
+fn combine(func: AggFunc, a: Slots, b: Slots) -> Slots {
+    match func {
+        AggFunc::Min | AggFunc::Max => match (a[1] != 0, b[1] != 0) {
+            (true, true) => [if func == AggFunc::Min { a[0].min(b[0]) } else { a[0].max(b[0]) }, 1, 0, 0],
+            (true, false) => a,
+            _ => b,
+        },
+        _ => {
+            let (lo, carry) = (a[2] as u64).overflowing_add(b[2] as u64);
+            let hi = (a[3] as u64).wrapping_add(b[3] as u64).wrapping_add(u64::from(carry));
+            [a[0].wrapping_add(b[0]), a[1] + b[1], lo as i64, hi as i64]
+        }
+    }
+}
+
+/// The integer standard deviation of `count` values of this sum and sum
+/// of squares, as DTrace computes it: sqrt(E[x²] − E[x]²).
+fn stddev(sum: i64, count: i64, squares: u128) -> i64 {
+    let n = i128::from(count);
+    let mean = i128::from(sum) / n;
+    let var = (squares / count as u128) as i128 - mean * mean;
+    if var <= 0 {
+        return 0;
+    }
+    let var = var as u128;
+    // Integer square root by Newton's method.
+    let mut x = (var as f64).sqrt() as u128;
+    while x * x > var {
+        x -= 1;
+    }
+    while (x + 1) * (x + 1) <= var {
+        x += 1;
+    }
+    x as i64
+}
 
 /// What the ring buffer's callback writes to.
 struct Sink<'a, 'o> {
@@ -592,6 +685,19 @@ struct Printer<'a> {
     printed: Vec<bool>,
     /// The divisor of each aggregation's printed values (`normalize`).
     normal: Vec<i64>,
+    /// The stack-trace map, when the program takes stacks.
+    stacks: Option<&'a Map>,
+    /// Names for stack addresses.
+    symbols: RefCell<Symbolizer>,
+    /// Whether some aggregation is keyed by a user stack.
+    ustack_keys: bool,
+    /// Records of each active speculation, waiting for `commit` or
+    /// `discard`, and their total size.
+    speculations: HashMap<u64, (usize, Vec<Vec<u8>>)>,
+    /// Most bytes one speculation buffers (`specsize`).
+    specsize: usize,
+    /// Speculative records dropped (buffer full, or speculation 0).
+    spec_drops: u64,
 }
 
 fn collect_formats(stmts: &[IStmt], out: &mut HashMap<usize, Vec<Ty>>) {
@@ -610,7 +716,14 @@ fn collect_formats(stmts: &[IStmt], out: &mut HashMap<usize, Vec<Ty>>) {
 }
 
 impl<'a> Printer<'a> {
-    fn new(ir: &'a Ir, layout: &'a Layout, table: ProbeTable, aggs: &'a [Map]) -> Self {
+    fn new(
+        ir: &'a Ir,
+        layout: &'a Layout,
+        table: ProbeTable,
+        aggs: &'a [Map],
+        stacks: Option<&'a Map>,
+        specsize: usize,
+    ) -> Self {
         let mut format_args = HashMap::new();
         for c in &ir.clauses {
             collect_formats(&c.body, &mut format_args);
@@ -623,7 +736,68 @@ impl<'a> Printer<'a> {
             format_args,
             printed: vec![false; ir.aggs.len()],
             normal: vec![1; ir.aggs.len()],
+            stacks,
+            symbols: RefCell::new(Symbolizer::default()),
+            speculations: HashMap::new(),
+            specsize,
+            spec_drops: 0,
+            ustack_keys: ir.aggs.iter().any(|a| a.keys.iter().any(|k| matches!(k, Ty::Stack { user: true, .. }))),
         }
+    }
+
+    /// Snapshot the mappings of `pids` (the `-c` and `-p` processes) and,
+    /// when `scan` is set, of new processes in user-stack aggregation keys,
+    /// so their stacks resolve after they exit.
+    fn snapshot_processes(&mut self, pids: &[u32], scan: bool) {
+        let user = |t: &Ty| matches!(t, Ty::Stack { user: true, .. });
+        if !self.ustack_keys && !self.format_args.values().flatten().any(user) {
+            return;
+        }
+        let mut symbols = self.symbols.borrow_mut();
+        for &p in pids {
+            symbols.snapshot(p);
+        }
+        if !(scan && self.ustack_keys) {
+            return;
+        }
+        for (i, a) in self.ir.aggs.iter().enumerate() {
+            let (offs, key_size) = &self.layout.agg_keys[i];
+            for key in self.aggs[i].keys(*key_size) {
+                for (t, off) in a.keys.iter().zip(offs) {
+                    if matches!(t, Ty::Stack { user: true, .. }) {
+                        let pid = u32::from_ne_bytes(key[off + 4..off + 8].try_into().expect("4 bytes"));
+                        if !symbols.has(pid) {
+                            symbols.snapshot(pid);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The frames of a stack value, one indented line each.
+    fn stack_text(&self, user: bool, frames: u16, raw: u64) -> String {
+        let id = raw as u32 as i32;
+        let pid = (raw >> 32) as u32;
+        let Some(map) = self.stacks else { return String::new() };
+        if id < 0 {
+            return format!("{:INDENT$}<no stack: error {}>\n", "", -id, INDENT = stacks::INDENT);
+        }
+        let Some(value) = map.lookup(&(id as u32).to_ne_bytes()) else { return String::new() };
+        let mut symbols = self.symbols.borrow_mut();
+        let mut out = String::new();
+        let all = stacks::frames(&value, usize::from(sema::MAX_FRAMES));
+        let names: Vec<String> = if user {
+            all.iter().map(|&a| symbols.user_frame(pid, a)).collect()
+        } else {
+            // The program and the tracing plumbing that called it are not
+            // the probe's stack.
+            all.iter().map(|&a| symbols.kernel_frame(a)).skip_while(|f| stacks::is_tracing_frame(f)).collect()
+        };
+        for f in names.iter().take(usize::from(frames)) {
+            out.push_str(&format!("{:INDENT$}{f}\n", "", INDENT = stacks::INDENT));
+        }
+        out
     }
 
     fn value(&self, ty: Ty, bytes: &[u8]) -> Value {
@@ -637,6 +811,15 @@ impl<'a> Printer<'a> {
                 Value::Str(self.table.0.get(id as usize).map(|p| p.get(f).to_string()).unwrap_or_default())
             }
             Ty::Int { .. } => Value::Int(i64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"))),
+            Ty::Float { size: 4 } => {
+                Value::Float(f64::from(f32::from_bits(u32::from_ne_bytes(bytes[..4].try_into().expect("4 bytes")))))
+            }
+            Ty::Float { .. } => {
+                Value::Float(f64::from_bits(u64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"))))
+            }
+            Ty::Stack { user, frames } => {
+                Value::Str(self.stack_text(user, frames, u64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"))))
+            }
         }
     }
 
@@ -681,6 +864,31 @@ impl<'a> Printer<'a> {
                 let keep = word();
                 self.agg_op(agg, keep);
             }
+            tag::SPECULATIVE => {
+                let spec = word() as u64;
+                let inner = rec.get(16..).unwrap_or_default();
+                if spec == 0 {
+                    self.spec_drops += 1;
+                    return Ok(None);
+                }
+                let (size, recs) = self.speculations.entry(spec).or_default();
+                if *size + inner.len() > self.specsize {
+                    self.spec_drops += 1;
+                } else {
+                    *size += inner.len();
+                    recs.push(inner.to_vec());
+                }
+            }
+            tag::COMMIT => {
+                if let Some((_, recs)) = self.speculations.remove(&(word() as u64)) {
+                    for r in recs {
+                        self.record(&r, out)?;
+                    }
+                }
+            }
+            tag::DISCARD => {
+                self.speculations.remove(&(word() as u64));
+            }
             tag::NORMALIZE => {
                 if let Some(n) = self.normal.get_mut(id as usize) {
                     // DTrace refuses a divisor of 0; the value then stays.
@@ -701,43 +909,35 @@ impl<'a> Printer<'a> {
         let func = self.ir.aggs[agg].func;
         let tys = &self.ir.aggs[agg].keys;
         let map = &self.aggs[agg];
-        // Rendered key → (slot 0, slot 1, kernel keys).
+        // Rendered key → (value slots, kernel keys).
         let mut merged: Vec<Merged> = Vec::new();
         for key in map.keys(key_size) {
             let Some(per_cpu) = map.lookup_percpu(&key) else { continue };
-            let get = |v: &Vec<u8>, i: usize| i64::from_ne_bytes(v[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
-            let combine = |a: (i64, i64), b: (i64, i64)| -> (i64, i64) {
-                match func {
-                    AggFunc::Count | AggFunc::Sum | AggFunc::Avg | AggFunc::Quantize | AggFunc::Lquantize { .. } => {
-                        (a.0.wrapping_add(b.0), a.1 + b.1)
-                    }
-                    AggFunc::Min | AggFunc::Max => match (a.1 != 0, b.1 != 0) {
-                        (true, true) => (if func == AggFunc::Min { a.0.min(b.0) } else { a.0.max(b.0) }, 1),
-                        (true, false) => a,
-                        _ => b,
-                    },
-                }
+            let slots = |v: &Vec<u8>| -> Slots {
+                std::array::from_fn(|i| i64::from_ne_bytes(v[i * 8..i * 8 + 8].try_into().expect("8 bytes")))
             };
-            let v = per_cpu.iter().map(|c| (get(c, 0), get(c, 1))).fold((0, 0), combine);
+            let v = per_cpu.iter().map(slots).fold([0; 4], |a, b| combine(func, a, b));
             let shown = self.values(tys, &key);
             match merged.iter_mut().find(|m| m.0 == shown) {
                 Some(m) => {
-                    let (x, y) = combine((m.1, m.2), v);
-                    m.1 = x;
-                    m.2 = y;
-                    m.3.push(key);
+                    m.1 = combine(func, m.1, v);
+                    m.2.push(key);
                 }
-                None => merged.push((shown, v.0, v.1, vec![key])),
+                None => merged.push((shown, v, vec![key])),
             }
         }
         let mut out: Vec<(Vec<Value>, i64, Vec<Vec<u8>>)> = merged
             .into_iter()
-            .filter_map(|(k, a, b, raw)| {
+            .filter_map(|(k, [a, b, lo, hi], raw)| {
                 let value = match func {
-                    AggFunc::Count | AggFunc::Sum | AggFunc::Quantize | AggFunc::Lquantize { .. } => a,
-                    AggFunc::Avg if b == 0 => return None,
+                    AggFunc::Count
+                    | AggFunc::Sum
+                    | AggFunc::Quantize
+                    | AggFunc::Lquantize { .. }
+                    | AggFunc::Llquantize { .. } => a,
+                    AggFunc::Avg | AggFunc::Stddev | AggFunc::Min | AggFunc::Max if b == 0 => return None,
                     AggFunc::Avg => a / b,
-                    AggFunc::Min | AggFunc::Max if b == 0 => return None,
+                    AggFunc::Stddev => stddev(a, b, (u128::from(hi as u64) << 64) | u128::from(lo as u64)),
                     AggFunc::Min | AggFunc::Max => a,
                 };
                 Some((k, value, raw))
@@ -770,7 +970,15 @@ impl<'a> Printer<'a> {
                 let total = |g: &[(i64, i64)]| g.iter().map(|(_, c)| *c).sum::<i64>();
                 total(&a.1).cmp(&total(&b.1)).then_with(|| key_order(&a.0, &b.0))
             });
+            let format = fmt.and_then(|f| self.ir.formats.get(f));
             for (keys, buckets) in groups {
+                if let Some(f) = format {
+                    // printa's format: the keys, and the whole histogram
+                    // where `%@` stands.
+                    let hist = Value::Str(histogram::render(func, &buckets));
+                    out.write_all(f.render_agg(&keys, hist).as_bytes())?;
+                    continue;
+                }
                 writeln!(out)?;
                 if !keys.is_empty() {
                     let mut line = String::new();
@@ -778,6 +986,7 @@ impl<'a> Printer<'a> {
                         match k {
                             Value::Str(s) => line.push_str(&format!("  {s:<50}")),
                             Value::Int(i) => line.push_str(&format!("  {i:>16}")),
+                            Value::Float(f) => line.push_str(&format!("  {f:>16}")),
                         }
                     }
                     writeln!(out, "{}", line.trim_end())?;
@@ -792,12 +1001,27 @@ impl<'a> Printer<'a> {
         for (keys, value, _) in entries {
             let line = match fmt.and_then(|f| self.ir.formats.get(f)) {
                 Some(f) => f.render(&keys, Some(value)),
+                None if self.ir.aggs[agg].keys.iter().any(|k| matches!(k, Ty::Stack { .. })) => {
+                    // Stacks take lines of their own; the value follows.
+                    let mut line = String::new();
+                    for (k, t) in keys.iter().zip(&self.ir.aggs[agg].keys) {
+                        match (k, t) {
+                            (Value::Str(s), Ty::Stack { .. }) => line.push_str(s),
+                            (Value::Str(s), _) => line.push_str(&format!("{:w$}{s}\n", "", w = stacks::INDENT)),
+                            (Value::Int(i), _) => line.push_str(&format!("{:w$}{i}\n", "", w = stacks::INDENT)),
+                            (Value::Float(f), _) => line.push_str(&format!("{:w$}{f}\n", "", w = stacks::INDENT)),
+                        }
+                    }
+                    line.push_str(&format!("{:w$}{value}\n\n", "", w = stacks::INDENT + 1));
+                    line
+                }
                 None => {
                     let mut line = String::from(" ");
                     for k in &keys {
                         match k {
                             Value::Str(s) => line.push_str(&format!(" {s:<50}")),
                             Value::Int(i) => line.push_str(&format!(" {i:>16}")),
+                            Value::Float(f) => line.push_str(&format!(" {f:>16}")),
                         }
                     }
                     line.push_str(&format!(" {value:>16}\n"));

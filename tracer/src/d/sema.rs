@@ -34,6 +34,22 @@ pub enum Ty {
     Str,
     /// A field of the probe that fired (a string to the user).
     Probe(ProbeField),
+    /// A probe argument declared `f32` or `f64` (its bits, in the low
+    /// `size` bytes): it can be printed with `%f` or `trace`d, nothing else.
+    Float {
+        /// 4 or 8.
+        size: u8,
+    },
+    /// A stack trace: `stack()` (kernel) or `ustack([frames])` (user). In
+    /// the kernel it is the id in the stack-trace map (and, for a user
+    /// stack, the process id in the upper 32 bits); the consumer prints
+    /// its frames.
+    Stack {
+        /// A user stack (`ustack`).
+        user: bool,
+        /// At most this many frames are printed.
+        frames: u16,
+    },
 }
 
 impl Ty {
@@ -50,6 +66,8 @@ impl Ty {
             Ty::Int { .. } => "integer",
             Ty::Str => "string",
             Ty::Probe(_) => "string (probe name)",
+            Ty::Stack { .. } => "stack",
+            Ty::Float { .. } => "float",
         }
     }
 }
@@ -160,12 +178,59 @@ pub enum AggFunc {
         /// The width of a bucket.
         step: i64,
     },
+    /// `llquantize(x, factor, low, high, nsteps)`: counts in log-linear
+    /// buckets; the last kernel key is 0 below `factor^low`, then the
+    /// buckets of [`llquantize_bounds`] from 1, then one at or above
+    /// `factor^(high + 1)`.
+    Llquantize {
+        /// The base of the magnitudes.
+        factor: i64,
+        /// The lowest magnitude.
+        low: u32,
+        /// The highest magnitude.
+        high: u32,
+        /// Buckets per magnitude (those below `factor^m` left out).
+        nsteps: i64,
+    },
+    /// `stddev(x)`: the standard deviation, kept as the sum, the count and
+    /// the 128-bit sum of squares.
+    Stddev,
+}
+
+/// How many in-range buckets [`llquantize_bounds`] gives, computed without
+/// listing them.
+pub fn llquantize_count(factor: i64, low: u32, high: u32, nsteps: i64) -> i64 {
+    let mut n = 0i64;
+    for m in low..=high {
+        let (Some(from), Some(to)) = (factor.checked_pow(m), factor.checked_pow(m + 1)) else { break };
+        let step = (to / nsteps).max(1);
+        n = n.saturating_add((to - from - 1) / step + 1);
+    }
+    n
+}
+
+/// The lowest value of each in-range `llquantize` bucket, in order: for
+/// each magnitude `m` from `low` to `high`, from `factor^m` up to
+/// `factor^(m+1)` in steps of `factor^(m+1) / nsteps`.
+pub fn llquantize_bounds(factor: i64, low: u32, high: u32, nsteps: i64) -> Vec<i64> {
+    let mut out = Vec::new();
+    for m in low..=high {
+        let (Some(from), Some(to)) = (factor.checked_pow(m), factor.checked_pow(m + 1)) else { break };
+        let step = (to / nsteps).max(1);
+        let mut v = from;
+        while v < to {
+            out.push(v);
+            let Some(next) = v.checked_add(step) else { break };
+            v = next;
+        }
+    }
+    out
 }
 
 impl AggFunc {
     /// Whether the function keeps a histogram (its last key is a bucket).
     pub fn is_histogram(self) -> bool {
-        matches!(self, AggFunc::Quantize | AggFunc::Lquantize { .. })
+        matches!(self, AggFunc::Quantize | AggFunc::Lquantize { .. } | AggFunc::Llquantize { .. })
     }
 }
 
@@ -256,6 +321,11 @@ pub enum TKind {
     StrFn(StrFn, Vec<TExpr>),
     /// `progenyof(pid)`: 1 when the current process descends from `pid`.
     Progenyof(Box<TExpr>),
+    /// `stack()` or `ustack()`: the node's type says which.
+    Stack,
+    /// `speculation()`: a new speculation's id, or 0 when `nspec` are
+    /// active.
+    Speculation,
 }
 
 /// String functions.
@@ -361,6 +431,15 @@ pub enum IStmt {
     },
     /// `exit(status)`.
     Exit(TExpr),
+    /// `speculate(id)`: the clause's later records belong to speculation `id`.
+    Speculate(TExpr),
+    /// `commit(id)` (true) or `discard(id)` (false).
+    EndSpeculation {
+        /// Commit rather than discard.
+        commit: bool,
+        /// The speculation.
+        id: TExpr,
+    },
     /// `if`.
     If(TExpr, Vec<IStmt>, Vec<IStmt>),
     /// An expression evaluated for nothing (kept for its errors only).
@@ -407,6 +486,12 @@ pub struct Ir {
     /// Whether any clause reads `task_struct` (`ppid`, `progenyof`): the
     /// runner then reads the kernel's BTF for its layout.
     pub uses_task: bool,
+    /// Whether any clause takes a `stack()` or `ustack()` (the runner then
+    /// makes a stack-trace map).
+    pub uses_stacks: bool,
+    /// Whether any clause uses speculations (the runner then makes their
+    /// counter map).
+    pub uses_speculation: bool,
 }
 
 /// Values the program refers to with `$`.
@@ -449,6 +534,21 @@ struct Checker<'m> {
     /// Above 0 where an increment cannot move before the statement: a
     /// predicate, a `?:` branch, the right side of `&&` or `||`.
     no_hoist: u32,
+    /// Whether `stack()`/`ustack()` may appear here (an action, a `trace`
+    /// argument or an aggregation key).
+    stack_ok: bool,
+    /// Per clause: where `speculate()` was called, if it was.
+    speculated: Option<Span>,
+    /// Per clause: the first data-recording action (which `speculate()`
+    /// must not follow), and the first action a speculative clause cannot
+    /// hold (`exit`, an aggregation).
+    recorded: Option<Span>,
+    unspeculable: Option<(Span, &'static str)>,
+    /// How deep in `if` statements the checker is.
+    if_depth: usize,
+    /// Whether a float argument may appear here (directly as a `printf`
+    /// or `trace` argument).
+    float_ok: bool,
 }
 
 /// Check `program` and lower it, or return every error found. `args[N]`
@@ -473,6 +573,12 @@ pub fn check_typed(
         clause_args: ClauseArgs::Unknown,
         hoisted: Vec::new(),
         no_hoist: 0,
+        stack_ok: false,
+        speculated: None,
+        recorded: None,
+        unspeculable: None,
+        if_depth: 0,
+        float_ok: false,
     };
     for item in &program.items {
         match item {
@@ -480,6 +586,9 @@ pub fn check_typed(
             Item::Decl(d) => c.declare(d),
             Item::Clause(cl) => {
                 c.clause_args = describe(cl);
+                c.speculated = None;
+                c.recorded = None;
+                c.unspeculable = None;
                 let predicate = cl.predicate.as_ref().map(|p| {
                     c.no_hoist += 1;
                     let e = c.expr(p);
@@ -533,7 +642,8 @@ fn uses_args_clause(pred: Option<&TExpr>, body: &[IStmt]) -> bool {
     }
     fn s(x: &IStmt) -> bool {
         match x {
-            IStmt::Assign(_, v) | IStmt::Exit(v) => e(v),
+            IStmt::Assign(_, v) | IStmt::Exit(v) | IStmt::Speculate(v) => e(v),
+            IStmt::EndSpeculation { id, .. } => e(id),
             IStmt::ArraySet { keys, value, .. } => keys.iter().any(e) || e(value),
             IStmt::Aggregate { keys, value, .. } => keys.iter().any(e) || value.as_ref().is_some_and(e),
             IStmt::Printf { args, .. } => args.iter().any(e),
@@ -586,6 +696,10 @@ fn fixed_width(b: &BaseType) -> Option<Ty> {
         _ => None,
     }
 }
+
+/// The most frames a stack keeps (the kernel's default
+/// `perf_event_max_stack`).
+pub const MAX_FRAMES: u16 = 127;
 
 /// An argument asked for by position (`args[N]`) or name (`args->name`).
 enum ArgRef<'a> {
@@ -664,12 +778,18 @@ impl Checker<'_> {
             ArgKind::Int { size, signed } => raw(slot, Ty::Int { size: 8.min(size.max(1)), signed }),
             ArgKind::Bool => raw(slot, Ty::Int { size: 1, signed: false }),
             ArgKind::Char => raw(slot, Ty::Int { size: 4, signed: false }),
-            ArgKind::Float { .. } => {
-                self.diags.push(
-                    Diagnostic::error(at, format!("argument `{}` is a float, which D cannot use yet", args[i].0))
+            ArgKind::Float { size } => {
+                if !std::mem::take(&mut self.float_ok) {
+                    self.diags.push(
+                        Diagnostic::error(
+                            at,
+                            format!("argument `{}` is a float: it can only be printed (printf's %f, trace)", args[i].0),
+                        )
                         .with_hint(format!("arg{slot} holds its bits as an integer")),
-                );
-                bad
+                    );
+                    return bad;
+                }
+                raw(slot, Ty::Float { size })
             }
             // Pointers, and kinds added by newer writers: an address.
             _ => raw(slot, Ty::U64),
@@ -877,8 +997,10 @@ impl Checker<'_> {
                     let c = self.expr(cond);
                     out.append(&mut self.hoisted);
                     self.want_scalar(&c, "an `if` condition");
+                    self.if_depth += 1;
                     let t = self.stmts(then);
                     let e = else_.as_deref().map(|e| self.stmts(e)).unwrap_or_default();
+                    self.if_depth -= 1;
                     out.push(IStmt::If(c, t, e));
                 }
                 StmtKind::Expr(e) => {
@@ -999,6 +1121,7 @@ impl Checker<'_> {
     }
 
     fn aggregate(&mut self, name: &str, keys: &[Expr], rhs: &Expr, span: Span) -> IStmt {
+        self.not_speculative(span, "an aggregation");
         let ExprKind::Call { func, args, func_span } = &rhs.kind else {
             self.err(
                 rhs.span,
@@ -1040,14 +1163,56 @@ impl Checker<'_> {
                 }
                 (AggFunc::Lquantize { lo, hi, step }, 4)
             }
-            "llquantize" | "stddev" => {
-                self.err(*func_span, format!("`{func}()` is not supported yet"));
-                return IStmt::Nop;
+            "stddev" => (AggFunc::Stddev, 1),
+            "llquantize" => {
+                if args.len() != 5 {
+                    self.err(
+                        rhs.span,
+                        format!(
+                            "`llquantize()` takes 5 arguments (value, factor, low, high, nsteps), not {}",
+                            args.len()
+                        ),
+                    );
+                    return IStmt::Nop;
+                }
+                let mut c = [0i64; 4];
+                for (i, a) in args[1..].iter().enumerate() {
+                    match self.expr(a).kind {
+                        TKind::Int(n) => c[i] = n,
+                        _ => {
+                            self.err(a.span, "llquantize's factor, low, high and nsteps must be integer constants");
+                            return IStmt::Nop;
+                        }
+                    }
+                }
+                let [factor, low, high, nsteps] = c;
+                let bad = |i: usize, msg: &str| Some((args[i + 1].span, msg.to_string()));
+                let problem = if factor < 2 {
+                    bad(0, "llquantize's factor must be at least 2")
+                } else if low < 0 {
+                    bad(1, "llquantize's low magnitude must not be negative")
+                } else if high <= low {
+                    bad(2, "llquantize's high magnitude must be greater than the low one")
+                } else if u32::try_from(high + 1).ok().and_then(|h| factor.checked_pow(h)).is_none() {
+                    bad(2, "llquantize's factor to the power high + 1 does not fit in 64 bits")
+                } else if nsteps < factor || nsteps % factor != 0 {
+                    bad(3, "llquantize's nsteps must be a multiple of the factor (and at least the factor)")
+                } else if llquantize_count(factor, low as u32, high as u32, nsteps) > 1000 {
+                    Some((rhs.span, "llquantize makes more than 1000 buckets".to_string()))
+                } else {
+                    None
+                };
+                if let Some((at, msg)) = problem {
+                    self.err(at, msg);
+                    return IStmt::Nop;
+                }
+                (AggFunc::Llquantize { factor, low: low as u32, high: high as u32, nsteps }, 5)
             }
             _ => {
                 self.err(
                     *func_span,
-                    format!("`{func}` is not an aggregating function (count, sum, avg, min, max, quantize, lquantize)"),
+                    format!("`{func}` is not an aggregating function (count, sum, avg, min, max, stddev, quantize, lquantize, \
+                         llquantize)"),
                 );
                 return IStmt::Nop;
             }
@@ -1061,7 +1226,15 @@ impl Checker<'_> {
             self.want_scalar(&v, &format!("the argument of `{func}()`"));
             v
         });
-        let keys: Vec<TExpr> = keys.iter().map(|k| self.expr(k)).collect();
+        let keys: Vec<TExpr> = keys
+            .iter()
+            .map(|k| {
+                self.stack_ok = is_stack_call(k);
+                let e = self.expr(k);
+                self.stack_ok = false;
+                e
+            })
+            .collect();
         let mut key_tys: Vec<Ty> = keys.iter().map(|k| k.ty).collect();
         if f.is_histogram() {
             // The bucket, computed from the value by the program.
@@ -1103,8 +1276,48 @@ impl Checker<'_> {
         }
     }
 
+    /// `exit` or an aggregation at `span`: an error after `speculate()`.
+    fn not_speculative(&mut self, span: Span, what: &'static str) {
+        if self.speculated.is_some() {
+            self.diags.push(
+                Diagnostic::error(span, format!("{what} cannot be in a clause that calls speculate()"))
+                    .with_hint("move it to a clause of its own"),
+            );
+        }
+        self.unspeculable.get_or_insert((span, what));
+    }
+
     fn action(&mut self, func: &str, func_span: Span, args: &[Expr], span: Span) -> IStmt {
+        if matches!(func, "printf" | "trace" | "printa" | "stack" | "ustack") {
+            self.recorded.get_or_insert(span);
+        }
         match func {
+            "speculate" | "commit" | "discard" => {
+                let [id] = args else {
+                    self.err(span, format!("{func} takes a speculation id"));
+                    return IStmt::Nop;
+                };
+                let id = self.expr(id);
+                self.want_scalar(&id, &format!("{func}'s id"));
+                self.ir.uses_speculation = true;
+                if func != "speculate" {
+                    return IStmt::EndSpeculation { commit: func == "commit", id };
+                }
+                if self.speculated.is_some() {
+                    self.err(span, "a clause can call speculate() once");
+                } else if self.recorded.is_some() {
+                    self.diags.push(
+                        Diagnostic::error(span, "speculate() must come before the clause's data-recording actions")
+                            .with_hint("call speculate() first in the clause"),
+                    );
+                } else if let Some((_, what)) = self.unspeculable {
+                    self.err(span, format!("a clause that calls speculate() cannot hold {what}"));
+                } else if self.if_depth > 0 {
+                    self.err(span, "speculate() cannot be inside an `if`; put the condition in a predicate");
+                }
+                self.speculated = Some(span);
+                IStmt::Speculate(id)
+            }
             "printf" => {
                 let Some(ExprKind::Str(fmt)) = args.first().map(|a| &a.kind) else {
                     self.err(span, "printf needs a string literal format first");
@@ -1117,7 +1330,15 @@ impl Checker<'_> {
                         return IStmt::Nop;
                     }
                 };
-                let vals: Vec<TExpr> = args[1..].iter().map(|a| self.expr(a)).collect();
+                let vals: Vec<TExpr> = args[1..]
+                    .iter()
+                    .map(|a| {
+                        self.float_ok = is_arg_ref(a);
+                        let v = self.expr(a);
+                        self.float_ok = false;
+                        v
+                    })
+                    .collect();
                 let wanted = format.arg_kinds();
                 if wanted.len() != vals.len() {
                     self.err(
@@ -1127,6 +1348,18 @@ impl Checker<'_> {
                     return IStmt::Nop;
                 }
                 for (v, k) in vals.iter().zip(&wanted) {
+                    let float = matches!(v.ty, Ty::Float { .. });
+                    if *k == Conv::Float || float {
+                        if *k != Conv::Float {
+                            self.diags.push(
+                                Diagnostic::error(v.span, format!("`%{}` cannot print a float", k.letter()))
+                                    .with_hint("use %f"),
+                            );
+                        } else if !float {
+                            self.err(v.span, format!("`%f` needs a float argument, this is {}", with_article(v.ty)));
+                        }
+                        continue;
+                    }
                     if k.wants_string() && !v.ty.is_stringy() {
                         self.err(v.span, format!("`%{}` needs a string, this is an integer", k.letter()));
                     } else if !k.wants_string() && v.ty.is_stringy() {
@@ -1147,8 +1380,18 @@ impl Checker<'_> {
                     self.err(span, "trace takes one argument");
                     return IStmt::Nop;
                 }
+                self.stack_ok = is_stack_call(&args[0]);
+                self.float_ok = is_arg_ref(&args[0]);
                 let v = self.expr(&args[0]);
-                let f = if v.ty.is_stringy() { Format::single(Conv::Str) } else { Format::single(Conv::Int) };
+                self.stack_ok = false;
+                self.float_ok = false;
+                let f = if v.ty.is_stringy() || matches!(v.ty, Ty::Stack { .. }) {
+                    Format::single(Conv::Str)
+                } else if matches!(v.ty, Ty::Float { .. }) {
+                    Format::single(Conv::Float)
+                } else {
+                    Format::single(Conv::Int)
+                };
                 let format = self.add_format("", f, span);
                 IStmt::Printf { format, args: vec![v] }
             }
@@ -1216,6 +1459,7 @@ impl Checker<'_> {
                 IStmt::Normalize { agg, by }
             }
             "exit" => {
+                self.not_speculative(span, "exit()");
                 let v = match args {
                     [a] => self.expr(a),
                     _ => {
@@ -1225,6 +1469,17 @@ impl Checker<'_> {
                 };
                 self.want_scalar(&v, "exit's status");
                 IStmt::Exit(v)
+            }
+            "stack" | "ustack" => {
+                // As an action: print the stack (a `trace` of it).
+                self.stack_ok = true;
+                let v = self.call(func, func_span, args, span);
+                self.stack_ok = false;
+                if !matches!(v.ty, Ty::Stack { .. }) {
+                    return IStmt::Nop;
+                }
+                let format = self.add_format("", printf::parse("\n%s").expect("a valid format"), span);
+                IStmt::Printf { format, args: vec![v] }
             }
             "count" | "sum" | "avg" | "min" | "max" => {
                 self.err(func_span, format!("`{func}()` is assigned to an aggregation: `@name[keys] = {func}(...)`"));
@@ -1287,6 +1542,13 @@ impl Checker<'_> {
                 self.want_scalar(&n, "copyin's length");
                 TExpr { kind: TKind::Copyinstr(Box::new(a), Some(Box::new(n))), ty: Ty::Str, span }
             }
+            "speculation" => {
+                if !args.is_empty() {
+                    self.err(span, "speculation takes no arguments");
+                }
+                self.ir.uses_speculation = true;
+                TExpr { kind: TKind::Speculation, ty: Ty::I64, span }
+            }
             "progenyof" => {
                 let [p] = args else {
                     self.err(span, "progenyof takes a process id");
@@ -1329,7 +1591,38 @@ impl Checker<'_> {
                 self.err(func_span, format!("`{func}` is an action; it cannot be used as a value"));
                 bad
             }
-            "ustack" | "stack" | "ufunc" | "usym" => {
+            "stack" | "ustack" => {
+                // Only this call may be a stack, not its arguments.
+                let stack_ok = std::mem::take(&mut self.stack_ok);
+                let user = func == "ustack";
+                let frames = match args {
+                    [] => MAX_FRAMES,
+                    [n] => match self.expr(n).kind {
+                        TKind::Int(k) if (1..=i64::from(MAX_FRAMES)).contains(&k) => k as u16,
+                        _ => {
+                            self.err(n.span, format!("{func}'s frame count must be a constant from 1 to {MAX_FRAMES}"));
+                            return bad;
+                        }
+                    },
+                    _ => {
+                        self.err(span, format!("{func} takes at most one argument, the number of frames"));
+                        return bad;
+                    }
+                };
+                if !stack_ok {
+                    self.diags.push(
+                        Diagnostic::error(
+                            span,
+                            format!("`{func}()` can only be an action, a `trace` argument or an aggregation key"),
+                        )
+                        .with_hint(format!("{func}(); or @[{func}()] = count();")),
+                    );
+                    return bad;
+                }
+                self.ir.uses_stacks = true;
+                TExpr { kind: TKind::Stack, ty: Ty::Stack { user, frames }, span }
+            }
+            "ufunc" | "usym" => {
                 self.err(func_span, format!("`{func}()` is not supported yet"));
                 bad
             }
@@ -1611,6 +1904,22 @@ fn array_target(e: &Expr) -> Option<(bool, &str, &[Expr])> {
     }
 }
 
+/// Whether `e` is a call of `stack` or `ustack` (which may be an
+/// aggregation key or `trace`'s argument).
+fn is_stack_call(e: &Expr) -> bool {
+    matches!(&e.kind, ExprKind::Call { func, .. } if func == "stack" || func == "ustack")
+}
+
+/// Whether `e` is `args[N]` or `args->name` (which may be a float).
+fn is_arg_ref(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Index { base, .. } | ExprKind::Member { base, arrow: true, .. } => {
+            matches!(&base.kind, ExprKind::Ident(n) if n == "args")
+        }
+        _ => false,
+    }
+}
+
 /// "an integer", "a string".
 fn with_article(ty: Ty) -> String {
     match ty {
@@ -1793,6 +2102,21 @@ mod tests {
     }
 
     #[test]
+    fn float_arguments_can_only_be_printed_with_percent_f_or_traced() {
+        let desc = [("x", ArgKind::Float { size: 4 }), ("n", ArgKind::Int { size: 4, signed: true })];
+        let ir = check_described("p:::x { printf(\"%f\", args->x); trace(args[0]); }", &desc).unwrap();
+        assert_eq!(first_printf_args(&ir)[0].ty, Ty::Float { size: 4 });
+        let e = check_described("p:::x { printf(\"%d\", args->x); }", &desc).unwrap_err();
+        assert!(e.contains("t.d:1:22: error: `%d` cannot print a float"), "{e}");
+        let e = check_described("p:::x { printf(\"%f\", args->n); }", &desc).unwrap_err();
+        assert!(e.contains("t.d:1:22: error: `%f` needs a float argument, this is an integer"), "{e}");
+        let e = check_described("p:::x { y = args->x; }", &desc).unwrap_err();
+        assert!(e.contains("t.d:1:13: error: argument `x` is a float: it can only be printed"), "{e}");
+        let e = check_described("p:::x { trace(args->x * 2); }", &desc).unwrap_err();
+        assert!(e.contains("argument `x` is a float"), "{e}");
+    }
+
+    #[test]
     fn missing_described_args_are_errors_with_the_description() {
         let desc = [("fd", ArgKind::Int { size: 4, signed: true })];
         let e = check_described("p:::x { trace(args->path); }", &desc).unwrap_err();
@@ -1818,6 +2142,89 @@ mod tests {
         assert!(e.contains("lquantize needs low < high"), "{e}");
         let e = check_src("BEGIN { @l = lquantize(5); }").unwrap_err();
         assert!(e.contains("`lquantize()` takes 4 arguments"), "{e}");
+    }
+
+    #[test]
+    fn stacks_are_actions_trace_arguments_or_aggregation_keys_only() {
+        let ir = check_src("BEGIN { stack(); ustack(5); trace(ustack()); @[stack(), pid] = count(); }").unwrap();
+        assert!(ir.uses_stacks);
+        assert_eq!(ir.aggs[0].keys[0], Ty::Stack { user: false, frames: MAX_FRAMES });
+        let IStmt::Printf { args, .. } = &ir.clauses[0].body[1] else { panic!("{:?}", ir.clauses[0].body[1]) };
+        assert_eq!(args[0].ty, Ty::Stack { user: true, frames: 5 });
+        let e = check_src("BEGIN { x = ustack(); }").unwrap_err();
+        assert!(
+            e.contains("t.d:1:13: error: `ustack()` can only be an action, a `trace` argument or an aggregation key"),
+            "{e}"
+        );
+        let e = check_src("BEGIN { ustack(0); }").unwrap_err();
+        assert!(e.contains("t.d:1:16: error: ustack's frame count must be a constant from 1 to 127"), "{e}");
+        let e = check_src("BEGIN { stack(1, 2); }").unwrap_err();
+        assert!(e.contains("stack takes at most one argument"), "{e}");
+        let e = check_src("BEGIN { printf(\"%s\", stack()); }").unwrap_err();
+        assert!(e.contains("`stack()` can only be"), "{e}");
+        let e = check_src("BEGIN { @[stack() + 1] = count(); }").unwrap_err();
+        assert!(e.contains("t.d:1:11: error: `stack()` can only be"), "{e}");
+        let e = check_src("BEGIN { trace(ustack(stack())); }").unwrap_err();
+        assert!(e.contains("t.d:1:22: error: `stack()` can only be"), "{e}");
+    }
+
+    #[test]
+    fn llquantize_checks_its_constants_at_their_spans() {
+        let ir = check_src("BEGIN { @l = llquantize(5, 10, 0, 6, 20); @s = stddev(1); }").unwrap();
+        assert_eq!(ir.aggs[0].func, AggFunc::Llquantize { factor: 10, low: 0, high: 6, nsteps: 20 });
+        assert_eq!(ir.aggs[1].func, AggFunc::Stddev);
+        let e = check_src("BEGIN { @l = llquantize(5, 1, 0, 6, 20); }").unwrap_err();
+        assert!(e.contains("t.d:1:28: error: llquantize's factor must be at least 2"), "{e}");
+        let e = check_src("BEGIN { @l = llquantize(5, 10, -1, 6, 20); }").unwrap_err();
+        assert!(e.contains("t.d:1:32: error: llquantize's low magnitude must not be negative"), "{e}");
+        let e = check_src("BEGIN { @l = llquantize(5, 10, 3, 3, 20); }").unwrap_err();
+        assert!(e.contains("t.d:1:35: error: llquantize's high magnitude must be greater"), "{e}");
+        let e = check_src("BEGIN { @l = llquantize(5, 10, 0, 19, 20); }").unwrap_err();
+        assert!(e.contains("t.d:1:35: error: llquantize's factor to the power high + 1 does not fit"), "{e}");
+        let e = check_src("BEGIN { @l = llquantize(5, 10, 0, 6, 15); }").unwrap_err();
+        assert!(e.contains("t.d:1:38: error: llquantize's nsteps must be a multiple of the factor"), "{e}");
+        let e = check_src("BEGIN { @l = llquantize(5, 10, pid, 6, 20); }").unwrap_err();
+        assert!(
+            e.contains("t.d:1:32: error: llquantize's factor, low, high and nsteps must be integer constants"),
+            "{e}"
+        );
+        let e = check_src("BEGIN { @l = llquantize(5, 2, 0, 40, 1000); }").unwrap_err();
+        assert!(e.contains("llquantize makes more than 1000 buckets"), "{e}");
+        let e = check_src("BEGIN { @l = llquantize(5, 10, 0, 17, 1000000000000000000); }").unwrap_err();
+        assert!(e.contains("llquantize makes more than 1000 buckets"), "{e}");
+        let e = check_src("BEGIN { @l = llquantize(5, 10); }").unwrap_err();
+        assert!(e.contains("`llquantize()` takes 5 arguments"), "{e}");
+    }
+
+    #[test]
+    fn llquantize_bounds_step_through_each_magnitude() {
+        assert_eq!(llquantize_bounds(10, 0, 1, 10), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 30, 40, 50, 60, 70, 80, 90]);
+        assert_eq!(llquantize_bounds(2, 1, 2, 4), [2, 3, 4, 6]);
+        assert_eq!(llquantize_count(10, 0, 1, 10), 18);
+        assert_eq!(llquantize_count(2, 1, 2, 4), 4);
+    }
+
+    #[test]
+    fn speculate_comes_first_and_excludes_exit_and_aggregations() {
+        let ir = check_src("BEGIN { x = speculation(); speculate(x); printf(\"a\"); } END { commit(x); discard(x); }")
+            .unwrap();
+        assert!(ir.uses_speculation);
+        assert!(matches!(ir.clauses[0].body[1], IStmt::Speculate(_)));
+        assert!(matches!(ir.clauses[1].body[0], IStmt::EndSpeculation { commit: true, .. }));
+        let e = check_src("BEGIN { printf(\"a\"); speculate(1); }").unwrap_err();
+        assert!(e.contains("t.d:1:22: error: speculate() must come before the clause's data-recording actions"), "{e}");
+        let e = check_src("BEGIN { speculate(1); exit(0); }").unwrap_err();
+        assert!(e.contains("t.d:1:23: error: exit() cannot be in a clause that calls speculate()"), "{e}");
+        let e = check_src("BEGIN { speculate(1); @a = count(); }").unwrap_err();
+        assert!(e.contains("t.d:1:23: error: an aggregation cannot be in a clause that calls speculate()"), "{e}");
+        let e = check_src("BEGIN { @a = count(); speculate(1); }").unwrap_err();
+        assert!(e.contains("a clause that calls speculate() cannot hold an aggregation"), "{e}");
+        let e = check_src("BEGIN { speculate(1); speculate(2); }").unwrap_err();
+        assert!(e.contains("a clause can call speculate() once"), "{e}");
+        let e = check_src("BEGIN { if (1) { speculate(1); } }").unwrap_err();
+        assert!(e.contains("speculate() cannot be inside an `if`"), "{e}");
+        let e = check_src("BEGIN { commit(); }").unwrap_err();
+        assert!(e.contains("commit takes a speculation id"), "{e}");
     }
 
     #[test]

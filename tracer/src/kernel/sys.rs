@@ -126,6 +126,14 @@ impl Map {
         (ret >= 0).then(|| values.chunks_exact(stride).map(|c| c[..self.value_size as usize].to_vec()).collect())
     }
 
+    /// The value of `key` in a map that is not per-CPU.
+    pub fn lookup(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let mut value = vec![0u8; self.value_size as usize];
+        // SAFETY: `key` is a whole key; `value` has room for one value.
+        let ret = unsafe { libbpf_sys::bpf_map_lookup_elem(self.fd(), key.as_ptr().cast(), value.as_mut_ptr().cast()) };
+        (ret >= 0).then_some(value)
+    }
+
     /// Delete `key`.
     pub fn delete(&self, key: &[u8]) {
         // SAFETY: `key` is a whole key of this map.
