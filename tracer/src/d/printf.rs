@@ -270,6 +270,19 @@ impl Format {
     }
 }
 
+/// The sign a signed conversion prints: `-`, or `+`/` ` as its flags ask.
+fn sign(s: &Spec, negative: bool) -> &'static str {
+    if negative {
+        "-"
+    } else if s.plus {
+        "+"
+    } else if s.space {
+        " "
+    } else {
+        ""
+    }
+}
+
 fn render_one(out: &mut String, s: &Spec, width: Option<usize>, precision: Option<usize>, v: Value) {
     let body = match (s.conv, v) {
         (Conv::Str, Value::Str(t)) => match precision {
@@ -279,16 +292,7 @@ fn render_one(out: &mut String, s: &Spec, width: Option<usize>, precision: Optio
         (Conv::Str, Value::Int(i)) => i.to_string(),
         (Conv::Float, Value::Float(f)) => {
             let p = precision.unwrap_or(6);
-            let sign = if f.is_sign_negative() {
-                "-"
-            } else if s.plus {
-                "+"
-            } else if s.space {
-                " "
-            } else {
-                ""
-            };
-            return pad_number(out, s, width, sign, &format!("{:.p$}", f.abs()));
+            return pad_number(out, s, width, sign(s, f.is_sign_negative()), &format!("{:.p$}", f.abs()));
         }
         (Conv::Float, Value::Int(i)) => format!("{:.*}", precision.unwrap_or(6), i as f64),
         (_, Value::Float(f)) => f.to_string(),
@@ -298,16 +302,7 @@ fn render_one(out: &mut String, s: &Spec, width: Option<usize>, precision: Optio
             if let Some(p) = precision {
                 b = format!("{b:0>p$}");
             }
-            let sign = if i < 0 {
-                "-"
-            } else if s.plus {
-                "+"
-            } else if s.space {
-                " "
-            } else {
-                ""
-            };
-            return pad_number(out, s, width, sign, &b);
+            return pad_number(out, s, width, sign(s, i < 0), &b);
         }
         (Conv::Unsigned, Value::Int(i)) => return pad_number(out, s, width, "", &(i as u64).to_string()),
         (Conv::Hex, Value::Int(i)) => {
