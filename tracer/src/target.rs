@@ -199,7 +199,8 @@ impl LateScan {
     /// path)`, where no pid means the object is traced in every process.
     pub fn new<'a>(pids: Vec<u32>, planned: impl IntoIterator<Item = (Option<u32>, &'a Path)>) -> LateScan {
         let mut known = std::collections::HashSet::new();
-        for (pid, path) in planned {
+        // Nothing to scan: no file to look at either.
+        for (pid, path) in planned.into_iter().filter(|_| !pids.is_empty()) {
             let Some((dev, ino)) = file_id(path) else { continue };
             match pid {
                 Some(p) => {

@@ -1647,7 +1647,7 @@ mod tests {
         let source = Source::new("t.d", src);
         let ast = crate::d::parse(&source).expect("parses");
         let ir = check(&ast, &Macros::default()).expect("checks");
-        let p = plan(&ir, &crate::d::probes::ArgCatalog::default(), None, false).expect("plans");
+        let p = plan(&ir, crate::d::probes::ArgCatalog::default(), None, false).expect("plans");
         let layout = Layout::new(&ir, 64);
         let maps = MapFds {
             ringbuf: 1,

@@ -294,7 +294,7 @@ impl ArgCatalog {
 
 /// Match every clause's descriptions. `target` replaces `$target` in
 /// provider fields.
-pub fn plan(ir: &Ir, catalog: &ArgCatalog, target: Option<u32>, allow_empty: bool) -> Result<Plan, Vec<Diagnostic>> {
+pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool) -> Result<Plan, Vec<Diagnostic>> {
     let mut p = Plan::default();
     let mut diags = Vec::new();
     let add = |p: &mut Plan, info: ProbeInfo| -> u64 {
@@ -485,8 +485,8 @@ pub fn plan(ir: &Ir, catalog: &ArgCatalog, target: Option<u32>, allow_empty: boo
         }
     };
     // The objects were read once, for typing, before.
-    for (scope, _, objects) in &catalog.objects {
-        let found = matcher.scan_probes(scope, objects.clone(), &mut p.table);
+    for (scope, _, objects) in catalog.objects {
+        let found = matcher.scan_probes(&scope, objects, &mut p.table);
         diags.extend(found.diags);
         for w in found.warnings {
             if !p.warnings.contains(&w) {
@@ -828,7 +828,7 @@ mod tests {
         let source = Source::new("t.d", src);
         let ast = crate::d::parse(&source).expect("parses");
         let ir = check(&ast, &Macros::default()).expect("checks");
-        plan(&ir, &ArgCatalog::default(), None, false)
+        plan(&ir, ArgCatalog::default(), None, false)
     }
 
     #[test]

@@ -252,7 +252,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     }
 
     let mut plan =
-        probes::plan(&ir, &catalog, target, cfg.allow_empty).map_err(|d| DError::Compile(render_all(&d, src)))?;
+        probes::plan(&ir, catalog, target, cfg.allow_empty).map_err(|d| DError::Compile(render_all(&d, src)))?;
     for w in &plan.warnings {
         eprintln!("sdtrace: warning: {w}");
     }
@@ -286,26 +286,25 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     // the start, by the same matcher.
     let mut late_matcher =
         plan.usdt_matcher.take().filter(|m| m.wants_process_objects() && (held.is_some() || !cfg.pids.is_empty()));
-    let mut specs: Vec<ProgramSpec> = plan.specs().into_iter().cloned().collect();
-    if let Some(m) = &late_matcher {
-        // Programs made later hold some of these clauses: size them all.
+    // Programs made later hold some of the USDT clauses: size them all.
+    let late_sizing = late_matcher.as_ref().map(|m| {
         let mut clauses: Vec<usize> = m.descs.iter().map(|d| d.clause).collect();
         clauses.dedup();
-        specs.push(ProgramSpec {
+        ProgramSpec {
             context: codegen::Context::Usdt(Vec::new()),
             clauses: clauses.into_iter().map(|c| (c, codegen::Filter::All)).collect(),
             ids: Vec::new(),
             on_error: plan.error_handler.clone(),
-        });
-    }
+        }
+    });
+    let specs: Vec<&ProgramSpec> = plan.specs();
     // A first pass with placeholder maps sizes the scratch area.
     let fake = MapFds::placeholder(&ir);
     let mut scratch = 8;
-    for s in &specs {
+    for s in specs.iter().copied().chain(late_sizing.as_ref()) {
         let (_, need) = codegen::generate(&ir, &layout, &fake, s, &plan.table).map_err(|e| DError::Compile(e.0))?;
         scratch = scratch.max(need);
     }
-    let specs: Vec<&ProgramSpec> = plan.specs();
     if cfg.dump == Some(Dump::Bpf) {
         for (i, s) in specs.iter().enumerate() {
             let (insns, _) =
