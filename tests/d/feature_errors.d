@@ -4,7 +4,7 @@
  * stderr:
  * feature_errors.d:17:2: error: `a` is keyed by [integer] elsewhere, not by [string]
  * feature_errors.d:18:19: error: strjoin needs a string here
- * feature_errors.d:19:6: error: the built-in `vtimestamp` is not supported yet
+ * feature_errors.d:19:6: error: the built-in `stackdepth` is not supported yet
  */
 /* Misused associative arrays and string functions are reported with
  * file:line:col, all at once. */
@@ -16,5 +16,5 @@ BEGIN
 BEGIN {
 	a["x"] = 3;
 	s = strjoin("a", 1);
-	t = vtimestamp;
+	t = stackdepth;
 }

@@ -279,7 +279,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
 
     let mut layout = Layout::new(&ir, opts.strsize);
     layout.nspec = opts.nspec;
-    if !plan.proc.is_empty() || ir.uses_task {
+    if !plan.proc.is_empty() || ir.uses_task || ir.uses_vtime {
         layout.kernel = kernel_facts();
     }
     // Objects the traced processes map later are matched like those at
@@ -359,6 +359,17 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     } else {
         None
     };
+    let vtime = if ir.uses_vtime {
+        Some(Map::create(
+            libbpf_sys::BPF_MAP_TYPE_LRU_HASH,
+            "sdtrace_d_vtime",
+            4,
+            codegen::VTIME_VALUE as u32,
+            1 << 16,
+        )?)
+    } else {
+        None
+    };
     let fds = MapFds {
         ringbuf: ringbuf.fd(),
         counters: counters.fd(),
@@ -369,6 +380,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         aggs: aggs.iter().map(|m| m.fd()).collect(),
         stacks: stacks.as_ref().map(|m| m.fd()),
         speculations: speculations.as_ref().map(|m| m.fd()),
+        vtime: vtime.as_ref().map(|m| m.fd()),
     };
 
     // Programs.
@@ -419,6 +431,19 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     for (i, (spec, _)) in plan.proc.iter().enumerate() {
         proc_programs.push(load(spec, &format!("sdtrace_d_proc{i}"), true)?);
     }
+    // vtimestamp's accounts are kept at every context switch.
+    let vtime_program = match &vtime {
+        Some(map) => {
+            let task = layout.kernel.task.clone().unwrap_or_else(|| Err("it was not read".into())).map_err(|why| {
+                DError::Compile(format!(
+                    "vtimestamp reads the kernel's task_struct, whose layout comes from BTF: {why}"
+                ))
+            })?;
+            let insns = codegen::vtime_program(map.fd(), task);
+            Some(Program::load_raw_tp("sdtrace_d_vtime", &insns)?)
+        }
+        None => None,
+    };
     let begin = plan.begin.as_ref().map(|s| load(s, "sdtrace_d_begin", true)).transpose()?;
     let end = plan.end.as_ref().map(|s| load(s, "sdtrace_d_end", true)).transpose()?;
 
@@ -456,7 +481,11 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         Ok(())
     };
 
-    // Attach.
+    // Attach: the vtimestamp accounts first, so that no probe sees a
+    // thread switch in uncounted.
+    if let Some(p) = &vtime_program {
+        tp_links.push(p.attach_raw_tp("sched_switch")?);
+    }
     for ((_, attaches), prog) in plan.usdt.iter().zip(&usdt_programs) {
         for a in attaches {
             links.push(uprobe::attach_with(method, prog, &a.open_path, &a.sites, a.pid)?);

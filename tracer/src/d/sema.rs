@@ -100,6 +100,9 @@ pub enum Builtin {
     Timestamp,
     /// Nanoseconds since the epoch.
     Walltimestamp,
+    /// Nanoseconds the thread has spent on a CPU, counted from the first
+    /// time this run saw it (differences are exact).
+    Vtimestamp,
     /// The CPU.
     Cpu,
     /// The thread's command name.
@@ -492,6 +495,9 @@ pub struct Ir {
     /// Whether any clause uses speculations (the runner then makes their
     /// counter map).
     pub uses_speculation: bool,
+    /// Whether any clause reads `vtimestamp` (the runner then counts
+    /// on-CPU time per thread at every context switch).
+    pub uses_vtime: bool,
 }
 
 /// Values the program refers to with `$`.
@@ -1686,6 +1692,7 @@ impl Checker<'_> {
                 Some(b) => {
                     self.ir.uses_probefunc |= b == Builtin::Probe(ProbeField::Function);
                     self.ir.uses_task |= b == Builtin::Ppid;
+                    self.ir.uses_vtime |= b == Builtin::Vtimestamp;
                     int(TKind::Builtin(b), builtin_type(b))
                 }
                 None => match self.var(
@@ -1992,6 +1999,7 @@ fn builtin(name: &str) -> Option<Builtin> {
         "gid" => Builtin::Gid,
         "timestamp" => Builtin::Timestamp,
         "walltimestamp" => Builtin::Walltimestamp,
+        "vtimestamp" => Builtin::Vtimestamp,
         "cpu" => Builtin::Cpu,
         "execname" => Builtin::Execname,
         "errno" => Builtin::Errno,
@@ -2009,7 +2017,7 @@ fn builtin(name: &str) -> Option<Builtin> {
 }
 
 fn unsupported_builtin(name: &str) -> bool {
-    matches!(name, "vtimestamp" | "stackdepth" | "ustackdepth" | "caller" | "ucaller" | "curpsinfo")
+    matches!(name, "stackdepth" | "ustackdepth" | "caller" | "ucaller" | "curpsinfo")
 }
 
 fn builtin_type(b: Builtin) -> Ty {
@@ -2019,7 +2027,7 @@ fn builtin_type(b: Builtin) -> Ty {
         Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid | Builtin::Cpu | Builtin::Ppid => {
             Ty::Int { size: 4, signed: false }
         }
-        Builtin::Timestamp | Builtin::Walltimestamp | Builtin::Curthread => Ty::U64,
+        Builtin::Timestamp | Builtin::Walltimestamp | Builtin::Vtimestamp | Builtin::Curthread => Ty::U64,
         Builtin::Arg(_) | Builtin::Errno => Ty::I64,
     }
 }
@@ -2323,8 +2331,8 @@ mod tests {
         assert!(e.contains("t.d:1:26: error: strjoin needs a string here"), "{e}");
         let e = check_src("BEGIN { s = lltostr(\"a\"); }").unwrap_err();
         assert!(e.contains("lltostr needs an integer here"), "{e}");
-        let e = check_src("BEGIN { x = vtimestamp; }").unwrap_err();
-        assert!(e.contains("the built-in `vtimestamp` is not supported yet"), "{e}");
+        let e = check_src("BEGIN { x = stackdepth; }").unwrap_err();
+        assert!(e.contains("the built-in `stackdepth` is not supported yet"), "{e}");
     }
 
     #[test]
@@ -2333,6 +2341,14 @@ mod tests {
         assert!(check_src("BEGIN { x = ppid; }").unwrap().uses_task);
         assert!(check_src("BEGIN { x = progenyof(1); }").unwrap().uses_task);
         assert!(!check_src("BEGIN { x = curthread; }").unwrap().uses_task);
+    }
+
+    #[test]
+    fn vtimestamp_asks_for_on_cpu_accounting() {
+        let ir = check_src("BEGIN { x = vtimestamp; }").unwrap();
+        assert!(ir.uses_vtime);
+        assert_eq!(ir.globals, [Var { name: "x".into(), ty: Ty::U64 }]);
+        assert!(!check_src("BEGIN { x = timestamp; }").unwrap().uses_vtime);
     }
 
     #[test]
