@@ -50,6 +50,7 @@ pub fn parse_program(source: &Source, diags: &mut Diagnostics) -> Program {
         lex_errors: lexed.diagnostics,
         context_start: 0,
         depth: 0,
+        more_decls: Vec::new(),
     };
     let program = parser.program();
     let mut all = parser.lex_errors;
@@ -81,6 +82,9 @@ struct Parser<'s> {
     context_start: u32,
     /// Current nesting depth, against [`MAX_DEPTH`].
     depth: u32,
+    /// Declarations after the first of a list (`self int a, b;`), to
+    /// follow the statement that holds the first.
+    more_decls: Vec<Stmt>,
 }
 
 impl<'s> Parser<'s> {
@@ -302,17 +306,18 @@ impl<'s> Parser<'s> {
     }
 
     fn top_level_decl(&mut self, items: &mut Vec<Item>) {
-        match self.decl() {
-            Ok(decl) => {
+        match self.decls() {
+            Ok(decls) => {
+                let end = decls.last().map_or(0, |d| d.span.hi);
                 if self.eat(Punct::Semi).is_none() {
                     self.error(Diagnostic::error(Span::point(self.prev_end()), "expected `;` after declaration"));
-                    if self.on_later_line(decl.span.hi) {
+                    if self.on_later_line(end) {
                         self.relex_here();
                     } else {
                         self.skip_item();
                     }
                 }
-                items.push(Item::Decl(decl));
+                items.extend(decls.into_iter().map(Item::Decl));
             }
             Err(Reported) => self.skip_item(),
         }
@@ -480,7 +485,10 @@ impl<'s> Parser<'s> {
                     break;
                 }
                 _ => match self.stmt() {
-                    Ok(stmt) => stmts.push(stmt),
+                    Ok(stmt) => {
+                        stmts.push(stmt);
+                        stmts.append(&mut self.more_decls);
+                    }
                     Err(Reported) => self.skip_stmt(),
                 },
             }
@@ -545,9 +553,12 @@ impl<'s> Parser<'s> {
     }
 
     fn decl_stmt(&mut self) -> PResult<Stmt> {
-        let decl = self.decl()?;
-        let end = self.terminator(decl.span.hi, "expected `;` after declaration")?;
-        Ok(Stmt { span: decl.span.to(end), kind: StmtKind::Decl(decl) })
+        let mut decls = self.decls()?.into_iter();
+        let first = decls.next().expect("a declaration list is never empty");
+        let hi = self.prev_end();
+        let end = self.terminator(hi, "expected `;` after declaration")?;
+        self.more_decls.extend(decls.map(|d| Stmt { span: d.span, kind: StmtKind::Decl(d) }));
+        Ok(Stmt { span: first.span.to(end), kind: StmtKind::Decl(first) })
     }
 
     fn if_stmt(&mut self) -> PResult<Stmt> {
@@ -575,12 +586,16 @@ impl<'s> Parser<'s> {
             TokenKind::Punct(Punct::RBrace) | TokenKind::Eof => {
                 Err(self.unexpected(&format!("a statement or `{{` after {after}")))
             }
-            _ => Ok(vec![self.stmt()?]),
+            _ => {
+                let mut stmts = vec![self.stmt()?];
+                stmts.append(&mut self.more_decls);
+                Ok(stmts)
+            }
         }
     }
 
-    /// `[self|this] type name ['[' type, ... ']']`, without the `;`.
-    fn decl(&mut self) -> PResult<Decl> {
+    /// `[self|this] type name ['[' type, ... ']'], name ...`, without the `;`.
+    fn decls(&mut self) -> PResult<Vec<Decl>> {
         let start = self.tok().span.lo;
         let scope = match self.peek() {
             TokenKind::Keyword(Keyword::Self_) => Scope::ThreadLocal,
@@ -591,6 +606,16 @@ impl<'s> Parser<'s> {
             self.bump();
         }
         let ty = self.type_name()?;
+        let mut decls = vec![self.declarator(scope, ty.clone(), start)?];
+        while self.eat(Punct::Comma).is_some() {
+            let start = self.tok().span.lo;
+            decls.push(self.declarator(scope, ty.clone(), start)?);
+        }
+        Ok(decls)
+    }
+
+    /// One name of a declaration, with its key types if it is an array.
+    fn declarator(&mut self, scope: Scope, ty: TypeName, start: u32) -> PResult<Decl> {
         let TokenKind::Ident(name) = self.peek() else {
             return Err(self.unexpected("a variable name"));
         };

@@ -195,6 +195,21 @@ fn declarations_at_top_level_and_in_bodies() {
 }
 
 #[test]
+fn declaration_lists_declare_each_name() {
+    assert_eq!(tree("self uint64_t t, v;"), "(decl self <uint64_t> t)\n(decl self <uint64_t> v)\n");
+    assert_eq!(tree("int a[string], b;"), "(decl global <int> a (keys <string>))\n(decl global <int> b)\n");
+    assert_eq!(
+        tree("BEGIN { this int x, y; if (1) this int z, w; }"),
+        "(clause\n  (desc \"\" \"\" \"\" \"BEGIN\")\n  (body\n    (decl this <int> x)\n    (decl this <int> y)\n    \
+         (if 1\n      (then\n        (decl this <int> z)\n        (decl this <int> w)))))\n"
+    );
+    let program = parse_ok("self int a, bb;");
+    let Item::Decl(second) = &program.items[1] else { panic!() };
+    assert_eq!(second.span, Span::new(12, 14));
+    assert_eq!(errors("self int t, ;"), ["expected a variable name, found `;`"]);
+}
+
+#[test]
 fn bad_declarations() {
     assert_eq!(errors("int x = 5;"), ["a declaration cannot have an initializer"]);
     assert_eq!(errors("int a[5];"), ["expected a key type, found integer literal"]);
