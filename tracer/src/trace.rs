@@ -400,6 +400,9 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
         return Err(TraceError::Usage("name at least one probe, e.g. 'python:function__entry'".into()));
     }
     let patterns = cfg.patterns.iter().map(|p| parse_pattern(p)).collect::<Result<Vec<_>, _>>()?;
+    // The kernel's wait before the first uprobe registration passes while
+    // the probes are found and the programs built.
+    let warmup = uprobe::warm_up();
     let bare: Vec<ProbePattern> = patterns.iter().filter(|p| p.path.is_none()).map(|p| p.probe.clone()).collect();
 
     // Where to look, and for which process.
@@ -516,6 +519,7 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     for g in &groups {
         links.push(uprobe::attach_with(method, &programs[&g.plans], &g.open_path, &g.sites, g.pid)?);
     }
+    drop(warmup);
     let mut sites: usize = links.iter().map(|l| l.sites).sum();
     phase("attached");
 

@@ -179,6 +179,9 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     }
     // Privileges first: nothing starts if maps cannot be made.
     let probe_rb = if cfg.dump.is_none() && !cfg.list_only { Some(Map::ringbuf("sdtrace_d_rb", 4096)?) } else { None };
+    // The kernel's wait before the first uprobe registration passes while
+    // the program compiles.
+    let warmup = (probe_rb.is_some() && probes::may_use_uprobes(&ast)).then(uprobe::warm_up);
     drop(probe_rb);
 
     let exe = match cfg.command.first() {
@@ -491,6 +494,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             links.push(uprobe::attach_with(method, prog, &a.open_path, &a.sites, a.pid)?);
         }
     }
+    drop(warmup);
     if let Some(p) = &sys_enter {
         tp_links.push(p.attach_raw_tp("sys_enter")?);
     }

@@ -225,3 +225,69 @@ pub fn attach(
     debug_assert!(fd.as_raw_fd() >= 0);
     Ok(UprobeMultiLink { _fds: vec![fd], sites: sites.len() })
 }
+
+/// A uprobe registered in the background so that the grace period every
+/// first registration waits for passes while sdtrace compiles.
+///
+/// The kernel serializes uprobe registration against `fork` with a
+/// per-CPU rw-semaphore (`dup_mmap_sem`), whose first writer waits for an
+/// RCU grace period: about 10 ms here, the largest part of starting a
+/// one-liner. Writers that come while one is waiting, or soon after, do
+/// not wait again. [`warm_up`] registers a uprobe on an empty memfd that
+/// nothing maps (a perf_event uprobe: no program needed) from a thread;
+/// the real attachments then find the grace period over or in progress.
+/// Dropping the value closes the event from that thread, whose
+/// unregistration waits for another grace period without holding the
+/// caller up. Measured with `scripts/bench-d` (docs/performance.md).
+#[derive(Debug)]
+pub struct Warmup {
+    /// Dropped to let the thread close its event.
+    _release: Option<std::sync::mpsc::Sender<()>>,
+}
+
+/// Start registering the warm-up uprobe; see [`Warmup`]. Failures are
+/// ignored: the real attachment then only pays the wait itself.
+pub fn warm_up() -> Warmup {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let spawned = std::thread::Builder::new().name("uprobe-warmup".into()).spawn(move || {
+        let event = open_warmup_event();
+        // Returns when the Warmup is dropped (or the process ends).
+        let _ = rx.recv();
+        drop(event);
+    });
+    Warmup { _release: spawned.is_ok().then_some(tx) }
+}
+
+/// A perf_event uprobe at offset 0 of a fresh empty memfd, or None.
+fn open_warmup_event() -> Option<OwnedFd> {
+    let pmu = uprobe_pmu_type().ok()?;
+    // SAFETY: memfd_create with a NUL-terminated name and valid flags.
+    let raw = unsafe { libc::memfd_create(c"sdtrace-warmup".as_ptr(), libc::MFD_CLOEXEC) };
+    if raw < 0 {
+        return None;
+    }
+    // SAFETY: a new descriptor owned by nothing else.
+    let memfd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let path = CString::new(format!("/proc/self/fd/{}", memfd.as_raw_fd())).ok()?;
+    let mut attr = libbpf_sys::perf_event_attr {
+        type_: pmu,
+        size: std::mem::size_of::<libbpf_sys::perf_event_attr>() as u32,
+        ..Default::default()
+    };
+    attr.__bindgen_anon_1.sample_period = 1;
+    attr.__bindgen_anon_3.uprobe_path = path.as_ptr() as u64;
+    attr.__bindgen_anon_4.probe_offset = 0;
+    // SAFETY: `attr` is a valid perf_event_attr and `path` outlives the call.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_perf_event_open,
+            &attr as *const libbpf_sys::perf_event_attr,
+            -1 as libc::pid_t,
+            0,
+            -1,
+            PERF_FLAG_FD_CLOEXEC,
+        )
+    };
+    // SAFETY: on success, a new descriptor owned by nothing else.
+    (ret >= 0).then(|| unsafe { OwnedFd::from_raw_fd(ret as i32) })
+}
