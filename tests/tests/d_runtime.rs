@@ -334,3 +334,55 @@ fn the_python_flow_script_nests_calls_and_syscalls() {
     want.extend(["<- main", "<- <module>"]);
     assert_eq!(flow, want, "\n{stdout}");
 }
+
+/// The Python CPU-time script shipped in tracer/d: a function that sleeps
+/// shows its sleep as elapsed time but not as time on a CPU, while the
+/// functions that compute show both.
+#[test]
+fn the_python_cputime_script_tells_waiting_from_computing() {
+    if !can_attach() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let out = Command::new(sdtrace_bin())
+        .arg("-s")
+        .arg(root.join("tracer/d/py_cputime.d"))
+        .arg("-c")
+        .arg(format!("/usr/bin/python3.11 {}", root.join("tests/d/cputime.py").display()))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let mut lines = stdout.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<&str> = lines.next().unwrap_or_default().split_whitespace().collect();
+    assert_eq!(header, ["FILE", "FUNCTION", "CALLS", "ELAPSED(us)", "ON-CPU(us)"], "\n{stdout}");
+    // FILE FUNCTION CALLS ELAPSED ON-CPU, for cputime.py's functions.
+    let rows: std::collections::HashMap<&str, [u64; 3]> = lines
+        .filter_map(|l| {
+            // Files such as `<frozen abc>` hold spaces: count from the end.
+            let f: Vec<&str> = l.split_whitespace().rev().collect();
+            assert!(f.len() >= 5, "not a row: `{l}`\n{stdout}");
+            let n = |i: usize| f[i].parse::<u64>().unwrap_or_else(|_| panic!("not a number in `{l}`"));
+            (f.len() == 5 && f[4] == "cputime.py").then(|| (f[3], [n(2), n(1), n(0)]))
+        })
+        .collect();
+    let row = |name: &str| *rows.get(name).unwrap_or_else(|| panic!("no row for {name}\n{stdout}"));
+    let [spin_calls, spin_elapsed, spin_cpu] = row("spin");
+    let [nap_calls, nap_elapsed, nap_cpu] = row("nap");
+    let [main_calls, main_elapsed, main_cpu] = row("main");
+    assert_eq!((spin_calls, nap_calls, main_calls), (2, 1, 1), "\n{stdout}");
+    // nap sleeps 0.2 s: elapsed, hardly any of it on a CPU.
+    assert!(
+        nap_elapsed >= 200_000 && nap_cpu < 50_000,
+        "nap: {nap_elapsed} us elapsed, {nap_cpu} us on a CPU\n{stdout}"
+    );
+    // spin computes: some time on a CPU, never more than elapsed (the two
+    // clocks are read one after the other, hence a microsecond of slack).
+    assert!(
+        spin_cpu > 0 && spin_cpu <= spin_elapsed + 1,
+        "spin: {spin_elapsed} us elapsed, {spin_cpu} on a CPU\n{stdout}"
+    );
+    // main holds both: its CPU time includes spin's, and not nap's sleep.
+    assert!(main_cpu >= spin_cpu, "main {main_cpu} us on a CPU, spin {spin_cpu}\n{stdout}");
+    assert!(main_elapsed - main_cpu >= 150_000, "main: {main_elapsed} us elapsed, {main_cpu} on a CPU\n{stdout}");
+}

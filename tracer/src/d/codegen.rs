@@ -857,10 +857,12 @@ impl Gen<'_> {
                 self.header(rec, tag::EXIT, 0);
                 self.output(rec, 16);
             }
-            IStmt::Printa { format, agg } => {
+            IStmt::Printa { format, aggs } => {
+                // The first aggregation; the printer finds the others of a
+                // format in the program.
                 let rec = self.alloc(16);
                 self.header(rec, tag::PRINTA, format.map_or(u32::MAX, |f| f as u32));
-                self.a.emit(Insn::store_imm(Size::DW, R7, (rec + 8) as i16, *agg as i32));
+                self.a.emit(Insn::store_imm(Size::DW, R7, (rec + 8) as i16, aggs[0] as i32));
                 self.output(rec, 16);
             }
             IStmt::AggOp { agg, trunc } => {

@@ -241,6 +241,14 @@ impl Format {
     /// Render with `args` in order and `agg` in every `%@` conversion: an
     /// integer, or text (a histogram) that is printed as it is.
     pub fn render_agg(&self, args: &[Value], agg: Value) -> String {
+        self.render_aggs(args, std::slice::from_ref(&agg))
+    }
+
+    /// Render with `args` in order and `aggs` in the `%@` conversions: the
+    /// k-th conversion takes the k-th value, the last value fills any more.
+    pub fn render_aggs(&self, args: &[Value], aggs: &[Value]) -> String {
+        let mut aggs = aggs.iter();
+        let mut last = Value::Int(0);
         let mut out = String::new();
         let mut args = args.iter();
         let mut next_int = |args: &mut std::slice::Iter<Value>| match args.next() {
@@ -261,7 +269,14 @@ impl Format {
                         };
                     let width = resolve(s.width, &mut args, &mut next_int);
                     let precision = resolve(s.precision, &mut args, &mut next_int);
-                    let value = if s.agg { Some(agg.clone()) } else { args.next().cloned() };
+                    let value = if s.agg {
+                        if let Some(v) = aggs.next() {
+                            last = v.clone();
+                        }
+                        Some(last.clone())
+                    } else {
+                        args.next().cloned()
+                    };
                     render_one(&mut out, s, width, precision, value.unwrap_or(Value::Int(0)));
                 }
             }

@@ -714,6 +714,8 @@ struct Printer<'a> {
     aggs: &'a [Map],
     /// Argument types per format, from the printf statements.
     format_args: HashMap<usize, Vec<Ty>>,
+    /// The aggregations of each printa format that prints several.
+    printa_aggs: HashMap<usize, Vec<usize>>,
     printed: Vec<bool>,
     /// The divisor of each aggregation's printed values (`normalize`).
     normal: Vec<i64>,
@@ -732,15 +734,20 @@ struct Printer<'a> {
     spec_drops: u64,
 }
 
-fn collect_formats(stmts: &[IStmt], out: &mut HashMap<usize, Vec<Ty>>) {
+/// The argument types of each printf format, and the aggregations of each
+/// printa format that prints several.
+fn collect_formats(stmts: &[IStmt], out: &mut HashMap<usize, Vec<Ty>>, multi: &mut HashMap<usize, Vec<usize>>) {
     for s in stmts {
         match s {
             IStmt::Printf { format, args } => {
                 out.insert(*format, args.iter().map(|a| a.ty).collect());
             }
+            IStmt::Printa { format: Some(format), aggs } if aggs.len() > 1 => {
+                multi.insert(*format, aggs.clone());
+            }
             IStmt::If(_, a, b) => {
-                collect_formats(a, out);
-                collect_formats(b, out);
+                collect_formats(a, out, multi);
+                collect_formats(b, out, multi);
             }
             _ => {}
         }
@@ -757,8 +764,9 @@ impl<'a> Printer<'a> {
         specsize: usize,
     ) -> Self {
         let mut format_args = HashMap::new();
+        let mut printa_aggs = HashMap::new();
         for c in &ir.clauses {
-            collect_formats(&c.body, &mut format_args);
+            collect_formats(&c.body, &mut format_args, &mut printa_aggs);
         }
         Printer {
             ir,
@@ -766,6 +774,7 @@ impl<'a> Printer<'a> {
             table,
             aggs,
             format_args,
+            printa_aggs,
             printed: vec![false; ir.aggs.len()],
             normal: vec![1; ir.aggs.len()],
             stacks,
@@ -889,7 +898,10 @@ impl<'a> Printer<'a> {
             tag::PRINTA => {
                 let agg = word() as usize;
                 let fmt = (id != u32::MAX).then_some(id as usize);
-                self.print_agg(agg, fmt, out)?;
+                match fmt.and_then(|f| self.printa_aggs.get(&f)).cloned() {
+                    Some(aggs) => self.print_aggs(&aggs, id as usize, out)?,
+                    None => self.print_agg(agg, fmt, out)?,
+                }
             }
             tag::AGGOP => {
                 let agg = id as usize;
@@ -1061,6 +1073,35 @@ impl<'a> Printer<'a> {
                 }
             };
             out.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// `printa(fmt, @a, @b, ...)`: one line per key of any of the
+    /// aggregations (which have the same key types), the k-th `%@` the
+    /// k-th aggregation's value there (0 where it has none), in the order
+    /// of the first aggregation's values, then of the keys.
+    fn print_aggs(&mut self, aggs: &[usize], fmt: usize, out: &mut dyn Write) -> Result<(), DError> {
+        let mut rows: Vec<(Vec<Value>, Vec<i64>)> = Vec::new();
+        for (k, &agg) in aggs.iter().enumerate() {
+            self.printed[agg] = true;
+            let normal = self.normal[agg];
+            for (keys, value, _) in self.entries(agg) {
+                let i = match rows.iter().position(|r| r.0 == keys) {
+                    Some(i) => i,
+                    None => {
+                        rows.push((keys, vec![0; aggs.len()]));
+                        rows.len() - 1
+                    }
+                };
+                rows[i].1[k] = value / normal;
+            }
+        }
+        rows.sort_by(|a, b| a.1[0].cmp(&b.1[0]).then_with(|| key_order(&a.0, &b.0)));
+        let Some(f) = self.ir.formats.get(fmt) else { return Ok(()) };
+        for (keys, values) in rows {
+            let values: Vec<Value> = values.into_iter().map(Value::Int).collect();
+            out.write_all(f.render_aggs(&keys, &values).as_bytes())?;
         }
         Ok(())
     }

@@ -410,12 +410,13 @@ pub enum IStmt {
         /// The values, in format order.
         args: Vec<TExpr>,
     },
-    /// `printa([fmt,] @a)`.
+    /// `printa([fmt,] @a)` or `printa(fmt, @a, @b, ...)`.
     Printa {
         /// Index into [`Ir::formats`], if a format was given.
         format: Option<usize>,
-        /// Index into [`Ir::aggs`].
-        agg: usize,
+        /// Indexes into [`Ir::aggs`]: one, or several with the same key
+        /// types whose values fill the format's `%@` conversions in order.
+        aggs: Vec<usize>,
     },
     /// `clear(@a)`, `trunc(@a[, n])`.
     AggOp {
@@ -1402,29 +1403,76 @@ impl Checker<'_> {
                 IStmt::Printf { format, args: vec![v] }
             }
             "printa" => {
-                let (fmt, agg) = match args {
-                    [a] => (None, self.agg_ref(a)),
-                    [f, a] => match &f.kind {
+                let (fmt, agg_args) = match args {
+                    [] => {
+                        self.err(span, "printa takes an aggregation, or a format and aggregations");
+                        return IStmt::Nop;
+                    }
+                    [a] => (None, std::slice::from_ref(a)),
+                    [f, rest @ ..] => match &f.kind {
                         ExprKind::Str(s) => match printf::parse(s) {
-                            Ok(p) => (Some(p), self.agg_ref(a)),
+                            Ok(p) => (Some((p, f.span)), rest),
                             Err(e) => {
                                 self.err(f.span, format!("bad format: {e}"));
                                 return IStmt::Nop;
                             }
                         },
                         _ => {
-                            self.err(f.span, "printa's format must be a string literal");
+                            self.err(
+                                f.span,
+                                "printa's format must be a string literal (several aggregations need a format)",
+                            );
                             return IStmt::Nop;
                         }
                     },
-                    _ => {
-                        self.err(span, "printa takes an aggregation, optionally after a format");
-                        return IStmt::Nop;
-                    }
                 };
-                let Some(agg) = agg else { return IStmt::Nop };
-                let format = fmt.map(|f| self.add_format("", f, span));
-                IStmt::Printa { format, agg }
+                let aggs: Vec<Option<usize>> = agg_args.iter().map(|a| self.agg_ref(a)).collect();
+                let Some(aggs) = aggs.into_iter().collect::<Option<Vec<usize>>>() else { return IStmt::Nop };
+                if aggs.len() > 1 {
+                    for (&a, e) in aggs.iter().zip(agg_args) {
+                        if self.ir.aggs[a].func.is_histogram() {
+                            self.err(e.span, "a histogram (quantize, lquantize, llquantize) is printed on its own");
+                            return IStmt::Nop;
+                        }
+                    }
+                    let first = &self.ir.aggs[aggs[0]];
+                    let (first_name, first_keys) = (first.name.clone(), first.keys.clone());
+                    for (&a, e) in aggs.iter().zip(agg_args).skip(1) {
+                        let other = &self.ir.aggs[a];
+                        let same = other.keys.len() == first_keys.len()
+                            && other.keys.iter().zip(&first_keys).all(|(x, y)| {
+                                (*x == Ty::Str) == (*y == Ty::Str)
+                                    && matches!(x, Ty::Stack { .. }) == matches!(y, Ty::Stack { .. })
+                            });
+                        if !same {
+                            let msg = format!(
+                                "@{} is keyed by [{}], @{first_name} by [{}]: aggregations printed together need the \
+                                 same key types",
+                                other.name,
+                                type_list(&other.keys),
+                                type_list(&first_keys)
+                            );
+                            self.err(e.span, msg);
+                            return IStmt::Nop;
+                        }
+                    }
+                    if let Some((f, fspan)) = &fmt {
+                        let convs = f.aggregation_conversions();
+                        if convs != aggs.len() {
+                            self.err(
+                                *fspan,
+                                format!(
+                                    "the format has {convs} `%@` conversion{} for {} aggregations",
+                                    if convs == 1 { "" } else { "s" },
+                                    aggs.len()
+                                ),
+                            );
+                            return IStmt::Nop;
+                        }
+                    }
+                }
+                let format = fmt.map(|(f, _)| self.add_format("", f, span));
+                IStmt::Printa { format, aggs }
             }
             "clear" | "trunc" => {
                 let Some(first) = args.first() else {
@@ -2016,6 +2064,11 @@ fn builtin(name: &str) -> Option<Builtin> {
     })
 }
 
+/// Types as a diagnostic lists them: `integer, string`.
+fn type_list(tys: &[Ty]) -> String {
+    tys.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+}
+
 fn unsupported_builtin(name: &str) -> bool {
     matches!(name, "stackdepth" | "ustackdepth" | "caller" | "ucaller" | "curpsinfo")
 }
@@ -2341,6 +2394,23 @@ mod tests {
         assert!(check_src("BEGIN { x = ppid; }").unwrap().uses_task);
         assert!(check_src("BEGIN { x = progenyof(1); }").unwrap().uses_task);
         assert!(!check_src("BEGIN { x = curthread; }").unwrap().uses_task);
+    }
+
+    #[test]
+    fn printa_of_several_aggregations_checks_keys_and_conversions() {
+        let ir = check_src("BEGIN { @a[1] = count(); @b[2] = sum(3); printa(\"%d %@d %@d\\n\", @a, @b); }").unwrap();
+        assert!(ir.clauses[0]
+            .body
+            .iter()
+            .any(|s| matches!(s, IStmt::Printa { aggs, format: Some(_) } if aggs == &[0, 1])));
+        let e = check_src("BEGIN { @a[1] = count(); @b[\"x\"] = sum(3); printa(\"%@d %@d\", @a, @b); }").unwrap_err();
+        assert!(e.contains("t.d:1:66: error: @b is keyed by [string], @a by [integer]"), "{e}");
+        let e = check_src("BEGIN { @a[1] = count(); @b[2] = sum(3); printa(\"%@d\", @a, @b); }").unwrap_err();
+        assert!(e.contains("the format has 1 `%@` conversion for 2 aggregations"), "{e}");
+        let e = check_src("BEGIN { @a[1] = count(); @b[2] = sum(3); printa(@a, @b); }").unwrap_err();
+        assert!(e.contains("several aggregations need a format"), "{e}");
+        let e = check_src("BEGIN { @a[1] = count(); @b[2] = quantize(3); printa(\"%@d %@d\", @a, @b); }").unwrap_err();
+        assert!(e.contains("a histogram (quantize, lquantize, llquantize) is printed on its own"), "{e}");
     }
 
     #[test]
