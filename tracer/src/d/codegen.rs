@@ -237,6 +237,9 @@ pub struct MapFds {
     /// Speculations: an array of one value, the last id given and the
     /// number active (u64 each), when the program uses them.
     pub speculations: Option<i32>,
+    /// The ids of the active speculations (a hash map, u64 id → u64 id),
+    /// so that ending one twice counts once.
+    pub active_speculations: Option<i32>,
     /// On-CPU time per thread for `vtimestamp`: an LRU hash from the u32
     /// thread id to [`VTIME_VALUE`], kept by [`vtime_program`].
     pub vtime: Option<i32>,
@@ -256,6 +259,7 @@ impl MapFds {
             aggs: vec![0; ir.aggs.len()],
             stacks: Some(0),
             speculations: Some(0),
+            active_speculations: Some(0),
             vtime: Some(0),
         }
     }
@@ -889,9 +893,17 @@ impl Gen<'_> {
                 self.int(id)?;
                 self.a.emit(Insn::store(Size::DW, R7, (rec + 8) as i16, R0));
                 self.header(rec, if *commit { tag::COMMIT } else { tag::DISCARD }, 0);
-                // The speculation is no longer active.
+                // The speculation is no longer active, if it was.
                 let skip = self.a.label();
                 self.a.jmp_imm(Cond::Eq, R0, 0, skip);
+                let key = self.push()?;
+                self.a.emit(Insn::store(Size::DW, R10, key, R0));
+                self.a.emit_all(Insn::ld_map_fd(R1, self.active_speculations()));
+                self.a.emit(Insn::mov(R2, R10));
+                self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(key)));
+                self.a.emit(Insn::call(helper::MAP_DELETE_ELEM));
+                self.pop();
+                self.a.jmp_imm(Cond::Ne, R0, 0, skip);
                 self.speculation_counters(skip);
                 self.a.emit(Insn::mov_imm(R1, -1));
                 self.a.emit(Insn::atomic_fetch_add(R0, 8, R1));
@@ -1241,8 +1253,12 @@ impl Gen<'_> {
         self.a.jmp_imm(Cond::Eq, R0, 0, missing);
     }
 
+    fn active_speculations(&self) -> i32 {
+        self.maps.active_speculations.expect("speculations use a map")
+    }
+
     /// r0 = `speculation()`: a new id, or 0 when `nspec` are active.
-    fn speculation(&mut self) {
+    fn speculation(&mut self) -> Result<(), CodegenError> {
         let done = self.a.label();
         let full = self.a.label();
         let none = self.a.label();
@@ -1253,7 +1269,17 @@ impl Gen<'_> {
         self.a.emit(Insn::mov_imm(R1, 1));
         self.a.emit(Insn::atomic_fetch_add(R0, 0, R1));
         self.a.emit(Insn::alu_imm(Alu::Add, R1, 1));
-        self.a.emit(Insn::mov(R0, R1));
+        // Noted as active until it ends.
+        let id = self.push()?;
+        self.a.emit(Insn::store(Size::DW, R10, id, R1));
+        self.a.emit_all(Insn::ld_map_fd(R1, self.active_speculations()));
+        self.a.emit(Insn::mov(R2, R10));
+        self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(id)));
+        self.a.emit(Insn::mov(R3, R2));
+        self.a.emit(Insn::mov_imm(R4, 0)); // BPF_ANY
+        self.a.emit(Insn::call(helper::MAP_UPDATE_ELEM));
+        self.a.emit(Insn::load(Size::DW, R0, R10, id));
+        self.pop();
         self.a.goto(done);
         self.a.bind(full);
         self.a.emit(Insn::mov_imm(R1, -1));
@@ -1261,6 +1287,7 @@ impl Gen<'_> {
         self.a.bind(none);
         self.a.emit(Insn::mov_imm(R0, 0));
         self.a.bind(done);
+        Ok(())
     }
 
     /// Add `r` to the 128-bit value in slots 2 and 3 of the aggregation
@@ -1397,7 +1424,7 @@ impl Gen<'_> {
             TKind::StrFn(StrFn::Index, args) => self.index(args, e)?,
             TKind::Progenyof(p) => self.progenyof(p)?,
             TKind::Stack => self.stack_id(e)?,
-            TKind::Speculation => self.speculation(),
+            TKind::Speculation => self.speculation()?,
             TKind::ArrayGet(array, keys) => {
                 let done = self.a.label();
                 self.array_lookup(*array, keys)?;
@@ -1776,6 +1803,7 @@ mod tests {
             aggs: vec![7; ir.aggs.len()],
             stacks: Some(8),
             speculations: Some(9),
+            active_speculations: Some(11),
             vtime: Some(10),
         };
         let table: &ProbeTable = &p.table;

@@ -362,6 +362,11 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     } else {
         None
     };
+    let active_speculations = if ir.uses_speculation {
+        Some(Map::create(libbpf_sys::BPF_MAP_TYPE_HASH, "sdtrace_d_specid", 8, 8, opts.nspec.saturating_mul(2))?)
+    } else {
+        None
+    };
     let vtime = if ir.uses_vtime {
         Some(Map::create(
             libbpf_sys::BPF_MAP_TYPE_LRU_HASH,
@@ -383,6 +388,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         aggs: aggs.iter().map(|m| m.fd()).collect(),
         stacks: stacks.as_ref().map(|m| m.fd()),
         speculations: speculations.as_ref().map(|m| m.fd()),
+        active_speculations: active_speculations.as_ref().map(|m| m.fd()),
         vtime: vtime.as_ref().map(|m| m.fd()),
     };
 
