@@ -130,8 +130,8 @@ impl Symbolizer {
         let off = addr - m.start + m.offset;
         let found = self.objects.get(&m.path).and_then(|o| o.vaddr(off).and_then(|v| o.lookup(v)));
         match found {
-            Some((name, 0)) => format!("{module}`{name}"),
-            Some((name, d)) => format!("{module}`{name}+0x{d:x}"),
+            Some((name, 0)) => format!("{module}`{}", demangled(name)),
+            Some((name, d)) => format!("{module}`{}+0x{d:x}", demangled(name)),
             None => format!("{module}`0x{addr:x}"),
         }
     }
@@ -147,6 +147,15 @@ impl Symbolizer {
             0 => format!("{module}`{name}"),
             d => format!("{module}`{name}+0x{d:x}"),
         }
+    }
+}
+
+/// A Rust symbol as Rust code names it, without its hash
+/// (`_ZN4core3ptr...17h...E` → `core::ptr::...`); other names as they are.
+fn demangled(name: &str) -> std::borrow::Cow<'_, str> {
+    match rustc_demangle::try_demangle(name) {
+        Ok(d) => format!("{d:#}").into(),
+        Err(_) => name.into(),
     }
 }
 
@@ -192,6 +201,14 @@ pub fn frames(value: &[u8], max: usize) -> Vec<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rust_symbols_are_demangled_without_their_hash() {
+        assert_eq!(demangled("_ZN12rust_fixture4main17h0123456789abcdefE"), "rust_fixture::main");
+        assert_eq!(demangled("_RNvCs1234_7mycrate3foo"), "mycrate::foo");
+        assert_eq!(demangled("PyEval_EvalFrameDefault"), "PyEval_EvalFrameDefault");
+        assert_eq!(demangled("_Z3fooi"), "_Z3fooi");
+    }
 
     #[test]
     fn symbols_resolve_with_offsets_inside_their_size() {
