@@ -23,10 +23,11 @@
 //!
 //! ```text
 //! u32 tag   1 printf, 2 exit, 3 printa, 4 clear/trunc
-//! u32 id    format (printf, printa; u32::MAX for none) or aggregation
+//! u32 id    format (printf), printa action (index into `Ir::printas`)
+//!           or aggregation
 //! ...       printf: arguments in format order, integers and probe ids as
 //!           u64, strings as strsize bytes; exit: i64 status; printa:
-//!           u64 aggregation; clear/trunc: i64 entries kept (-1 = clear)
+//!           nothing; clear/trunc: i64 entries kept (-1 = clear)
 //! ```
 
 mod strings;
@@ -861,13 +862,11 @@ impl Gen<'_> {
                 self.header(rec, tag::EXIT, 0);
                 self.output(rec, 16);
             }
-            IStmt::Printa { format, aggs } => {
-                // The first aggregation; the printer finds the others of a
-                // format in the program.
-                let rec = self.alloc(16);
-                self.header(rec, tag::PRINTA, format.map_or(u32::MAX, |f| f as u32));
-                self.a.emit(Insn::store_imm(Size::DW, R7, (rec + 8) as i16, aggs[0] as i32));
-                self.output(rec, 16);
+            IStmt::Printa(printa) => {
+                // The printer looks the action up in the program.
+                let rec = self.alloc(8);
+                self.header(rec, tag::PRINTA, *printa as u32);
+                self.output(rec, 8);
             }
             IStmt::AggOp { agg, trunc } => {
                 let rec = self.alloc(16);

@@ -720,8 +720,6 @@ struct Printer<'a> {
     aggs: &'a [Map],
     /// Argument types per format, from the printf statements.
     format_args: HashMap<usize, Vec<Ty>>,
-    /// The aggregations of each printa format that prints several.
-    printa_aggs: HashMap<usize, Vec<usize>>,
     printed: Vec<bool>,
     /// The divisor of each aggregation's printed values (`normalize`).
     normal: Vec<i64>,
@@ -740,20 +738,16 @@ struct Printer<'a> {
     spec_drops: u64,
 }
 
-/// The argument types of each printf format, and the aggregations of each
-/// printa format that prints several.
-fn collect_formats(stmts: &[IStmt], out: &mut HashMap<usize, Vec<Ty>>, multi: &mut HashMap<usize, Vec<usize>>) {
+/// The argument types of each printf format.
+fn collect_formats(stmts: &[IStmt], out: &mut HashMap<usize, Vec<Ty>>) {
     for s in stmts {
         match s {
             IStmt::Printf { format, args } => {
                 out.insert(*format, args.iter().map(|a| a.ty).collect());
             }
-            IStmt::Printa { format: Some(format), aggs } if aggs.len() > 1 => {
-                multi.insert(*format, aggs.clone());
-            }
             IStmt::If(_, a, b) => {
-                collect_formats(a, out, multi);
-                collect_formats(b, out, multi);
+                collect_formats(a, out);
+                collect_formats(b, out);
             }
             _ => {}
         }
@@ -770,9 +764,8 @@ impl<'a> Printer<'a> {
         specsize: usize,
     ) -> Self {
         let mut format_args = HashMap::new();
-        let mut printa_aggs = HashMap::new();
         for c in &ir.clauses {
-            collect_formats(&c.body, &mut format_args, &mut printa_aggs);
+            collect_formats(&c.body, &mut format_args);
         }
         Printer {
             ir,
@@ -780,7 +773,6 @@ impl<'a> Printer<'a> {
             table,
             aggs,
             format_args,
-            printa_aggs,
             printed: vec![false; ir.aggs.len()],
             normal: vec![1; ir.aggs.len()],
             stacks,
@@ -902,11 +894,9 @@ impl<'a> Printer<'a> {
             }
             tag::EXIT => return Ok(Some(word() as i32)),
             tag::PRINTA => {
-                let agg = word() as usize;
-                let fmt = (id != u32::MAX).then_some(id as usize);
-                match fmt.and_then(|f| self.printa_aggs.get(&f)).cloned() {
-                    Some(aggs) => self.print_aggs(&aggs, id as usize, out)?,
-                    None => self.print_agg(agg, fmt, out)?,
+                let ir = self.ir;
+                if let Some(p) = ir.printas.get(id as usize) {
+                    self.print_aggs(&p.aggs, p.format, out)?;
                 }
             }
             tag::AGGOP => {
@@ -997,117 +987,150 @@ impl<'a> Printer<'a> {
         out
     }
 
-    fn print_agg(&mut self, agg: usize, fmt: Option<usize>, out: &mut dyn Write) -> Result<(), DError> {
-        self.printed[agg] = true;
+    /// What `printa` shows of an aggregation: its key tuples in the order
+    /// it prints them, each with the value that order is by and the datum,
+    /// divided as `normalize` says. Scalars go by their value before the
+    /// division; histograms (one per key tuple, the bucket left off) by
+    /// the total of their divided counts. Ties go by key.
+    fn data(&self, agg: usize) -> Vec<(Vec<Value>, i64, Datum)> {
         let normal = self.normal[agg];
-        let mut entries = self.entries(agg);
-        for e in &mut entries {
-            e.1 /= normal;
+        let entries = self.entries(agg);
+        if !self.ir.aggs[agg].func.is_histogram() {
+            return entries.into_iter().map(|(keys, v, _)| (keys, v, Datum::Int(v / normal))).collect();
         }
-        let func = self.ir.aggs[agg].func;
-        if func.is_histogram() {
-            // One histogram per key tuple (the last key is the bucket), in
-            // the order of their totals.
-            let mut groups: Vec<Histogram> = Vec::new();
-            for (mut keys, count, _) in entries {
-                let Some(Value::Int(bucket)) = keys.pop() else { continue };
-                match groups.iter_mut().find(|g| g.0 == keys) {
-                    Some(g) => g.1.push((bucket, count)),
-                    None => groups.push((keys, vec![(bucket, count)])),
-                }
+        let mut groups: Vec<Histogram> = Vec::new();
+        for (mut keys, count, _) in entries {
+            let Some(Value::Int(bucket)) = keys.pop() else { continue };
+            match groups.iter_mut().find(|g| g.0 == keys) {
+                Some(g) => g.1.push((bucket, count / normal)),
+                None => groups.push((keys, vec![(bucket, count / normal)])),
             }
-            groups.sort_by(|a, b| {
-                let total = |g: &[(i64, i64)]| g.iter().map(|(_, c)| *c).sum::<i64>();
-                total(&a.1).cmp(&total(&b.1)).then_with(|| key_order(&a.0, &b.0))
-            });
-            let format = fmt.and_then(|f| self.ir.formats.get(f));
-            for (keys, buckets) in groups {
-                if let Some(f) = format {
-                    // printa's format: the keys, and the whole histogram
-                    // where `%@` stands.
-                    let hist = Value::Str(histogram::render(func, &buckets));
-                    out.write_all(f.render_agg(&keys, hist).as_bytes())?;
-                    continue;
-                }
-                writeln!(out)?;
-                if !keys.is_empty() {
-                    let mut line = String::new();
-                    for k in &keys {
-                        match k {
-                            Value::Str(s) => line.push_str(&format!("  {s:<50}")),
-                            Value::Int(i) => line.push_str(&format!("  {i:>16}")),
-                            Value::Float(f) => line.push_str(&format!("  {f:>16}")),
-                        }
-                    }
-                    writeln!(out, "{}", line.trim_end())?;
-                }
-                out.write_all(histogram::render(func, &buckets).as_bytes())?;
-            }
-            return Ok(());
         }
-        if fmt.is_none() {
-            writeln!(out)?;
-        }
-        for (keys, value, _) in entries {
-            let line = match fmt.and_then(|f| self.ir.formats.get(f)) {
-                Some(f) => f.render(&keys, Some(value)),
-                None if self.ir.aggs[agg].keys.iter().any(|k| matches!(k, Ty::Stack { .. })) => {
-                    // Stacks take lines of their own; the value follows.
-                    let mut line = String::new();
-                    for (k, t) in keys.iter().zip(&self.ir.aggs[agg].keys) {
-                        match (k, t) {
-                            (Value::Str(s), Ty::Stack { .. }) => line.push_str(s),
-                            (Value::Str(s), _) => line.push_str(&format!("{:w$}{s}\n", "", w = stacks::INDENT)),
-                            (Value::Int(i), _) => line.push_str(&format!("{:w$}{i}\n", "", w = stacks::INDENT)),
-                            (Value::Float(f), _) => line.push_str(&format!("{:w$}{f}\n", "", w = stacks::INDENT)),
-                        }
-                    }
-                    line.push_str(&format!("{:w$}{value}\n\n", "", w = stacks::INDENT + 1));
-                    line
-                }
-                None => {
-                    let mut line = String::from(" ");
-                    for k in &keys {
-                        match k {
-                            Value::Str(s) => line.push_str(&format!(" {s:<50}")),
-                            Value::Int(i) => line.push_str(&format!(" {i:>16}")),
-                            Value::Float(f) => line.push_str(&format!(" {f:>16}")),
-                        }
-                    }
-                    line.push_str(&format!(" {value:>16}\n"));
-                    line
-                }
-            };
-            out.write_all(line.as_bytes())?;
-        }
-        Ok(())
+        let mut out: Vec<(Vec<Value>, i64, Datum)> = groups
+            .into_iter()
+            .map(|(keys, buckets)| (keys, buckets.iter().map(|(_, c)| *c).sum(), Datum::Histogram(buckets)))
+            .collect();
+        out.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| key_order(&a.0, &b.0)));
+        out
     }
 
-    /// `printa(fmt, @a, @b, ...)`: one line per key of any of the
-    /// aggregations (which have the same key types), the k-th `%@` the
-    /// k-th aggregation's value there (0 where it has none), in the order
-    /// of the first aggregation's values, then of the keys.
-    fn print_aggs(&mut self, aggs: &[usize], fmt: usize, out: &mut dyn Write) -> Result<(), DError> {
-        let mut rows: Vec<(Vec<Value>, Vec<i64>)> = Vec::new();
+    /// `printa([fmt,] @a, @b, ...)`: one row per key tuple of any of the
+    /// aggregations (whose keys print alike), in the order of the first
+    /// one's data ([`Printer::data`]; a tuple it lacks counts as 0), then
+    /// of the keys. An aggregation that lacks a tuple shows 0 or an empty
+    /// histogram. With a format, the k-th `%@` conversion shows the k-th
+    /// aggregation (with one aggregation, every `%@` shows it); without,
+    /// the keys are followed by the values in columns, and histograms
+    /// follow on lines of their own.
+    fn print_aggs(&mut self, aggs: &[usize], fmt: Option<usize>, out: &mut dyn Write) -> Result<(), DError> {
+        let ir = self.ir;
+        // Key tuple → (order, one datum per aggregation).
+        let mut rows: Vec<(Vec<Value>, i64, Vec<Option<Datum>>)> = Vec::new();
+        let mut row_of: HashMap<String, usize> = HashMap::new();
         for (k, &agg) in aggs.iter().enumerate() {
             self.printed[agg] = true;
-            let normal = self.normal[agg];
-            for (keys, value, _) in self.entries(agg) {
-                let i = match rows.iter().position(|r| r.0 == keys) {
-                    Some(i) => i,
-                    None => {
-                        rows.push((keys, vec![0; aggs.len()]));
-                        rows.len() - 1
-                    }
-                };
-                rows[i].1[k] = value / normal;
+            for (keys, order, datum) in self.data(agg) {
+                let i = *row_of.entry(format!("{keys:?}")).or_insert_with(|| {
+                    rows.push((keys, 0, vec![None; aggs.len()]));
+                    rows.len() - 1
+                });
+                if k == 0 {
+                    rows[i].1 = order;
+                }
+                rows[i].2[k] = Some(datum);
             }
         }
-        rows.sort_by(|a, b| a.1[0].cmp(&b.1[0]).then_with(|| key_order(&a.0, &b.0)));
-        let Some(f) = self.ir.formats.get(fmt) else { return Ok(()) };
-        for (keys, values) in rows {
-            let values: Vec<Value> = values.into_iter().map(Value::Int).collect();
-            out.write_all(f.render_aggs(&keys, &values).as_bytes())?;
+        // Stable: one aggregation's rows stay in the order of its data.
+        rows.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| key_order(&a.0, &b.0)));
+        let funcs: Vec<AggFunc> = aggs.iter().map(|&a| ir.aggs[a].func).collect();
+        let any_histogram = funcs.iter().any(|f| f.is_histogram());
+        let stack_keys = ir.aggs[aggs[0]].keys.iter().any(|k| matches!(k, Ty::Stack { .. }));
+        let format = fmt.and_then(|f| ir.formats.get(f));
+        if format.is_none() && !any_histogram {
+            writeln!(out)?;
+        }
+        for (keys, _, data) in rows {
+            let data: Vec<Datum> = data
+                .into_iter()
+                .zip(&funcs)
+                .map(|(d, f)| d.unwrap_or(if f.is_histogram() { Datum::Histogram(Vec::new()) } else { Datum::Int(0) }))
+                .collect();
+            if let Some(f) = format {
+                // printa's format: the keys, and each whole histogram
+                // where its `%@` stands.
+                let values: Vec<Value> = data
+                    .iter()
+                    .zip(&funcs)
+                    .map(|(d, &func)| match d {
+                        Datum::Int(v) => Value::Int(*v),
+                        Datum::Histogram(b) => Value::Str(histogram::render(func, b)),
+                    })
+                    .collect();
+                out.write_all(f.render_aggs(&keys, &values).as_bytes())?;
+                continue;
+            }
+            let ints: Vec<i64> = data
+                .iter()
+                .filter_map(|d| match d {
+                    Datum::Int(v) => Some(*v),
+                    Datum::Histogram(_) => None,
+                })
+                .collect();
+            if any_histogram {
+                // The keys and any scalars on a line (none when there are
+                // neither), then the histograms.
+                writeln!(out)?;
+                let mut line = String::new();
+                for k in &keys {
+                    match k {
+                        Value::Str(s) => line.push_str(&format!("  {s:<50}")),
+                        Value::Int(i) => line.push_str(&format!("  {i:>16}")),
+                        Value::Float(f) => line.push_str(&format!("  {f:>16}")),
+                    }
+                }
+                for v in &ints {
+                    line.push_str(&format!(" {v:>16}"));
+                }
+                if !line.is_empty() {
+                    writeln!(out, "{}", line.trim_end())?;
+                }
+                for (d, &func) in data.iter().zip(&funcs) {
+                    if let Datum::Histogram(b) = d {
+                        out.write_all(histogram::render(func, b).as_bytes())?;
+                    }
+                }
+                continue;
+            }
+            let values = ints.iter().map(|v| v.to_string()).collect::<Vec<_>>();
+            let line = if stack_keys {
+                // Stacks take lines of their own; the values follow.
+                let mut line = String::new();
+                for (k, t) in keys.iter().zip(&ir.aggs[aggs[0]].keys) {
+                    match (k, t) {
+                        (Value::Str(s), Ty::Stack { .. }) => line.push_str(s),
+                        (Value::Str(s), _) => line.push_str(&format!("{:w$}{s}\n", "", w = stacks::INDENT)),
+                        (Value::Int(i), _) => line.push_str(&format!("{:w$}{i}\n", "", w = stacks::INDENT)),
+                        (Value::Float(f), _) => line.push_str(&format!("{:w$}{f}\n", "", w = stacks::INDENT)),
+                    }
+                }
+                line.push_str(&format!("{:w$}{}\n\n", "", values.join(" "), w = stacks::INDENT + 1));
+                line
+            } else {
+                let mut line = String::from(" ");
+                for k in &keys {
+                    match k {
+                        Value::Str(s) => line.push_str(&format!(" {s:<50}")),
+                        Value::Int(i) => line.push_str(&format!(" {i:>16}")),
+                        Value::Float(f) => line.push_str(&format!(" {f:>16}")),
+                    }
+                }
+                for v in &values {
+                    line.push_str(&format!(" {v:>16}"));
+                }
+                line.push('\n');
+                line
+            };
+            out.write_all(line.as_bytes())?;
         }
         Ok(())
     }
@@ -1127,7 +1150,7 @@ impl<'a> Printer<'a> {
     fn print_remaining(&mut self, out: &mut dyn Write) -> Result<(), DError> {
         for agg in 0..self.ir.aggs.len() {
             if !self.printed[agg] {
-                self.print_agg(agg, None, out)?;
+                self.print_aggs(&[agg], None, out)?;
             }
         }
         Ok(())
@@ -1136,6 +1159,15 @@ impl<'a> Printer<'a> {
 
 /// A histogram's keys and its (bucket, count) pairs.
 type Histogram = (Vec<Value>, Vec<(i64, i64)>);
+
+/// What an aggregation holds at one key tuple, as `printa` shows it.
+#[derive(Debug, Clone)]
+enum Datum {
+    /// A count, sum, average, minimum, maximum or standard deviation.
+    Int(i64),
+    /// A histogram's (bucket, count) pairs.
+    Histogram(Vec<(i64, i64)>),
+}
 
 fn key_order(va: &[Value], vb: &[Value]) -> std::cmp::Ordering {
     for (x, y) in va.iter().zip(vb) {

@@ -61,6 +61,17 @@ impl Ty {
     pub fn is_stringy(self) -> bool {
         matches!(self, Ty::Str | Ty::Probe(_))
     }
+    /// Whether aggregation keys of this type and of `other` print alike,
+    /// so that `printa` can match keys of two aggregations up: integers of
+    /// any width, strings and probe names, floats of one size, stacks of
+    /// one kind and depth.
+    pub fn keys_alike(self, other: Ty) -> bool {
+        match (self, other) {
+            (Ty::Int { .. }, Ty::Int { .. }) => true,
+            (Ty::Float { .. }, Ty::Float { .. }) | (Ty::Stack { .. }, Ty::Stack { .. }) => self == other,
+            _ => self.is_stringy() && other.is_stringy(),
+        }
+    }
     fn name(self) -> &'static str {
         match self {
             Ty::Int { .. } => "integer",
@@ -271,6 +282,29 @@ pub struct Agg {
     pub keys: Vec<Ty>,
 }
 
+impl Agg {
+    /// The types of the keys the program gives (a histogram's last kernel
+    /// key is its bucket).
+    pub fn printed_keys(&self) -> &[Ty] {
+        if self.func.is_histogram() {
+            &self.keys[..self.keys.len() - 1]
+        } else {
+            &self.keys
+        }
+    }
+}
+
+/// A `printa` action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Printa {
+    /// Index into [`Ir::formats`], if a format was given.
+    pub format: Option<usize>,
+    /// Indexes into [`Ir::aggs`]: one, or several whose keys have the same
+    /// types ([`Ty::keys_alike`]), printed side by side: their values fill
+    /// the format's `%@` conversions in order, one each.
+    pub aggs: Vec<usize>,
+}
+
 /// A typed expression.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TExpr {
@@ -410,14 +444,8 @@ pub enum IStmt {
         /// The values, in format order.
         args: Vec<TExpr>,
     },
-    /// `printa([fmt,] @a)` or `printa(fmt, @a, @b, ...)`.
-    Printa {
-        /// Index into [`Ir::formats`], if a format was given.
-        format: Option<usize>,
-        /// Indexes into [`Ir::aggs`]: one, or several with the same key
-        /// types whose values fill the format's `%@` conversions in order.
-        aggs: Vec<usize>,
-    },
+    /// `printa([fmt,] @a, ...)`: an index into [`Ir::printas`].
+    Printa(usize),
     /// `clear(@a)`, `trunc(@a[, n])`.
     AggOp {
         /// Index into [`Ir::aggs`].
@@ -482,6 +510,8 @@ pub struct Ir {
     pub aggs: Vec<Agg>,
     /// printf/printa formats (and the ones made for `trace`).
     pub formats: Vec<Format>,
+    /// The `printa` actions.
+    pub printas: Vec<Printa>,
     /// `#pragma D option` and `-x` options, in order.
     pub options: Vec<(String, Option<String>, Span)>,
     /// Whether any clause reads `probefunc` (USDT sites then need their
@@ -1283,6 +1313,76 @@ impl Checker<'_> {
         }
     }
 
+    /// `printa([fmt,] @a, ...)`: one aggregation, or several with keys of
+    /// the same types whose values fill the format's `%@` conversions in
+    /// order (one each) or, without a format, columns.
+    fn printa(&mut self, args: &[Expr], span: Span) -> IStmt {
+        let (fmt, agg_args) = match args {
+            [] => {
+                self.err(span, "printa takes aggregations, optionally after a format");
+                return IStmt::Nop;
+            }
+            [f, rest @ ..] => match &f.kind {
+                ExprKind::Str(s) => match printf::parse(s) {
+                    Ok(p) => (Some((p, f.span)), rest),
+                    Err(e) => {
+                        self.err(f.span, format!("bad format: {e}"));
+                        return IStmt::Nop;
+                    }
+                },
+                ExprKind::Agg { .. } => (None, args),
+                _ => {
+                    self.err(f.span, "printa's format must be a string literal");
+                    return IStmt::Nop;
+                }
+            },
+        };
+        if agg_args.is_empty() {
+            self.err(span, "printa needs an aggregation after its format");
+            return IStmt::Nop;
+        }
+        let aggs: Vec<Option<usize>> = agg_args.iter().map(|a| self.agg_ref(a)).collect();
+        let Some(aggs) = aggs.into_iter().collect::<Option<Vec<usize>>>() else { return IStmt::Nop };
+        if aggs.len() > 1 {
+            let first = &self.ir.aggs[aggs[0]];
+            let (first_name, first_keys) = (first.name.clone(), first.printed_keys().to_vec());
+            for (&a, e) in aggs.iter().zip(agg_args).skip(1) {
+                let other = &self.ir.aggs[a];
+                let keys = other.printed_keys();
+                let same =
+                    keys.len() == first_keys.len() && keys.iter().zip(&first_keys).all(|(x, y)| x.keys_alike(*y));
+                if !same {
+                    let msg = format!(
+                        "@{} is keyed by [{}], @{first_name} by [{}]: aggregations printed together need the same key \
+                         types",
+                        other.name,
+                        type_list(keys),
+                        type_list(&first_keys)
+                    );
+                    self.err(e.span, msg);
+                    return IStmt::Nop;
+                }
+            }
+            if let Some((f, fspan)) = &fmt {
+                let convs = f.aggregation_conversions();
+                if convs != aggs.len() {
+                    self.err(
+                        *fspan,
+                        format!(
+                            "the format has {convs} `%@` conversion{} for {} aggregations",
+                            if convs == 1 { "" } else { "s" },
+                            aggs.len()
+                        ),
+                    );
+                    return IStmt::Nop;
+                }
+            }
+        }
+        let format = fmt.map(|(f, _)| self.add_format("", f, span));
+        self.ir.printas.push(Printa { format, aggs });
+        IStmt::Printa(self.ir.printas.len() - 1)
+    }
+
     /// `exit` or an aggregation at `span`: an error after `speculate()`.
     fn not_speculative(&mut self, span: Span, what: &'static str) {
         if self.speculated.is_some() {
@@ -1402,78 +1502,7 @@ impl Checker<'_> {
                 let format = self.add_format("", f, span);
                 IStmt::Printf { format, args: vec![v] }
             }
-            "printa" => {
-                let (fmt, agg_args) = match args {
-                    [] => {
-                        self.err(span, "printa takes an aggregation, or a format and aggregations");
-                        return IStmt::Nop;
-                    }
-                    [a] => (None, std::slice::from_ref(a)),
-                    [f, rest @ ..] => match &f.kind {
-                        ExprKind::Str(s) => match printf::parse(s) {
-                            Ok(p) => (Some((p, f.span)), rest),
-                            Err(e) => {
-                                self.err(f.span, format!("bad format: {e}"));
-                                return IStmt::Nop;
-                            }
-                        },
-                        _ => {
-                            self.err(
-                                f.span,
-                                "printa's format must be a string literal (several aggregations need a format)",
-                            );
-                            return IStmt::Nop;
-                        }
-                    },
-                };
-                let aggs: Vec<Option<usize>> = agg_args.iter().map(|a| self.agg_ref(a)).collect();
-                let Some(aggs) = aggs.into_iter().collect::<Option<Vec<usize>>>() else { return IStmt::Nop };
-                if aggs.len() > 1 {
-                    for (&a, e) in aggs.iter().zip(agg_args) {
-                        if self.ir.aggs[a].func.is_histogram() {
-                            self.err(e.span, "a histogram (quantize, lquantize, llquantize) is printed on its own");
-                            return IStmt::Nop;
-                        }
-                    }
-                    let first = &self.ir.aggs[aggs[0]];
-                    let (first_name, first_keys) = (first.name.clone(), first.keys.clone());
-                    for (&a, e) in aggs.iter().zip(agg_args).skip(1) {
-                        let other = &self.ir.aggs[a];
-                        let same = other.keys.len() == first_keys.len()
-                            && other.keys.iter().zip(&first_keys).all(|(x, y)| {
-                                (*x == Ty::Str) == (*y == Ty::Str)
-                                    && matches!(x, Ty::Stack { .. }) == matches!(y, Ty::Stack { .. })
-                            });
-                        if !same {
-                            let msg = format!(
-                                "@{} is keyed by [{}], @{first_name} by [{}]: aggregations printed together need the \
-                                 same key types",
-                                other.name,
-                                type_list(&other.keys),
-                                type_list(&first_keys)
-                            );
-                            self.err(e.span, msg);
-                            return IStmt::Nop;
-                        }
-                    }
-                    if let Some((f, fspan)) = &fmt {
-                        let convs = f.aggregation_conversions();
-                        if convs != aggs.len() {
-                            self.err(
-                                *fspan,
-                                format!(
-                                    "the format has {convs} `%@` conversion{} for {} aggregations",
-                                    if convs == 1 { "" } else { "s" },
-                                    aggs.len()
-                                ),
-                            );
-                            return IStmt::Nop;
-                        }
-                    }
-                }
-                let format = fmt.map(|(f, _)| self.add_format("", f, span));
-                IStmt::Printa { format, aggs }
-            }
+            "printa" => self.printa(args, span),
             "clear" | "trunc" => {
                 let Some(first) = args.first() else {
                     self.err(span, format!("{func} takes an aggregation"));
@@ -2064,9 +2093,14 @@ fn builtin(name: &str) -> Option<Builtin> {
     })
 }
 
-/// Types as a diagnostic lists them: `integer, string`.
+/// Types as a diagnostic lists them: `integer, string`; stacks with their
+/// kind and depth, which keys must match in too.
 fn type_list(tys: &[Ty]) -> String {
-    tys.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ")
+    let name = |t: &Ty| match *t {
+        Ty::Stack { user, frames } => format!("{} stack of {frames} frames", if user { "user" } else { "kernel" }),
+        t => t.name().to_string(),
+    };
+    tys.iter().map(name).collect::<Vec<_>>().join(", ")
 }
 
 fn unsupported_builtin(name: &str) -> bool {
@@ -2399,18 +2433,46 @@ mod tests {
     #[test]
     fn printa_of_several_aggregations_checks_keys_and_conversions() {
         let ir = check_src("BEGIN { @a[1] = count(); @b[2] = sum(3); printa(\"%d %@d %@d\\n\", @a, @b); }").unwrap();
-        assert!(ir.clauses[0]
-            .body
-            .iter()
-            .any(|s| matches!(s, IStmt::Printa { aggs, format: Some(_) } if aggs == &[0, 1])));
+        assert!(ir.clauses[0].body.contains(&IStmt::Printa(0)));
+        assert_eq!(ir.printas, [Printa { format: Some(0), aggs: vec![0, 1] }]);
         let e = check_src("BEGIN { @a[1] = count(); @b[\"x\"] = sum(3); printa(\"%@d %@d\", @a, @b); }").unwrap_err();
         assert!(e.contains("t.d:1:66: error: @b is keyed by [string], @a by [integer]"), "{e}");
         let e = check_src("BEGIN { @a[1] = count(); @b[2] = sum(3); printa(\"%@d\", @a, @b); }").unwrap_err();
-        assert!(e.contains("the format has 1 `%@` conversion for 2 aggregations"), "{e}");
-        let e = check_src("BEGIN { @a[1] = count(); @b[2] = sum(3); printa(@a, @b); }").unwrap_err();
-        assert!(e.contains("several aggregations need a format"), "{e}");
-        let e = check_src("BEGIN { @a[1] = count(); @b[2] = quantize(3); printa(\"%@d %@d\", @a, @b); }").unwrap_err();
-        assert!(e.contains("a histogram (quantize, lquantize, llquantize) is printed on its own"), "{e}");
+        assert!(e.contains("t.d:1:49: error: the format has 1 `%@` conversion for 2 aggregations"), "{e}");
+        let e = check_src("BEGIN { @a[1] = count(); @b[2] = sum(3); printa(\"%@d %@d %@d\", @a, @b); }").unwrap_err();
+        assert!(e.contains("the format has 3 `%@` conversions for 2 aggregations"), "{e}");
+        let e = check_src("BEGIN { @a = count(); printa(\"%@d\\n\"); }").unwrap_err();
+        assert!(e.contains("printa needs an aggregation after its format"), "{e}");
+        let e = check_src("BEGIN { @a = count(); printa(\"%@d %@d\", @a, 1); }").unwrap_err();
+        assert!(e.contains("t.d:1:45: error: expected an aggregation"), "{e}");
+    }
+
+    #[test]
+    fn printa_of_several_aggregations_needs_no_format() {
+        let ir = check_src("BEGIN { @a[1] = count(); @b[2] = sum(3); printa(@a, @b); }").unwrap();
+        assert_eq!(ir.printas, [Printa { format: None, aggs: vec![0, 1] }]);
+    }
+
+    /// Regression: a probe name and an integer were taken for keys of the
+    /// same type (only strings were told apart), so the printed rows never
+    /// matched up.
+    #[test]
+    fn printa_keys_must_print_alike() {
+        let e =
+            check_src("BEGIN { @a[probefunc] = count(); @b[1] = count(); printa(\"%@d %@d\", @a, @b); }").unwrap_err();
+        assert!(e.contains("t.d:1:73: error: @b is keyed by [integer], @a by [string (probe name)]"), "{e}");
+        let e = check_src("BEGIN { @a[1, 2] = count(); @b[1] = count(); printa(@a, @b); }").unwrap_err();
+        assert!(e.contains("@b is keyed by [integer], @a by [integer, integer]"), "{e}");
+        let e = check_src("BEGIN { @a[stack()] = count(); @b[ustack()] = count(); printa(@a, @b); }").unwrap_err();
+        assert!(e.contains("@b is keyed by [user stack of 127 frames], @a by [kernel stack of 127 frames]"), "{e}");
+        // A probe name is a string; integers of any width match; a
+        // histogram's bucket is not one of its keys.
+        check_src("BEGIN { @a[probefunc] = count(); @b[\"x\"] = sum(1); printa(@a, @b); }").unwrap();
+        check_src("BEGIN { @a[(int)1, pid] = count(); @b[2, 3] = sum(1); printa(@a, @b); }").unwrap();
+        check_src("BEGIN { @a[1] = count(); @b[2] = quantize(3); printa(\"%d %@d %@d\", @a, @b); }").unwrap();
+        let e =
+            check_src("BEGIN { @a[1] = count(); @b[\"x\"] = lquantize(3, 0, 10, 1); printa(@a, @b); }").unwrap_err();
+        assert!(e.contains("@b is keyed by [string], @a by [integer]"), "{e}");
     }
 
     #[test]
