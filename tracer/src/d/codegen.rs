@@ -54,9 +54,9 @@ pub mod tag {
     pub const NORMALIZE: u32 = 5;
     /// A record of a speculation: the u64 speculation id, then the record.
     pub const SPECULATIVE: u32 = 6;
-    /// `commit(id)`: the u64 id.
+    /// `commit(id)` of an active speculation: the u64 id.
     pub const COMMIT: u32 = 7;
-    /// `discard(id)`: the u64 id.
+    /// `discard(id)` of an active speculation: the u64 id.
     pub const DISCARD: u32 = 8;
 }
 
@@ -885,6 +885,17 @@ impl Gen<'_> {
             IStmt::Speculate(id) => {
                 self.int(id)?;
                 self.a.emit(Insn::store(Size::DW, R10, SPEC_ID, R0));
+                // A speculation that is not active takes no records: they
+                // go to speculation 0, whose records the printer drops.
+                let active = self.a.label();
+                self.a.jmp_imm(Cond::Eq, R0, 0, active);
+                self.a.emit_all(Insn::ld_map_fd(R1, self.active_speculations()));
+                self.a.emit(Insn::mov(R2, R10));
+                self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(SPEC_ID)));
+                self.a.emit(Insn::call(helper::MAP_LOOKUP_ELEM));
+                self.a.jmp_imm(Cond::Ne, R0, 0, active);
+                self.a.emit(Insn::store_imm(Size::DW, R10, SPEC_ID, 0));
+                self.a.bind(active);
                 self.speculative = true;
             }
             IStmt::EndSpeculation { commit, id } => {
@@ -892,9 +903,12 @@ impl Gen<'_> {
                 self.int(id)?;
                 self.a.emit(Insn::store(Size::DW, R7, (rec + 8) as i16, R0));
                 self.header(rec, if *commit { tag::COMMIT } else { tag::DISCARD }, 0);
-                // The speculation is no longer active, if it was.
-                let skip = self.a.label();
-                self.a.jmp_imm(Cond::Eq, R0, 0, skip);
+                // Only an active speculation ends, once: the delete that
+                // finds its id lowers the active count and tells the
+                // printer; ending one that is not active does nothing.
+                let inactive = self.a.label();
+                let counted = self.a.label();
+                self.a.jmp_imm(Cond::Eq, R0, 0, inactive);
                 let key = self.push()?;
                 self.a.emit(Insn::store(Size::DW, R10, key, R0));
                 self.a.emit_all(Insn::ld_map_fd(R1, self.active_speculations()));
@@ -902,12 +916,13 @@ impl Gen<'_> {
                 self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(key)));
                 self.a.emit(Insn::call(helper::MAP_DELETE_ELEM));
                 self.pop();
-                self.a.jmp_imm(Cond::Ne, R0, 0, skip);
-                self.speculation_counters(skip);
+                self.a.jmp_imm(Cond::Ne, R0, 0, inactive);
+                self.speculation_counters(counted);
                 self.a.emit(Insn::mov_imm(R1, -1));
                 self.a.emit(Insn::atomic_fetch_add(R0, 8, R1));
-                self.a.bind(skip);
+                self.a.bind(counted);
                 self.send(rec, 16);
+                self.a.bind(inactive);
             }
         }
         self.scratch = mark;
@@ -1277,6 +1292,12 @@ impl Gen<'_> {
         self.a.emit(Insn::mov(R3, R2));
         self.a.emit(Insn::mov_imm(R4, 0)); // BPF_ANY
         self.a.emit(Insn::call(helper::MAP_UPDATE_ELEM));
+        // An id that could not be noted could never end: give it up.
+        let noted = self.a.label();
+        self.a.jmp_imm(Cond::Eq, R0, 0, noted);
+        self.speculation_counters(none);
+        self.a.goto(full);
+        self.a.bind(noted);
         self.a.emit(Insn::load(Size::DW, R0, R10, id));
         self.pop();
         self.a.goto(done);

@@ -612,8 +612,8 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     out.flush()?;
     if printer.spec_drops > 0 {
         eprintln!(
-            "sdtrace: {} speculative record(s) dropped: speculation() gave 0 (raise -x nspec=N) or a speculation \
-             outgrew specsize",
+            "sdtrace: {} speculative record(s) dropped: speculation() gave 0 (raise -x nspec=N), a speculation \
+             outgrew specsize, or speculate() named one that was not active",
             printer.spec_drops
         );
     }
