@@ -26,6 +26,19 @@ pub struct Program {
     pub items: Vec<Item>,
 }
 
+impl Program {
+    /// The probe descriptions of every clause, in source order.
+    pub fn descs(&self) -> impl Iterator<Item = &ProbeDesc> {
+        self.items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Clause(c) => Some(c),
+                _ => None,
+            })
+            .flat_map(|c| &c.descs)
+    }
+}
+
 /// One top-level item.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {

@@ -206,18 +206,10 @@ fn claimed(d: &ProbeDesc) -> bool {
     is_special(d, "BEGIN") || is_special(d, "END") || is_special(d, "ERROR") || is_timer(d) || is_proc(d)
 }
 
-/// Whether a description of `program` may be a USDT probe, which
-/// attaching uprobes (see [`crate::kernel::uprobe::warm_up`]).
+/// Whether a description of `program` may name USDT probes, which are
+/// attached as uprobes (see [`crate::kernel::uprobe::warm_up`]).
 pub fn may_use_uprobes(program: &super::ast::Program) -> bool {
-    program
-        .items
-        .iter()
-        .filter_map(|i| match i {
-            super::ast::Item::Clause(c) => Some(c),
-            _ => None,
-        })
-        .flat_map(|c| &c.descs)
-        .any(|d| !claimed(d) && !glob(&d.provider, false).is_ok_and(|g| g.matches("syscall")))
+    program.descs().any(|d| !claimed(d) && !glob(&d.provider, false).is_ok_and(|g| g.matches("syscall")))
 }
 
 /// The USDT probes of every scope, discovered once before type checking

@@ -219,16 +219,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         }
     }
     // Objects named by path in a module field: every process.
-    for d in ast
-        .items
-        .iter()
-        .filter_map(|i| match i {
-            super::ast::Item::Clause(c) => Some(c),
-            _ => None,
-        })
-        .flat_map(|c| &c.descs)
-        .filter(|d| d.module.starts_with('/'))
-    {
+    for d in ast.descs().filter(|d| d.module.starts_with('/')) {
         let files: Vec<std::path::PathBuf> = glob::glob(&d.module)
             .map(|g| g.filter_map(Result::ok).filter(|p| p.is_file()).collect())
             .unwrap_or_default();
