@@ -54,8 +54,10 @@ struct DArgs {
     #[arg(short = 'p', value_name = "PID")]
     pids: Vec<u32>,
     /// Start COMMAND, held until every probe is attached; `$target` is its pid.
-    #[arg(short = 'c', value_name = "COMMAND")]
-    command: Option<String>,
+    /// COMMAND is split into words as a shell would (quotes, backslashes), but
+    /// not run by a shell.
+    #[arg(short = 'c', value_name = "COMMAND", value_parser = command_words)]
+    command: Option<Words>,
     /// Quiet: print only what the program prints.
     #[arg(short = 'q')]
     quiet: bool,
@@ -161,9 +163,11 @@ Ends on Ctrl-C, SIGTERM, --duration, or when the traced processes exit.")]
         /// Trace this process (repeatable).
         #[arg(short, long = "pid", value_name = "PID")]
         pids: Vec<u32>,
-        /// Start COMMAND (split on spaces) and trace it from its first instruction.
-        #[arg(short, long, value_name = "COMMAND", conflicts_with = "argv")]
-        command: Option<String>,
+        /// Start COMMAND and trace it from its first instruction. COMMAND is
+        /// split into words as a shell would (quotes, backslashes), but not
+        /// run by a shell.
+        #[arg(short, long, value_name = "COMMAND", conflicts_with = "argv", value_parser = command_words)]
+        command: Option<Words>,
         /// The command to start, after `--`, with its arguments as given.
         #[arg(last = true, value_name = "ARGV")]
         argv: Vec<String>,
@@ -240,7 +244,7 @@ fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
     let cfg = drun::DConfig {
         source,
         pids: d.pids,
-        command: d.command.map(|c| c.split_whitespace().map(String::from).collect()).unwrap_or_default(),
+        command: d.command.map(|c| c.0).unwrap_or_default(),
         quiet: d.quiet,
         options,
         allow_empty: d.allow_empty,
@@ -280,6 +284,21 @@ fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// A `-c` command split into its words.
+#[derive(Debug, Clone)]
+struct Words(Vec<String>);
+
+/// Splits a `-c` command into words with POSIX shell quoting (`'…'`, `"…"`,
+/// `\`), as dtrace(1) users write `-c 'sh -c "a; b"'`. The command is not
+/// run by a shell: no variables, globs or redirections.
+fn command_words(text: &str) -> Result<Words, String> {
+    match shlex::split(text) {
+        None => Err(format!("unbalanced quote or trailing backslash in `{text}`")),
+        Some(w) if w.is_empty() => Err("the command is empty".to_string()),
+        Some(w) => Ok(Words(w)),
+    }
+}
+
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let Some(command) = cli.command else { return run_d(cli.d) };
@@ -302,7 +321,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 anyhow::bail!("--bufsize must be a power of two (MiB), not {bufsize}");
             }
             let command = match command {
-                Some(c) => c.split_whitespace().map(String::from).collect(),
+                Some(c) => c.0,
                 None => argv,
             };
             let cfg = TraceConfig {
@@ -413,5 +432,23 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command_words;
+
+    #[test]
+    fn a_command_is_split_with_shell_quoting() {
+        let w = command_words(r#"sh -c 'echo "a  b"; exit 3' x\ y "" z"#).unwrap().0;
+        assert_eq!(w, ["sh", "-c", r#"echo "a  b"; exit 3"#, "x y", "", "z"]);
+    }
+
+    #[test]
+    fn an_unbalanced_quote_or_an_empty_command_is_an_error() {
+        let e = command_words("sh -c 'echo").unwrap_err();
+        assert!(e.contains("unbalanced quote") && e.contains("sh -c 'echo"), "{e}");
+        assert!(command_words("  ").unwrap_err().contains("empty"));
     }
 }
