@@ -14,4 +14,5 @@ fixture$target:::misc
 {
 	printf("misc %.2f %f |%6.1f|\n", args->x, args[3], args->x);
 	trace(args->x);
+	printf("\n");
 }

@@ -386,3 +386,68 @@ fn the_python_cputime_script_tells_waiting_from_computing() {
     assert!(main_cpu >= spin_cpu, "main {main_cpu} us on a CPU, spin {spin_cpu}\n{stdout}");
     assert!(main_elapsed - main_cpu >= 150_000, "main: {main_elapsed} us elapsed, {main_cpu} on a CPU\n{stdout}");
 }
+
+/// Without `-q`, output is dtrace(1)'s: a heading, then for each firing of
+/// a clause that records data a line with the CPU, the probe id and
+/// `function:name`, then what the clause traced, in dtrace(1)'s columns.
+/// With `-q` the same program prints the bare values.
+#[test]
+fn without_quiet_each_firing_prints_a_probe_line() {
+    if !can_attach() {
+        return;
+    }
+    let program = r#"
+        BEGIN { trace("hello"); trace(7); trace((int)-7); trace((uint8_t)200); }
+        BEGIN { x = 1; @n = count(); }
+        BEGIN /x == 1/ { }
+        BEGIN { printf("p%d\n", x); }
+        syscall::exit_group:entry /pid == $target/ { trace(arg0); exit(0); }
+    "#;
+    let run = |quiet: bool| {
+        let mut cmd = Command::new(sdtrace_bin());
+        if quiet {
+            cmd.arg("-q");
+        }
+        let out = cmd.args(["-n", program, "-c", "sh -c 'exit 3'"]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+
+    let loud = run(false);
+    let mut lines = loud.lines();
+    assert_eq!(lines.next(), Some("CPU     ID                    FUNCTION:NAME"), "{loud}");
+    // Each probe line: "%3d %6d %32s " (CPU, id, function:name), then the data.
+    let mut probe_lines = Vec::new();
+    let mut rest = Vec::new();
+    for line in lines {
+        let cols = (line.get(..3), line.get(3..4), line.get(4..10), line.get(10..11));
+        match cols {
+            (Some(cpu), Some(" "), Some(id), Some(" "))
+                if cpu.trim().parse::<u32>().is_ok() && id.trim().parse::<u32>().is_ok() =>
+            {
+                probe_lines.push(line[11..].trim_end().to_string())
+            }
+            _ => rest.push(line.trim_end().to_string()),
+        }
+    }
+    let begin = format!("{:>32}", ":BEGIN");
+    assert_eq!(
+        probe_lines,
+        [
+            format!("{begin}   {:<33} {:>16} {:>8} {:>3}", "hello", 7, -7, 200).trim_end().to_string(),
+            begin.clone(),
+            format!("{begin} p1"),
+            format!("{:>32}  {:>16}", "exit_group:entry", 3),
+        ],
+        "{loud}"
+    );
+    // printf's own newline, then the end of the firing's line: a blank line;
+    // then the aggregation at the end.
+    assert!(rest.iter().any(|l| l.is_empty()), "{loud}");
+    assert!(rest.iter().any(|l| l.trim() == "1"), "the count at the end: {loud}");
+
+    let quiet = run(true);
+    assert!(quiet.starts_with("hello7-7200p1\n3"), "{quiet}");
+    assert!(!quiet.contains("FUNCTION:NAME"), "{quiet}");
+}

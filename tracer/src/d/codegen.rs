@@ -1653,7 +1653,7 @@ impl Gen<'_> {
             Builtin::Cpu => self.a.emit(Insn::call(helper::GET_SMP_PROCESSOR_ID)),
             Builtin::Ppid => self.ppid()?,
             Builtin::Curthread => self.a.emit(Insn::call(helper::GET_CURRENT_TASK)),
-            Builtin::Probe(_) => self.a.emit(Insn::mov(R0, R9)),
+            Builtin::Probe(_) | Builtin::Id => self.a.emit(Insn::mov(R0, R9)),
             Builtin::Execname => return self.err(e, "execname is a string"),
             Builtin::Arg(n) => self.arg(n)?,
             Builtin::Errno => match self.spec.context {

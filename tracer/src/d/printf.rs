@@ -116,6 +116,9 @@ pub enum Piece {
 pub struct Format {
     /// Its pieces in order.
     pub pieces: Vec<Piece>,
+    /// It starts with a probe line: dtrace(1)'s heading (`CPU ID
+    /// FUNCTION:NAME`) is printed once before the first such record.
+    pub heading: bool,
 }
 
 /// A value to print.
@@ -198,14 +201,14 @@ pub fn parse(text: &str) -> Result<Format, String> {
     if !lit.is_empty() {
         pieces.push(Piece::Lit(lit));
     }
-    Ok(Format { pieces })
+    Ok(Format { pieces, heading: false })
 }
 
 impl Format {
     /// A format of one conversion and a newline (for `trace`).
     pub fn single(conv: Conv) -> Format {
         let spec = Spec::plain(conv);
-        Format { pieces: vec![Piece::Conv(spec), Piece::Lit("\n".into())] }
+        Format { pieces: vec![Piece::Conv(spec), Piece::Lit("\n".into())], heading: false }
     }
 
     /// The arguments a `printf` with this format takes, in order (a `*`

@@ -53,12 +53,13 @@ impl super::codegen::ProbeNames for ProbeTable {
 
 impl ProbeInfo {
     /// One field.
-    pub fn get(&self, f: ProbeField) -> &str {
+    pub fn get(&self, f: ProbeField) -> std::borrow::Cow<'_, str> {
         match f {
-            ProbeField::Provider => &self.provider,
-            ProbeField::Module => &self.module,
-            ProbeField::Function => &self.function,
-            ProbeField::Name => &self.name,
+            ProbeField::Provider => self.provider.as_str().into(),
+            ProbeField::Module => self.module.as_str().into(),
+            ProbeField::Function => self.function.as_str().into(),
+            ProbeField::Name => self.name.as_str().into(),
+            ProbeField::FunctionName => format!("{}:{}", self.function, self.name).into(),
         }
     }
 }

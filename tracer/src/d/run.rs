@@ -235,7 +235,8 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             }
         }
     }
-    let macros = Macros { target, args: cfg.args.clone() };
+    let quiet = cfg.quiet || cfg.options.iter().any(|(name, _)| name == "quiet");
+    let macros = Macros { target, args: cfg.args.clone(), quiet };
     let catalog = probes::ArgCatalog::discover(&scopes);
     let ir = sema::check_typed(&ast, &macros, &|cl| catalog.describe(cl, target))
         .map_err(|d| DError::Compile(render_all(&d, src)))?;
@@ -705,6 +706,8 @@ struct Sink<'a, 'o> {
 
 /// Turns records into text and prints aggregations.
 struct Printer<'a> {
+    /// dtrace(1)'s heading of probe lines is printed.
+    heading_printed: bool,
     ir: &'a Ir,
     layout: &'a Layout,
     table: ProbeTable,
@@ -771,6 +774,7 @@ impl<'a> Printer<'a> {
             speculations: HashMap::new(),
             specsize,
             spec_drops: 0,
+            heading_printed: false,
             ustack_keys: ir.aggs.iter().any(|a| a.keys.iter().any(|k| matches!(k, Ty::Stack { user: true, .. }))),
         }
     }
@@ -881,6 +885,10 @@ impl<'a> Printer<'a> {
                     return Ok(None);
                 };
                 let vals = self.values(tys, &rec[8..]);
+                if f.heading && !self.heading_printed {
+                    self.heading_printed = true;
+                    writeln!(out, "{:>3} {:>6} {:>32}", "CPU", "ID", "FUNCTION:NAME")?;
+                }
                 out.write_all(f.render(&vals, None).as_bytes())?;
             }
             tag::EXIT => return Ok(Some(word() as i32)),

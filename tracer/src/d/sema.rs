@@ -94,6 +94,8 @@ pub enum ProbeField {
     Function,
     /// `probename`.
     Name,
+    /// `probefunc:probename`, as dtrace(1)'s probe lines show it.
+    FunctionName,
 }
 
 /// Built-in variables.
@@ -128,6 +130,8 @@ pub enum Builtin {
     Ppid,
     /// The current thread's `task_struct` address.
     Curthread,
+    /// The probe's id (`id`), as `-l` lists it.
+    Id,
 }
 
 /// Where a variable lives.
@@ -538,6 +542,11 @@ pub struct Macros {
     pub target: Option<u32>,
     /// `$1`…: the script's arguments.
     pub args: Vec<String>,
+    /// Quiet output (`-q`, `-x quiet`; `#pragma D option quiet` in the
+    /// program counts too): without it, as in dtrace(1), each firing of a
+    /// clause that records data prints a line naming the CPU and the probe,
+    /// and `trace()` prints in columns.
+    pub quiet: bool,
 }
 
 /// What the probes a clause names say of their arguments, for typed
@@ -559,6 +568,8 @@ pub enum ClauseArgs {
 }
 
 struct Checker<'m> {
+    /// Quiet output: see [`Macros::quiet`].
+    quiet: bool,
     ir: Ir,
     diags: Vec<Diagnostic>,
     macros: &'m Macros,
@@ -602,7 +613,9 @@ pub fn check_typed(
     macros: &Macros,
     describe: &dyn Fn(&ast::Clause) -> ClauseArgs,
 ) -> Result<Ir, Vec<Diagnostic>> {
+    let quiet = macros.quiet || program.items.iter().any(|i| matches!(i, Item::Pragma { name, .. } if name == "quiet"));
     let mut c = Checker {
+        quiet,
         ir: Ir::default(),
         diags: Vec::new(),
         macros,
@@ -633,25 +646,18 @@ pub fn check_typed(
                     c.want_scalar(&e, "a predicate");
                     e
                 });
-                let body = match &cl.body {
+                let mut body = match &cl.body {
                     Some(stmts) => c.stmts(stmts),
-                    None => {
-                        // DTrace's default action: show which probe fired.
-                        let f = printf::parse("%s:%s:%s:%s\n").expect("a valid format");
-                        let format = c.add_format("", f, cl.span);
-                        let fields = [ProbeField::Provider, ProbeField::Module, ProbeField::Function, ProbeField::Name];
-                        c.ir.uses_probefunc = true;
-                        let args = fields
-                            .iter()
-                            .map(|f| TExpr {
-                                kind: TKind::Builtin(Builtin::Probe(*f)),
-                                ty: Ty::Probe(*f),
-                                span: cl.span,
-                            })
-                            .collect();
-                        vec![IStmt::Printf { format, args }]
-                    }
+                    None => Vec::new(),
                 };
+                // A clause with no statement takes DTrace's default action:
+                // the probe line alone (nothing when quiet).
+                let default_action =
+                    cl.body.as_ref().is_none_or(|b| b.iter().all(|s| matches!(s.kind, StmtKind::Empty)));
+                if !c.quiet && (default_action || records_data(&body)) {
+                    c.add_probe_line(&mut body, cl.span);
+                }
+                merge_printfs(&mut c.ir.formats, &mut body);
                 let uses_args = uses_args_clause(predicate.as_ref(), &body);
                 c.ir.clauses.push(IClause { descs: cl.descs.clone(), predicate, body, uses_args, span: cl.span });
             }
@@ -662,6 +668,73 @@ pub fn check_typed(
     } else {
         Err(c.diags)
     }
+}
+
+/// The format `trace(x)` prints `x` with, as dtrace(1) does: bare when
+/// quiet, else in a column after a space (integers right-aligned by size,
+/// strings left-aligned in 33). A stack keeps its own lines.
+fn trace_format(ty: Ty, quiet: bool) -> Format {
+    let text = match ty {
+        Ty::Stack { .. } if quiet => "%s\n",
+        Ty::Stack { .. } => "\n%s",
+        Ty::Str | Ty::Probe(_) if quiet => "%s",
+        Ty::Str | Ty::Probe(_) => "  %-33s",
+        Ty::Float { .. } if quiet => "%f",
+        Ty::Float { .. } => " %f",
+        Ty::Int { .. } if quiet => "%d",
+        Ty::Int { size: 1, .. } => " %3d",
+        Ty::Int { size: 2, .. } => " %5d",
+        Ty::Int { size: 4, .. } => " %8d",
+        Ty::Int { .. } => " %16d",
+    };
+    printf::parse(text).expect("a valid format")
+}
+
+/// Whether a clause body records data, so that dtrace(1) prints its probe
+/// line: any action but assignments and aggregations.
+fn records_data(body: &[IStmt]) -> bool {
+    body.iter().any(|s| match s {
+        IStmt::Printf { .. }
+        | IStmt::Printa(_)
+        | IStmt::AggOp { .. }
+        | IStmt::Normalize { .. }
+        | IStmt::Exit(_)
+        | IStmt::Speculate(_)
+        | IStmt::EndSpeculation { .. } => true,
+        IStmt::If(_, t, e) => records_data(t) || records_data(e),
+        IStmt::Nop | IStmt::Assign(..) | IStmt::Free(_) | IStmt::ArraySet { .. } | IStmt::Aggregate { .. } => false,
+    })
+}
+
+/// Join each run of adjacent `printf`s into one, so that a firing's line
+/// (probe line, `trace`s, `printf`s) is one record: fewer ring-buffer
+/// writes, and no other CPU's output can land inside the line.
+fn merge_printfs(formats: &mut Vec<Format>, body: &mut Vec<IStmt>) {
+    let mut out: Vec<IStmt> = Vec::with_capacity(body.len());
+    for s in body.drain(..) {
+        let s = match s {
+            IStmt::If(c, mut t, mut e) => {
+                merge_printfs(formats, &mut t);
+                merge_printfs(formats, &mut e);
+                IStmt::If(c, t, e)
+            }
+            s => s,
+        };
+        match (out.last_mut(), s) {
+            (Some(IStmt::Printf { format: a, args: aa }), IStmt::Printf { format: b, args: bb })
+                if formats[*a].aggregation_conversions() == 0 && formats[b].aggregation_conversions() == 0 =>
+            {
+                let mut joined = formats[*a].clone();
+                joined.pieces.extend(formats[b].pieces.iter().cloned());
+                joined.heading |= formats[b].heading;
+                formats.push(joined);
+                *a = formats.len() - 1;
+                aa.extend(bb);
+            }
+            (_, s) => out.push(s),
+        }
+    }
+    *body = out;
 }
 
 fn uses_args_clause(pred: Option<&TExpr>, body: &[IStmt]) -> bool {
@@ -1011,6 +1084,29 @@ impl Checker<'_> {
                 None
             }
         }
+    }
+
+    /// dtrace(1)'s probe line around a firing's output: the heading's
+    /// columns (CPU, probe id, `function:name`) before the clause's first
+    /// record (after `speculate()`, so that it belongs to the speculation),
+    /// and a newline after its last (before a final `exit()`, whose record
+    /// ends the output).
+    fn add_probe_line(&mut self, body: &mut Vec<IStmt>, span: Span) {
+        let mut prefix = printf::parse("%3d %6d %32s ").expect("a valid format");
+        prefix.heading = true;
+        let prefix = self.add_format("", prefix, span);
+        let at = |kind, ty| TExpr { kind: TKind::Builtin(kind), ty, span };
+        let args = vec![
+            at(Builtin::Cpu, Ty::Int { size: 4, signed: false }),
+            at(Builtin::Id, Ty::Int { size: 4, signed: false }),
+            at(Builtin::Probe(ProbeField::FunctionName), Ty::Probe(ProbeField::FunctionName)),
+        ];
+        self.ir.uses_probefunc = true;
+        let start = body.iter().position(|s| matches!(s, IStmt::Speculate(_))).map_or(0, |i| i + 1);
+        body.insert(start, IStmt::Printf { format: prefix, args });
+        let newline = self.add_format("", printf::parse("\n").expect("a valid format"), span);
+        let end = if matches!(body.last(), Some(IStmt::Exit(_))) { body.len() - 1 } else { body.len() };
+        body.insert(end, IStmt::Printf { format: newline, args: Vec::new() });
     }
 
     fn add_format(&mut self, _text: &str, f: Format, _span: Span) -> usize {
@@ -1492,13 +1588,7 @@ impl Checker<'_> {
                 let v = self.expr(&args[0]);
                 self.stack_ok = false;
                 self.float_ok = false;
-                let f = if v.ty.is_stringy() || matches!(v.ty, Ty::Stack { .. }) {
-                    Format::single(Conv::Str)
-                } else if matches!(v.ty, Ty::Float { .. }) {
-                    Format::single(Conv::Float)
-                } else {
-                    Format::single(Conv::Int)
-                };
+                let f = trace_format(v.ty, self.quiet);
                 let format = self.add_format("", f, span);
                 IStmt::Printf { format, args: vec![v] }
             }
@@ -2115,6 +2205,7 @@ fn builtin_type(b: Builtin) -> Ty {
             Ty::Int { size: 4, signed: false }
         }
         Builtin::Timestamp | Builtin::Walltimestamp | Builtin::Vtimestamp | Builtin::Curthread => Ty::U64,
+        Builtin::Id => Ty::Int { size: 4, signed: false },
         Builtin::Arg(_) | Builtin::Errno => Ty::I64,
     }
 }
@@ -2158,7 +2249,7 @@ mod tests {
     fn check_src(src: &str) -> Result<Ir, String> {
         let source = Source::new("t.d", src);
         let prog = crate::d::parse(&source).map_err(|d| crate::d::diag::render_all(&d, &source))?;
-        check(&prog, &Macros { target: Some(42), args: vec!["7".into(), "x".into()] })
+        check(&prog, &Macros { target: Some(42), args: vec!["7".into(), "x".into()], quiet: true })
             .map_err(|d| crate::d::diag::render_all(&d, &source))
     }
 
@@ -2166,7 +2257,7 @@ mod tests {
         let source = Source::new("t.d", src);
         let prog = crate::d::parse(&source).map_err(|d| crate::d::diag::render_all(&d, &source))?;
         let typed = ClauseArgs::Typed(args.iter().map(|(n, k)| (n.to_string(), *k)).collect());
-        check_typed(&prog, &Macros { target: Some(42), args: vec![] }, &|_| typed.clone())
+        check_typed(&prog, &Macros { target: Some(42), args: vec![], quiet: true }, &|_| typed.clone())
             .map_err(|d| crate::d::diag::render_all(&d, &source))
     }
 
@@ -2239,13 +2330,71 @@ mod tests {
         assert!(e.contains("`lquantize()` takes 4 arguments"), "{e}");
     }
 
+    fn check_loud(src: &str) -> Ir {
+        let source = Source::new("t.d", src);
+        let prog = crate::d::parse(&source).unwrap();
+        check(&prog, &Macros { target: None, args: vec![], quiet: false }).unwrap()
+    }
+
+    /// The text of a clause's one record, with `{}` for each argument.
+    fn record_text(ir: &Ir, clause: usize) -> Option<String> {
+        let body = &ir.clauses[clause].body;
+        let printfs: Vec<_> = body.iter().filter(|s| matches!(s, IStmt::Printf { .. })).collect();
+        assert!(printfs.len() <= 1, "{body:?}");
+        let IStmt::Printf { format, args } = printfs.first()? else { unreachable!() };
+        let vals: Vec<_> = args.iter().map(|_| printf::Value::Str("{}".into())).collect();
+        Some(ir.formats[*format].render(&vals, None))
+    }
+
+    #[test]
+    fn without_quiet_a_clause_that_records_data_prints_a_probe_line() {
+        let ir = check_loud(
+            "BEGIN { trace(1); trace(\"s\"); trace((int)2); } BEGIN { x = 1; @ = count(); } BEGIN {} BEGIN \
+             BEGIN { printf(\"a\"); exit(0); }",
+        );
+        // The probe line's columns, then the trace()s in dtrace(1)'s columns, then a newline.
+        let probe_line = format!("{:>3} {:>6} {:>32} ", "{}", "{}", "{}");
+        let trace = format!("{probe_line} {:>16}  {:<33} {:>8}\n", "{}", "{}", "{}");
+        assert_eq!(record_text(&ir, 0).as_deref(), Some(trace.as_str()));
+        assert!(ir.formats.iter().any(|f| f.heading));
+        // Assignments and aggregations record nothing: no line.
+        assert_eq!(record_text(&ir, 1), None);
+        // No statement: the default action, the probe line alone.
+        assert_eq!(record_text(&ir, 2).as_deref(), Some(format!("{probe_line}\n").as_str()));
+        assert_eq!(record_text(&ir, 3).as_deref(), Some(format!("{probe_line}\n").as_str()));
+        // The newline comes before exit(), whose record ends the output.
+        assert_eq!(record_text(&ir, 4).as_deref(), Some(format!("{probe_line}a\n").as_str()));
+        assert!(matches!(ir.clauses[4].body.last(), Some(IStmt::Exit(_))));
+    }
+
+    #[test]
+    fn quiet_trace_prints_bare_values_and_no_probe_line() {
+        let ir = check_src("BEGIN { trace(1); trace(\"s\"); } BEGIN {} BEGIN").unwrap();
+        assert_eq!(record_text(&ir, 0).as_deref(), Some("{}{}"));
+        assert_eq!(record_text(&ir, 1), None);
+        assert_eq!(record_text(&ir, 2), None);
+        assert!(!ir.formats.iter().any(|f| f.heading));
+        // The pragma makes a program quiet without -q.
+        let ir = check_loud("#pragma D option quiet\nBEGIN { trace(1); }");
+        assert_eq!(record_text(&ir, 0).as_deref(), Some("{}"));
+    }
+
+    #[test]
+    fn a_speculative_clause_has_its_probe_line_in_the_speculation() {
+        let ir = check_loud("BEGIN { speculate(1); printf(\"x\"); }");
+        assert!(matches!(ir.clauses[0].body[0], IStmt::Speculate(_)), "{:?}", ir.clauses[0].body);
+        assert!(matches!(ir.clauses[0].body[1], IStmt::Printf { .. }));
+    }
+
     #[test]
     fn stacks_are_actions_trace_arguments_or_aggregation_keys_only() {
         let ir = check_src("BEGIN { stack(); ustack(5); trace(ustack()); @[stack(), pid] = count(); }").unwrap();
         assert!(ir.uses_stacks);
         assert_eq!(ir.aggs[0].keys[0], Ty::Stack { user: false, frames: MAX_FRAMES });
-        let IStmt::Printf { args, .. } = &ir.clauses[0].body[1] else { panic!("{:?}", ir.clauses[0].body[1]) };
-        assert_eq!(args[0].ty, Ty::Stack { user: true, frames: 5 });
+        // The three actions are one record (adjacent printfs are joined).
+        let IStmt::Printf { args, .. } = &ir.clauses[0].body[0] else { panic!("{:?}", ir.clauses[0].body[0]) };
+        assert_eq!(args.len(), 3);
+        assert_eq!(args[1].ty, Ty::Stack { user: true, frames: 5 });
         let e = check_src("BEGIN { x = ustack(); }").unwrap_err();
         assert!(
             e.contains("t.d:1:13: error: `ustack()` can only be an action, a `trace` argument or an aggregation key"),
