@@ -708,8 +708,12 @@ fn records_data(body: &[IStmt]) -> bool {
 
 /// Join each run of adjacent `printf`s into one, so that a firing's line
 /// (probe line, `trace`s, `printf`s) is one record: fewer ring-buffer
-/// writes, and no other CPU's output can land inside the line.
+/// writes, and no other CPU's output can land inside the line. Two
+/// records that both hold strings are joined only up to
+/// [`MERGED_STRINGS`] strings, so that a large `strsize` still fits the
+/// scratch space.
 fn merge_printfs(formats: &mut Vec<Format>, body: &mut Vec<IStmt>) {
+    let strings = |args: &[TExpr]| args.iter().filter(|a| a.ty == Ty::Str).count();
     let mut out: Vec<IStmt> = Vec::with_capacity(body.len());
     for s in body.drain(..) {
         let s = match s {
@@ -722,7 +726,9 @@ fn merge_printfs(formats: &mut Vec<Format>, body: &mut Vec<IStmt>) {
         };
         match (out.last_mut(), s) {
             (Some(IStmt::Printf { format: a, args: aa }), IStmt::Printf { format: b, args: bb })
-                if formats[*a].aggregation_conversions() == 0 && formats[b].aggregation_conversions() == 0 =>
+                if formats[*a].aggregation_conversions() == 0
+                    && formats[b].aggregation_conversions() == 0
+                    && (strings(aa) == 0 || strings(&bb) == 0 || strings(aa) + strings(&bb) <= MERGED_STRINGS) =>
             {
                 let mut joined = formats[*a].clone();
                 joined.pieces.extend(formats[b].pieces.iter().cloned());
@@ -736,6 +742,9 @@ fn merge_printfs(formats: &mut Vec<Format>, body: &mut Vec<IStmt>) {
     }
     *body = out;
 }
+
+/// The most strings one joined `printf` record holds (see [`merge_printfs`]).
+const MERGED_STRINGS: usize = 2;
 
 fn uses_args_clause(pred: Option<&TExpr>, body: &[IStmt]) -> bool {
     fn e(x: &TExpr) -> bool {
@@ -2374,6 +2383,18 @@ mod tests {
         assert_eq!(record_text(&ir, 1), None);
         assert_eq!(record_text(&ir, 2), None);
         assert!(!ir.formats.iter().any(|f| f.heading));
+        // Records that both hold strings are joined up to MERGED_STRINGS
+        // strings (scratch space grows with strsize).
+        let ir = check_src("BEGIN { trace(execname); trace(execname); trace(execname); trace(1); }").unwrap();
+        let records: Vec<usize> = ir.clauses[0]
+            .body
+            .iter()
+            .filter_map(|s| match s {
+                IStmt::Printf { args, .. } => Some(args.len()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(records, [MERGED_STRINGS, 4 - MERGED_STRINGS]);
         // The pragma makes a program quiet without -q.
         let ir = check_loud("#pragma D option quiet\nBEGIN { trace(1); }");
         assert_eq!(record_text(&ir, 0).as_deref(), Some("{}"));
