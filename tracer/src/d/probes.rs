@@ -299,6 +299,51 @@ impl ArgCatalog {
     }
 }
 
+/// DTrace providers that sdtrace does not offer, named exactly in a
+/// description that matched nothing: an error that says so, rather than
+/// one about USDT probes.
+fn unsupported_provider(prov: &str, text: &str, span: super::diag::Span) -> Option<Diagnostic> {
+    let pid_provider = prov
+        .strip_prefix("pid")
+        .is_some_and(|rest| rest == "$target" || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit())));
+    let (what, hint) = if pid_provider {
+        (
+            "the pid provider (entry and return of any user function) is not supported by sdtrace yet",
+            "trace the program's USDT probes instead: `sdtrace list -p PID` lists them",
+        )
+    } else if prov == "fbt" {
+        (
+            "the fbt provider (entry and return of kernel functions) is not supported by sdtrace yet",
+            "system calls are syscall::NAME:entry and syscall::NAME:return",
+        )
+    } else if [
+        "sched",
+        "io",
+        "lockstat",
+        "sdt",
+        "kinst",
+        "fasttrap",
+        "plockstat",
+        "cpc",
+        "sysinfo",
+        "vminfo",
+        "ip",
+        "tcp",
+        "udp",
+    ]
+    .contains(&prov)
+    {
+        ("this DTrace provider is not supported by sdtrace yet", UNSUPPORTED_HINT)
+    } else {
+        return None;
+    };
+    Some(Diagnostic::error(span, format!("`{text}`: {what}")).with_hint(hint))
+}
+
+/// What sdtrace does offer, for [`unsupported_provider`].
+const UNSUPPORTED_HINT: &str = "sdtrace's providers are syscall, proc, profile, tick, BEGIN/END/ERROR, and the \
+                                USDT providers of programs (with -p PID or -c 'COMMAND')";
+
 /// Match every clause's descriptions. `target` replaces `$target` in
 /// provider fields.
 pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool) -> Result<Plan, Vec<Diagnostic>> {
@@ -474,6 +519,10 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
     }
     if !usdt_descs.is_empty() && !catalog.any_scope {
         for d in &usdt_descs {
+            if let Some(diag) = unsupported_provider(&d.provider, &d.text, d.span) {
+                diags.push(diag);
+                continue;
+            }
             diags.push(
                 Diagnostic::error(d.span, format!("`{}` names a USDT probe, which needs processes to look in", d.text))
                     .with_hint(
@@ -507,6 +556,10 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
     if !allow_empty {
         for (k, d) in matcher.descs.iter().enumerate() {
             if !matcher.matched[k] && !matcher.descs[..k].iter().any(|e| e.text == d.text) {
+                if let Some(diag) = unsupported_provider(d.provider.as_str(), &d.text, d.span) {
+                    diags.push(diag);
+                    continue;
+                }
                 diags.push(
                     Diagnostic::error(d.span, format!("probe description `{}` matches no probes", d.text))
                         .with_hint("list what there is with `sdtrace list -p PID`, or allow it with -Z"),
