@@ -367,7 +367,7 @@ impl Planner {
                     );
                     self.warned.push(shown.clone());
                 }
-                let attach = SiteAttach { offset, ref_ctr_offset, cookie };
+                let attach = SiteAttach { offset, ref_ctr_offset, cookie, ret: false };
                 match self
                     .groups
                     .iter_mut()

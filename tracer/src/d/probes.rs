@@ -303,15 +303,7 @@ impl ArgCatalog {
 /// description that matched nothing: an error that says so, rather than
 /// one about USDT probes.
 fn unsupported_provider(prov: &str, text: &str, span: super::diag::Span) -> Option<Diagnostic> {
-    let pid_provider = prov
-        .strip_prefix("pid")
-        .is_some_and(|rest| rest == "$target" || (!rest.is_empty() && rest.bytes().all(|b| b.is_ascii_digit())));
-    let (what, hint) = if pid_provider {
-        (
-            "the pid provider (entry and return of any user function) is not supported by sdtrace yet",
-            "trace the program's USDT probes instead: `sdtrace list -p PID` lists them",
-        )
-    } else if prov == "fbt" {
+    let (what, hint) = if prov == "fbt" {
         (
             "the fbt provider (entry and return of kernel functions) is not supported by sdtrace yet",
             "system calls are syscall::NAME:entry and syscall::NAME:return",
@@ -334,6 +326,11 @@ fn unsupported_provider(prov: &str, text: &str, span: super::diag::Span) -> Opti
     .contains(&prov)
     {
         ("this DTrace provider is not supported by sdtrace yet", UNSUPPORTED_HINT)
+    } else if let Some(pid) = prov.strip_prefix("pid").filter(|p| p.parse::<u32>().is_ok()) {
+        return Some(
+            Diagnostic::error(span, format!("`{text}`: the pid provider traces process {pid}, which was not given"))
+                .with_hint(format!("add -p {pid}, or use pid$target with -c 'COMMAND'")),
+        );
     } else {
         return None;
     };
@@ -556,6 +553,17 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
     if !allow_empty {
         for (k, d) in matcher.descs.iter().enumerate() {
             if !matcher.matched[k] && !matcher.descs[..k].iter().any(|e| e.text == d.text) {
+                if d.pid_provider.is_some() {
+                    diags.push(
+                        Diagnostic::error(d.span, format!("probe description `{}` matches no probes", d.text))
+                            .with_hint(
+                                "pid provider probes are pidPID:MODULE:FUNCTION:entry and :return, where FUNCTION is \
+                                 a function symbol (`nm -D`) of the executable or a library of a process given with \
+                                 -p or -c",
+                            ),
+                    );
+                    continue;
+                }
                 if let Some(diag) = unsupported_provider(d.provider.as_str(), &d.text, d.span) {
                     diags.push(diag);
                     continue;
@@ -642,6 +650,8 @@ pub struct DescPattern {
     function: glob::Pattern,
     name: glob::Pattern,
     module_text: String,
+    /// For the pid provider (`pid1234`, `pid$target`): the process.
+    pid_provider: Option<u32>,
     /// The description as written.
     pub text: String,
     /// Where it is written.
@@ -690,7 +700,9 @@ impl UsdtMatcher {
                 }
                 let prov = d.provider.replace("$target", &target.map(|t| t.to_string()).unwrap_or_default());
                 let pat = |f: &str, dash| glob(f, dash).map_err(|e| Diagnostic::error(d.span, e));
+                let pid_provider = prov.strip_prefix("pid").and_then(|p| p.parse::<u32>().ok());
                 descs.push(DescPattern {
+                    pid_provider,
                     clause,
                     provider: pat(&prov, false)?,
                     module: pat(&d.module, false)?,
@@ -751,6 +763,9 @@ impl UsdtMatcher {
                 let mut clauses: Vec<usize> = Vec::new();
                 let mut first = None;
                 for (k, d) in self.descs.iter().enumerate() {
+                    if d.pid_provider.is_some() {
+                        continue;
+                    }
                     let prov_ok = d.provider.matches(&probe.provider)
                         || with_pid.as_deref().is_some_and(|w| d.provider.matches(w));
                     if prov_ok
@@ -819,7 +834,7 @@ impl UsdtMatcher {
                     (spec, Vec::new())
                 });
                 spec.ids.push(id);
-                let attach = SiteAttach { offset, ref_ctr_offset, cookie: id };
+                let attach = SiteAttach { offset, ref_ctr_offset, cookie: id, ret: false };
                 match attaches.iter_mut().find(|a| a.open_path == scope.open_path && a.pid == scope.pid) {
                     Some(a) => a.sites.push(attach),
                     None => attaches.push(UsdtAttach {
@@ -830,8 +845,105 @@ impl UsdtMatcher {
                 }
             }
         }
+        self.scan_functions(scope, arch, &module, table, &mut found, &mut programs);
         found.programs = programs.into_values().collect();
         found
+    }
+
+    /// The pid provider: `pidPID:MODULE:FUNCTION:entry` and `:return` on
+    /// the function symbols of one object of process PID, a uprobe at the
+    /// function's first instruction (a uretprobe for `return`). On entry
+    /// `arg0`… are the function's first six (register) arguments; on
+    /// return `arg1` is the return value and `arg0` is 0 (dtrace(1) gives
+    /// the offset of the return instruction, which a uretprobe does not
+    /// know).
+    fn scan_functions(
+        &mut self,
+        scope: &UsdtScope,
+        arch: Arch,
+        module: &str,
+        table: &mut ProbeTable,
+        found: &mut Found,
+        programs: &mut Programs,
+    ) {
+        let Some(pid) = scope.pid else { return };
+        let descs: Vec<usize> = (0..self.descs.len())
+            .filter(|&k| {
+                let d = &self.descs[k];
+                d.pid_provider == Some(pid) && scope.module_matches(&d.module_text, &d.module, module)
+            })
+            .collect();
+        if descs.is_empty() {
+            return;
+        }
+        let (entry_regs, return_reg) = match arch {
+            Arch::X86_64 => ("8@%rdi 8@%rsi 8@%rdx 8@%rcx 8@%r8 8@%r9", "8@%rax"),
+            Arch::AArch64 => ("8@x0 8@x1 8@x2 8@x3 8@x4 8@x5", "8@x0"),
+            _ => return,
+        };
+        let entry_plans = plan_args(entry_regs, arch).expect("register arguments plan");
+        let return_plans = plan_args(&format!("8@$0 {return_reg}"), arch).expect("return value plan");
+        let symbols = function_symbols(&scope.open_path);
+        // Aliases (`free`, `__libc_free`) share an address: one probe, which
+        // runs the clauses of every alias and is named by the first.
+        for aliases in symbols.chunk_by(|a, b| a.1 == b.1) {
+            let (_, offset, probeable) = aliases[0];
+            for (name, ret) in [("entry", false), ("return", true)] {
+                let mut clauses: Vec<usize> = Vec::new();
+                let mut function = None;
+                for (alias, _, _) in aliases {
+                    for &k in &descs {
+                        let d = &self.descs[k];
+                        if d.function.matches(alias) && d.name.matches(name) {
+                            self.matched[k] = true;
+                            function.get_or_insert(alias);
+                            if !clauses.contains(&d.clause) {
+                                clauses.push(d.clause);
+                            }
+                        }
+                    }
+                }
+                let Some(function) = function else { continue };
+                if !probeable {
+                    let w = format!(
+                        "{}: pid{pid}:{module}:{function}:{name} left out: uprobes cannot probe its first \
+                         instruction (lock-prefixed)",
+                        scope.shown
+                    );
+                    found.warnings.push(w);
+                    continue;
+                }
+                clauses.sort_unstable();
+                table.0.push(ProbeInfo {
+                    provider: format!("pid{pid}"),
+                    module: module.to_string(),
+                    function: function.clone(),
+                    name: name.to_string(),
+                });
+                let id = (table.0.len() - 1) as u64;
+                found.matched += 1;
+                let plans = if ret { &return_plans } else { &entry_plans };
+                let (spec, attaches) = programs.entry((clauses.clone(), format!("{plans:?}"))).or_insert_with(|| {
+                    let spec = ProgramSpec {
+                        context: Context::Usdt(plans.clone()),
+                        clauses: clauses.iter().map(|&c| (c, Filter::All)).collect(),
+                        ids: Vec::new(),
+                        on_error: None,
+                    };
+                    (spec, Vec::new())
+                });
+                spec.ids.push(id);
+                let attach = SiteAttach { offset, ref_ctr_offset: 0, cookie: id, ret };
+                match attaches.iter_mut().find(|a| a.open_path == scope.open_path && a.pid == scope.pid) {
+                    Some(a) => a.sites.push(attach),
+                    None => attaches.push(UsdtAttach {
+                        open_path: scope.open_path.clone(),
+                        pid: scope.pid,
+                        sites: vec![attach],
+                    }),
+                }
+            }
+        }
     }
 
     /// Fold the programs of several objects found at the start into one
@@ -873,6 +985,65 @@ impl Plan {
 }
 
 /// Plan the reading of a site's arguments (strings are the program's business).
+/// The functions an object defines (`STT_FUNC` symbols of `.symtab` and
+/// `.dynsym` with an address in an executable segment), each name once,
+/// with the file offset of its first instruction. Indirect functions
+/// (`STT_GNU_IFUNC`, such as glibc's `memcpy`) are left out: their symbol
+/// is the resolver, not the code that runs. The flag is false for x86
+/// functions that start with a `lock`-prefixed instruction, which uprobes
+/// refuse. Sorted by offset, and at one offset the public name first
+/// (`free` before `__libc_free`), which names the probe of aliases.
+fn function_symbols(path: &std::path::Path) -> Vec<(String, u64, bool)> {
+    let Ok(bytes) = std::fs::read(path) else { return Vec::new() };
+    let Ok(elf) = goblin::elf::Elf::parse(&bytes) else { return Vec::new() };
+    let code: Vec<_> = elf
+        .program_headers
+        .iter()
+        .filter(|p| p.p_type == goblin::elf::program_header::PT_LOAD && p.is_executable())
+        .map(|p| (p.p_vaddr, p.p_filesz, p.p_offset))
+        .collect();
+    let lock_prefixed =
+        |off: u64| elf.header.e_machine == goblin::elf::header::EM_X86_64 && bytes.get(off as usize) == Some(&0xf0);
+    // A name that is an indirect function in any version (glibc's default
+    // `memcpy@@GLIBC_2.14`) is left out whole, not probed at an old version.
+    let indirect: std::collections::HashSet<&str> = [(&elf.syms, &elf.strtab), (&elf.dynsyms, &elf.dynstrtab)]
+        .into_iter()
+        .flat_map(|(syms, strtab)| {
+            syms.iter()
+                .filter(|s| s.st_type() == goblin::elf::sym::STT_GNU_IFUNC)
+                .filter_map(|s| strtab.get_at(s.st_name))
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut names = std::collections::HashSet::new();
+    for (dynamic, syms, strtab) in [(false, &elf.syms, &elf.strtab), (true, &elf.dynsyms, &elf.dynstrtab)] {
+        for (i, s) in syms.iter().enumerate() {
+            if s.st_type() != goblin::elf::sym::STT_FUNC || s.st_value == 0 || s.st_shndx == 0 {
+                continue;
+            }
+            // A non-default version (`realpath@GLIBC_2.2.5` beside
+            // `realpath@@GLIBC_2.3`) is not what programs call now.
+            if dynamic && elf.versym.as_ref().and_then(|v| v.get_at(i)).is_some_and(|v| v.is_hidden()) {
+                continue;
+            }
+            let Some(name) = strtab.get_at(s.st_name).filter(|n| !n.is_empty() && !indirect.contains(n)) else {
+                continue;
+            };
+            let Some(&(vaddr, _, off)) = code.iter().find(|(v, n, _)| s.st_value >= *v && s.st_value < v + n) else {
+                continue;
+            };
+            let offset = s.st_value - vaddr + off;
+            if names.insert(name) {
+                out.push((name.to_string(), offset, !lock_prefixed(offset)));
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        a.1.cmp(&b.1).then_with(|| (a.0.starts_with('_'), a.0.len()).cmp(&(b.0.starts_with('_'), b.0.len())))
+    });
+    out
+}
+
 fn plan_args(raw: &str, arch: Arch) -> Result<Vec<ArgPlan>, String> {
     let specs = stap_notes::args::parse_args(raw, arch).map_err(|e| e.to_string())?;
     specs.iter().map(|s| usdt::plan_arg(s, arch, StringRead::No)).collect()
@@ -889,6 +1060,25 @@ mod tests {
         let ast = crate::d::parse(&source).expect("parses");
         let ir = check(&ast, &Macros::default()).expect("checks");
         plan(&ir, ArgCatalog::default(), None, false)
+    }
+
+    #[test]
+    fn function_symbols_name_aliases_publicly_and_flag_lock_prefixed_starts() {
+        // Debian 12's glibc: free and __libc_free are one function;
+        // pthread_spin_lock starts with `lock decl (%rdi)`.
+        let libc = std::path::Path::new("/lib/x86_64-linux-gnu/libc.so.6");
+        let syms = function_symbols(libc);
+        let at = |name: &str| syms.iter().position(|s| s.0 == name).unwrap_or_else(|| panic!("{name} in libc"));
+        let (free, libc_free) = (at("free"), at("__libc_free"));
+        assert_eq!(syms[free].1, syms[libc_free].1);
+        assert!(free < libc_free, "the public name comes first");
+        assert!(syms[free].2);
+        assert!(!syms[at("pthread_spin_lock")].2);
+        // The offset is the function's first byte in the file.
+        let bytes = std::fs::read(libc).unwrap();
+        assert_eq!(bytes[syms[at("pthread_spin_lock")].1 as usize], 0xf0);
+        // Indirect functions are not offered.
+        assert!(!syms.iter().any(|s| s.0 == "memcpy"));
     }
 
     #[test]

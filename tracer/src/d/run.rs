@@ -489,7 +489,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     }
     for ((_, attaches), prog) in plan.usdt.iter().zip(&usdt_programs) {
         for a in attaches {
-            links.push(uprobe::attach_with(method, prog, &a.open_path, &a.sites, a.pid)?);
+            links.push(attach_usdt(method, prog, a, &plan.table)?);
         }
     }
     drop(warmup);
@@ -568,7 +568,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
                 let name = format!("sdtrace_d_u{}", usdt_programs.len());
                 let attached = load_kind(&spec, &name, ProgKind::Uprobe, &table).and_then(|prog| {
                     for a in &attaches {
-                        links.push(uprobe::attach_with(method, &prog, &a.open_path, &a.sites, a.pid)?);
+                        links.push(attach_usdt(method, &prog, a, &table)?);
                         sites += a.sites.len();
                     }
                     usdt_programs.push(prog);
@@ -620,6 +620,32 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     // A command still running after exit() goes on, untraced.
     drop(held);
     Ok(status.unwrap_or(0))
+}
+
+/// Attach a program to its sites in one object. Sites whose instruction
+/// the kernel refuses to probe (a pid-provider function that starts with
+/// a `lock`-prefixed instruction, say) are left out with a warning.
+fn attach_usdt(
+    method: uprobe::Method,
+    prog: &Program,
+    a: &probes::UsdtAttach,
+    table: &ProbeTable,
+) -> Result<uprobe::UprobeMultiLink, DError> {
+    let (link, refused) = uprobe::attach_skipping_refused(method, prog, &a.open_path, &a.sites, a.pid)?;
+    if !refused.is_empty() {
+        let names: Vec<String> = refused
+            .iter()
+            .filter_map(|s| table.0.get(s.cookie as usize))
+            .map(|p| format!("{}:{}", p.function, p.name))
+            .collect();
+        eprintln!(
+            "sdtrace: warning: {}: {} probe(s) left out, the kernel refuses to probe their first instruction: {}",
+            a.open_path.display(),
+            refused.len(),
+            names.join(", ")
+        );
+    }
+    Ok(link)
 }
 
 /// What a program is loaded as.

@@ -104,7 +104,7 @@ fn experiment(nop10: &[u8; 10]) -> Result<[u8; 10], String> {
     let path = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
     let insns = [Insn::mov_imm(Reg(0), 0), Insn::exit()];
     let prog = Program::load(Method::Multi, "sdtrace_nop10", &insns).map_err(|e| e.to_string())?;
-    let site = SiteAttach { offset: 1, ref_ctr_offset: 0, cookie: 0 };
+    let site = SiteAttach { offset: 1, ref_ctr_offset: 0, cookie: 0, ret: false };
     let link =
         uprobe::attach(&prog, &path, &[site], Some(std::process::id())).map_err(
             |e| match std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>()) {

@@ -21,6 +21,9 @@ pub struct SiteAttach {
     pub ref_ctr_offset: u64,
     /// What `bpf_get_attach_cookie` returns there.
     pub cookie: u64,
+    /// A return probe (uretprobe): the program runs when the function
+    /// whose first instruction is at `offset` returns.
+    pub ret: bool,
 }
 
 /// How sites are attached.
@@ -85,6 +88,39 @@ pub fn attach_with(
     }
 }
 
+/// [`attach_with`], leaving out the sites whose instruction the kernel
+/// refuses to probe (`ENOTSUPP`: on x86, a `lock`-prefixed instruction,
+/// for one): the sites are halved until each refused one stands alone.
+/// Returns the link and the sites left out.
+pub fn attach_skipping_refused(
+    method: Method,
+    prog: &Program,
+    path: &Path,
+    sites: &[SiteAttach],
+    pid: Option<u32>,
+) -> Result<(UprobeMultiLink, Vec<SiteAttach>), KernelError> {
+    /// `ENOTSUPP` (the kernel's 524, not in libc).
+    const ENOTSUPP: i32 = 524;
+    let refused =
+        |e: &KernelError| matches!(e, KernelError::Syscall { source, .. } if source.raw_os_error() == Some(ENOTSUPP));
+    match attach_with(method, prog, path, sites, pid) {
+        Ok(link) => Ok((link, Vec::new())),
+        Err(e) if refused(&e) && sites.len() == 1 => {
+            Ok((UprobeMultiLink { _fds: Vec::new(), sites: 0 }, sites.to_vec()))
+        }
+        Err(e) if refused(&e) => {
+            let (a, b) = sites.split_at(sites.len() / 2);
+            let (mut link, mut left_out) = attach_skipping_refused(method, prog, path, a, pid)?;
+            let (other, more) = attach_skipping_refused(method, prog, path, b, pid)?;
+            link._fds.extend(other._fds);
+            link.sites += other.sites;
+            left_out.extend(more);
+            Ok((link, left_out))
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The `uprobe` PMU's type number, from sysfs.
 fn uprobe_pmu_type() -> io::Result<u32> {
     let s = std::fs::read_to_string("/sys/bus/event_source/devices/uprobe/type")?;
@@ -117,7 +153,8 @@ pub fn attach_perf_event(
             size: std::mem::size_of::<libbpf_sys::perf_event_attr>() as u32,
             // PERF_UPROBE_REF_CTR_OFFSET_SHIFT: the semaphore's offset sits
             // in the upper half of `config`.
-            config: site.ref_ctr_offset << 32,
+            // Bit 0 makes it a uretprobe (the PMU's format/retprobe).
+            config: site.ref_ctr_offset << 32 | u64::from(site.ret),
             ..Default::default()
         };
         attr.__bindgen_anon_1.sample_period = 1;
@@ -176,8 +213,26 @@ const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 8;
 const PERF_EVENT_IOC_ENABLE: libc::c_ulong = 0x2400;
 
 /// Attach `prog` to `sites` of the file at `path`, for process `pid` only
-/// when given (and for every process otherwise).
+/// when given (and for every process otherwise): one link for entry sites
+/// and one for return sites (a link is one or the other).
 pub fn attach(
+    prog: &Program,
+    path: &Path,
+    sites: &[SiteAttach],
+    pid: Option<u32>,
+) -> Result<UprobeMultiLink, KernelError> {
+    let (ret, entry): (Vec<SiteAttach>, Vec<SiteAttach>) = sites.iter().partition(|s| s.ret);
+    let mut fds = Vec::new();
+    for group in [entry, ret] {
+        if !group.is_empty() {
+            fds.extend(attach_group(prog, path, &group, pid)?._fds);
+        }
+    }
+    Ok(UprobeMultiLink { _fds: fds, sites: sites.len() })
+}
+
+/// [`attach`] for sites that are all entries or all returns.
+fn attach_group(
     prog: &Program,
     path: &Path,
     sites: &[SiteAttach],
@@ -201,7 +256,7 @@ pub fn attach(
         ..Default::default()
     };
     opts.__bindgen_anon_1.uprobe_multi = libbpf_sys::bpf_link_create_opts__bindgen_ty_1__bindgen_ty_3 {
-        flags: 0,
+        flags: if sites.first().is_some_and(|s| s.ret) { libbpf_sys::BPF_F_UPROBE_MULTI_RETURN } else { 0 },
         cnt: sites.len() as u32,
         path: cpath.as_ptr(),
         offsets: offsets.as_ptr(),
