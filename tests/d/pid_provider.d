@@ -10,8 +10,9 @@
  */
 /* The pid provider: entry and return of functions of the command's
  * executable (the fixture's static repeated_a and repeated_b, from its
- * symbol table) and of a library (libc's atoll, from .dynsym), with the
- * arguments on entry and the return value in arg1 on return. */
+ * symbol table; module `a.out` names the executable, as in dtrace(1)) and
+ * of a library (libc's atoll, from .dynsym), with the arguments on entry
+ * and the return value in arg1 on return. */
 pid$target:libc.so.6:atoll:entry
 {
 	self->s = arg0;
@@ -24,7 +25,7 @@ pid$target:libc.so.6:atoll:return
 	self->s = 0;
 }
 
-pid$target::repeated_a:entry
+pid$target:a.out:repeated_a:entry
 {
 	printf("%s(%d)\n", probefunc, arg0);
 }

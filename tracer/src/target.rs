@@ -19,6 +19,12 @@ pub struct MappedObject {
 
 use crate::process::ProcessError;
 
+/// The path of the executable `pid` runs, as its maps name it.
+pub fn process_executable(pid: u32) -> Option<String> {
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok()?;
+    Some(exe.to_string_lossy().into_owned())
+}
+
 /// Every file-backed executable mapping of `pid`, once per file.
 pub fn process_objects(pid: u32) -> Result<Vec<MappedObject>, ProcessError> {
     let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).map_err(|e| {

@@ -119,6 +119,9 @@ pub struct UsdtScope {
     /// field (`python:/usr/bin/python3.11::function-return`): it is traced
     /// in every process, and only path modules match it.
     pub by_path: bool,
+    /// Whether it is the process's executable, which the pid provider's
+    /// module `a.out` names, as in dtrace(1).
+    pub executable: bool,
 }
 
 impl UsdtScope {
@@ -870,7 +873,9 @@ impl UsdtMatcher {
         let descs: Vec<usize> = (0..self.descs.len())
             .filter(|&k| {
                 let d = &self.descs[k];
-                d.pid_provider == Some(pid) && scope.module_matches(&d.module_text, &d.module, module)
+                d.pid_provider == Some(pid)
+                    && (scope.module_matches(&d.module_text, &d.module, module)
+                        || (scope.executable && d.module_text == "a.out"))
             })
             .collect();
         if descs.is_empty() {

@@ -197,19 +197,22 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let mut scopes = Vec::new();
     if let Some(e) = &exe {
         let image = target::executed_image(e);
-        for obj in std::iter::once(image.clone()).chain(target::needed_libraries(&image)) {
+        for (i, obj) in std::iter::once(image.clone()).chain(target::needed_libraries(&image)).enumerate() {
             scopes.push(UsdtScope {
                 shown: obj.display().to_string(),
                 open_path: obj,
                 pid: target,
                 held: true,
                 by_path: false,
+                executable: i == 0,
             });
         }
     }
     for &pid in &cfg.pids {
+        let exe = target::process_executable(pid);
         for obj in target::process_objects(pid)? {
             scopes.push(UsdtScope {
+                executable: exe.as_deref() == Some(obj.name.as_str()),
                 shown: obj.name,
                 open_path: obj.open_path,
                 pid: Some(pid),
@@ -231,7 +234,14 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         for f in files {
             let shown = f.display().to_string();
             if !scopes.iter().any(|s| s.by_path && s.shown == shown) {
-                scopes.push(UsdtScope { shown, open_path: f, pid: None, held: false, by_path: true });
+                scopes.push(UsdtScope {
+                    shown,
+                    open_path: f,
+                    pid: None,
+                    held: false,
+                    by_path: true,
+                    executable: false,
+                });
             }
         }
     }
@@ -550,6 +560,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         let Some(matcher) = late_matcher.as_mut().filter(|_| late.due()) else { continue };
         for (pid, obj) in late.new_objects() {
             let scope = UsdtScope {
+                executable: target::process_executable(pid).as_deref() == Some(obj.name.as_str()),
                 shown: obj.name.clone(),
                 open_path: obj.open_path,
                 pid: Some(pid),
