@@ -61,6 +61,10 @@ struct DArgs {
     /// Quiet: print only what the program prints.
     #[arg(short = 'q')]
     quiet: bool,
+    /// Flow indent: probe lines show `-> function` for entry probes and
+    /// `<- function` for return probes, indented by call depth.
+    #[arg(short = 'F')]
+    flowindent: bool,
     /// Write the program's output to FILE.
     #[arg(short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
@@ -246,6 +250,7 @@ fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
         pids: d.pids,
         command: d.command.map(|c| c.0).unwrap_or_default(),
         quiet: d.quiet,
+        flowindent: d.flowindent,
         options,
         allow_empty: d.allow_empty,
         duration: d.duration.map(Duration::from_secs_f64),

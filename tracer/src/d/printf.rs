@@ -119,6 +119,9 @@ pub struct Format {
     /// It starts with a probe line: dtrace(1)'s heading (`CPU ID
     /// FUNCTION:NAME`) is printed once before the first such record.
     pub heading: bool,
+    /// The probe line is `-F`'s: its second value, the probe id, prints as
+    /// the flow-indented function.
+    pub flow: bool,
 }
 
 /// A value to print.
@@ -201,14 +204,14 @@ pub fn parse(text: &str) -> Result<Format, String> {
     if !lit.is_empty() {
         pieces.push(Piece::Lit(lit));
     }
-    Ok(Format { pieces, heading: false })
+    Ok(Format { pieces, heading: false, flow: false })
 }
 
 impl Format {
     /// A format of one conversion and a newline (for `trace`).
     pub fn single(conv: Conv) -> Format {
         let spec = Spec::plain(conv);
-        Format { pieces: vec![Piece::Conv(spec), Piece::Lit("\n".into())], heading: false }
+        Format { pieces: vec![Piece::Conv(spec), Piece::Lit("\n".into())], heading: false, flow: false }
     }
 
     /// The arguments a `printf` with this format takes, in order (a `*`

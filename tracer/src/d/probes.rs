@@ -891,12 +891,12 @@ impl UsdtMatcher {
         let symbols = function_symbols(&scope.open_path);
         // Aliases (`free`, `__libc_free`) share an address: one probe, which
         // runs the clauses of every alias and is named by the first.
-        for aliases in symbols.chunk_by(|a, b| a.1 == b.1) {
-            let (_, offset, probeable) = aliases[0];
+        for aliases in symbols.chunk_by(|a, b| a.offset == b.offset) {
+            let FunctionSymbol { offset, probeable, returns, .. } = aliases[0];
             for (name, ret) in [("entry", false), ("return", true)] {
                 let mut clauses: Vec<usize> = Vec::new();
                 let mut function = None;
-                for (alias, _, _) in aliases {
+                for alias in aliases.iter().map(|f| &f.name) {
                     for &k in &descs {
                         let d = &self.descs[k];
                         if d.function.matches(alias) && d.name.matches(name) {
@@ -909,6 +909,15 @@ impl UsdtMatcher {
                     }
                 }
                 let Some(function) = function else { continue };
+                if ret && !returns {
+                    let w = format!(
+                        "{}: pid{pid}:{module}:{function}:return left out: the function is not entered by a call \
+                         (a return probe would overwrite what is at its stack pointer)",
+                        scope.shown
+                    );
+                    found.warnings.push(w);
+                    continue;
+                }
                 if !probeable {
                     let w = format!(
                         "{}: pid{pid}:{module}:{function}:{name} left out: uprobes cannot probe its first \
@@ -994,11 +1003,10 @@ impl Plan {
 /// `.dynsym` with an address in an executable segment), each name once,
 /// with the file offset of its first instruction. Indirect functions
 /// (`STT_GNU_IFUNC`, such as glibc's `memcpy`) are left out: their symbol
-/// is the resolver, not the code that runs. The flag is false for x86
-/// functions that start with a `lock`-prefixed instruction, which uprobes
-/// refuse. Sorted by offset, and at one offset the public name first
-/// (`free` before `__libc_free`), which names the probe of aliases.
-fn function_symbols(path: &std::path::Path) -> Vec<(String, u64, bool)> {
+/// is the resolver, not the code that runs. Sorted by offset, and at one
+/// offset the public name first (`free` before `__libc_free`), which names
+/// the probe of aliases.
+fn function_symbols(path: &std::path::Path) -> Vec<FunctionSymbol> {
     let Ok(bytes) = std::fs::read(path) else { return Vec::new() };
     let Ok(elf) = goblin::elf::Elf::parse(&bytes) else { return Vec::new() };
     let code: Vec<_> = elf
@@ -1009,6 +1017,7 @@ fn function_symbols(path: &std::path::Path) -> Vec<(String, u64, bool)> {
         .collect();
     let lock_prefixed =
         |off: u64| elf.header.e_machine == goblin::elf::header::EM_X86_64 && bytes.get(off as usize) == Some(&0xf0);
+    let entry_point = elf.header.e_entry;
     // A name that is an indirect function in any version (glibc's default
     // `memcpy@@GLIBC_2.14`) is left out whole, not probed at an old version.
     let indirect: std::collections::HashSet<&str> = [(&elf.syms, &elf.strtab), (&elf.dynsyms, &elf.dynstrtab)]
@@ -1039,15 +1048,57 @@ fn function_symbols(path: &std::path::Path) -> Vec<(String, u64, bool)> {
             };
             let offset = s.st_value - vaddr + off;
             if names.insert(name) {
-                out.push((name.to_string(), offset, !lock_prefixed(offset)));
+                out.push(FunctionSymbol {
+                    name: name.to_string(),
+                    offset,
+                    probeable: !lock_prefixed(offset),
+                    returns: s.st_value != entry_point && !NOT_CALLED.contains(&name),
+                });
             }
         }
     }
     out.sort_by(|a, b| {
-        a.1.cmp(&b.1).then_with(|| (a.0.starts_with('_'), a.0.len()).cmp(&(b.0.starts_with('_'), b.0.len())))
+        a.offset
+            .cmp(&b.offset)
+            .then_with(|| (a.name.starts_with('_'), a.name.len()).cmp(&(b.name.starts_with('_'), b.name.len())))
     });
+    // An alias of a function that is not called is not called either.
+    for group in out.chunk_by_mut(|a, b| a.offset == b.offset) {
+        let returns = group.iter().all(|f| f.returns);
+        group.iter_mut().for_each(|f| f.returns = returns);
+    }
     out
 }
+
+/// A function an object defines, for the pid provider.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FunctionSymbol {
+    name: String,
+    /// The file offset of its first instruction.
+    offset: u64,
+    /// False for x86 functions that start with a `lock`-prefixed
+    /// instruction, which uprobes refuse.
+    probeable: bool,
+    /// False for code that is entered without a call (the entry point,
+    /// signal return trampolines, new threads' first frames): a return
+    /// probe takes the word at the stack pointer for a return address and
+    /// replaces it, and there it is something else (`argc`, a signal
+    /// frame), which would corrupt the process.
+    returns: bool,
+}
+
+/// Functions entered without a call, besides the ELF entry point.
+const NOT_CALLED: &[&str] = &[
+    "_start",
+    "__restore_rt",
+    "_dl_start",
+    "_dl_start_user",
+    "__clone",
+    "__clone3",
+    "clone",
+    "clone3",
+    "__clone_internal",
+];
 
 fn plan_args(raw: &str, arch: Arch) -> Result<Vec<ArgPlan>, String> {
     let specs = stap_notes::args::parse_args(raw, arch).map_err(|e| e.to_string())?;
@@ -1073,17 +1124,23 @@ mod tests {
         // pthread_spin_lock starts with `lock decl (%rdi)`.
         let libc = std::path::Path::new("/lib/x86_64-linux-gnu/libc.so.6");
         let syms = function_symbols(libc);
-        let at = |name: &str| syms.iter().position(|s| s.0 == name).unwrap_or_else(|| panic!("{name} in libc"));
+        let at = |name: &str| syms.iter().position(|s| s.name == name).unwrap_or_else(|| panic!("{name} in libc"));
         let (free, libc_free) = (at("free"), at("__libc_free"));
-        assert_eq!(syms[free].1, syms[libc_free].1);
+        assert_eq!(syms[free].offset, syms[libc_free].offset);
         assert!(free < libc_free, "the public name comes first");
-        assert!(syms[free].2);
-        assert!(!syms[at("pthread_spin_lock")].2);
+        assert!(syms[free].probeable && syms[free].returns);
+        assert!(!syms[at("pthread_spin_lock")].probeable);
         // The offset is the function's first byte in the file.
         let bytes = std::fs::read(libc).unwrap();
-        assert_eq!(bytes[syms[at("pthread_spin_lock")].1 as usize], 0xf0);
+        assert_eq!(bytes[syms[at("pthread_spin_lock")].offset as usize], 0xf0);
         // Indirect functions are not offered.
-        assert!(!syms.iter().any(|s| s.0 == "memcpy"));
+        assert!(!syms.iter().any(|s| s.name == "memcpy"));
+        // The entry point of this test program is not called: no return
+        // probe there; main is called.
+        let own = function_symbols(&std::env::current_exe().unwrap());
+        let own_at = |name: &str| own.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("{name}"));
+        assert!(!own_at("_start").returns);
+        assert!(own_at("main").returns);
     }
 
     #[test]

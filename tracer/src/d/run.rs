@@ -41,6 +41,8 @@ pub struct DConfig {
     pub command: Vec<String>,
     /// `-q`.
     pub quiet: bool,
+    /// `-F`.
+    pub flowindent: bool,
     /// `-x name=value`, applied after the program's pragmas.
     pub options: Vec<(String, Option<String>)>,
     /// `-Z`.
@@ -159,7 +161,9 @@ fn options(ir: &Ir, cfg: &DConfig) -> Result<Options, DError> {
                 o.bufsize = v as u32;
             }
             "switchrate" => o.switchrate = time_value(value.as_deref().ok_or_else(bad)?).ok_or_else(bad)?,
-            "aggrate" | "dynvarsize" | "destructive" | "flowindent" | "defaultargs" | "zdefs" | "cleanrate" => {
+            // Applied by the type checker (probe lines).
+            "flowindent" => {}
+            "aggrate" | "dynvarsize" | "destructive" | "defaultargs" | "zdefs" | "cleanrate" => {
                 eprintln!("sdtrace: option `{name}` has no effect in sdtrace yet; ignored");
             }
             _ => return Err(DError::Usage(format!("unknown option `{name}`"))),
@@ -246,7 +250,8 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         }
     }
     let quiet = cfg.quiet || cfg.options.iter().any(|(name, _)| name == "quiet");
-    let macros = Macros { target, args: cfg.args.clone(), quiet };
+    let flowindent = cfg.flowindent || cfg.options.iter().any(|(name, _)| name == "flowindent");
+    let macros = Macros { target, args: cfg.args.clone(), quiet, flowindent };
     let catalog = probes::ArgCatalog::discover(&scopes);
     let ir = sema::check_typed(&ast, &macros, &|cl| catalog.describe(cl, target))
         .map_err(|d| DError::Compile(render_all(&d, src)))?;
@@ -745,6 +750,8 @@ struct Sink<'a, 'o> {
 struct Printer<'a> {
     /// dtrace(1)'s heading of probe lines is printed.
     heading_printed: bool,
+    /// `-F`: the flow indentation, two columns a call level.
+    indent: usize,
     ir: &'a Ir,
     layout: &'a Layout,
     table: ProbeTable,
@@ -812,6 +819,7 @@ impl<'a> Printer<'a> {
             specsize,
             spec_drops: 0,
             heading_printed: false,
+            indent: 0,
             ustack_keys: ir.aggs.iter().any(|a| a.keys.iter().any(|k| matches!(k, Ty::Stack { user: true, .. }))),
         }
     }
@@ -907,6 +915,26 @@ impl<'a> Printer<'a> {
         out
     }
 
+    /// dtrace(1)'s `-F` column for probe `id`: ` -> function` for an entry
+    /// probe (`entry`, `*-entry`; ` => ` for a syscall), ` <- function` for
+    /// a return, `| function:name` otherwise, after two spaces a level of
+    /// calls entered and not yet returned from (one count for the run).
+    fn flow_name(&mut self, id: u64) -> String {
+        let Some(p) = self.table.0.get(id as usize) else { return String::new() };
+        let is = |what: &str| p.name == what || p.name.ends_with(&format!("-{what}"));
+        let syscall = p.provider == "syscall";
+        if is("entry") {
+            let s = format!("{:w$}{}{}", "", if syscall { " => " } else { " -> " }, p.function, w = self.indent);
+            self.indent += 2;
+            s
+        } else if is("return") {
+            self.indent = self.indent.saturating_sub(2);
+            format!("{:w$}{}{}", "", if syscall { " <= " } else { " <- " }, p.function, w = self.indent)
+        } else {
+            format!("{:w$}| {}:{}", "", p.function, p.name, w = self.indent)
+        }
+    }
+
     /// Handle one record; returns the status of an `exit` record.
     fn record(&mut self, rec: &[u8], out: &mut dyn Write) -> Result<Option<i32>, DError> {
         if rec.len() < 8 {
@@ -924,7 +952,19 @@ impl<'a> Printer<'a> {
                 let vals = self.values(tys, &rec[8..]);
                 if f.heading && !self.heading_printed {
                     self.heading_printed = true;
-                    writeln!(out, "{:>3} {:>6} {:>32}", "CPU", "ID", "FUNCTION:NAME")?;
+                    if f.flow {
+                        writeln!(out, "{:>3} {:<41}", "CPU", "FUNCTION")?;
+                    } else {
+                        writeln!(out, "{:>3} {:>6} {:>32}", "CPU", "ID", "FUNCTION:NAME")?;
+                    }
+                }
+                let mut vals = vals;
+                if f.flow {
+                    // The probe line's second value is the probe id.
+                    if let Some(v @ Value::Int(_)) = vals.get_mut(1) {
+                        let Value::Int(id) = *v else { unreachable!() };
+                        *v = Value::Str(self.flow_name(id as u64));
+                    }
                 }
                 out.write_all(f.render(&vals, None).as_bytes())?;
             }

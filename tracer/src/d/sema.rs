@@ -547,6 +547,9 @@ pub struct Macros {
     /// clause that records data prints a line naming the CPU and the probe,
     /// and `trace()` prints in columns.
     pub quiet: bool,
+    /// `-F` (`-x flowindent`; `#pragma D option flowindent` counts too):
+    /// probe lines show entries and returns indented by call depth.
+    pub flowindent: bool,
 }
 
 /// What the probes a clause names say of their arguments, for typed
@@ -570,6 +573,8 @@ pub enum ClauseArgs {
 struct Checker<'m> {
     /// Quiet output: see [`Macros::quiet`].
     quiet: bool,
+    /// Flow-indented probe lines: see [`Macros::flowindent`].
+    flowindent: bool,
     ir: Ir,
     diags: Vec<Diagnostic>,
     macros: &'m Macros,
@@ -613,9 +618,12 @@ pub fn check_typed(
     macros: &Macros,
     describe: &dyn Fn(&ast::Clause) -> ClauseArgs,
 ) -> Result<Ir, Vec<Diagnostic>> {
-    let quiet = macros.quiet || program.items.iter().any(|i| matches!(i, Item::Pragma { name, .. } if name == "quiet"));
+    let pragma = |option: &str| program.items.iter().any(|i| matches!(i, Item::Pragma { name, .. } if name == option));
+    let quiet = macros.quiet || pragma("quiet");
+    let flowindent = macros.flowindent || pragma("flowindent");
     let mut c = Checker {
         quiet,
+        flowindent,
         ir: Ir::default(),
         diags: Vec::new(),
         macros,
@@ -733,6 +741,7 @@ fn merge_printfs(formats: &mut Vec<Format>, body: &mut Vec<IStmt>) {
                 let mut joined = formats[*a].clone();
                 joined.pieces.extend(formats[b].pieces.iter().cloned());
                 joined.heading |= formats[b].heading;
+                joined.flow |= formats[b].flow;
                 formats.push(joined);
                 *a = formats.len() - 1;
                 aa.extend(bb);
@@ -1101,15 +1110,20 @@ impl Checker<'_> {
     /// and a newline after its last (before a final `exit()`, whose record
     /// ends the output).
     fn add_probe_line(&mut self, body: &mut Vec<IStmt>, span: Span) {
-        let mut prefix = printf::parse("%3d %6d %32s ").expect("a valid format");
-        prefix.heading = true;
-        let prefix = self.add_format("", prefix, span);
         let at = |kind, ty| TExpr { kind: TKind::Builtin(kind), ty, span };
-        let args = vec![
-            at(Builtin::Cpu, Ty::Int { size: 4, signed: false }),
-            at(Builtin::Id, Ty::Int { size: 4, signed: false }),
-            at(Builtin::Probe(ProbeField::FunctionName), Ty::Probe(ProbeField::FunctionName)),
-        ];
+        let cpu = at(Builtin::Cpu, Ty::Int { size: 4, signed: false });
+        let id = at(Builtin::Id, Ty::Int { size: 4, signed: false });
+        // With -F the printer turns the id into the indented function.
+        let (text, args) = if self.flowindent {
+            ("%3d %-41s ", vec![cpu, id])
+        } else {
+            let name = at(Builtin::Probe(ProbeField::FunctionName), Ty::Probe(ProbeField::FunctionName));
+            ("%3d %6d %32s ", vec![cpu, id, name])
+        };
+        let mut prefix = printf::parse(text).expect("a valid format");
+        prefix.heading = true;
+        prefix.flow = self.flowindent;
+        let prefix = self.add_format("", prefix, span);
         self.ir.uses_probefunc = true;
         let start = body.iter().position(|s| matches!(s, IStmt::Speculate(_))).map_or(0, |i| i + 1);
         body.insert(start, IStmt::Printf { format: prefix, args });
@@ -2258,7 +2272,7 @@ mod tests {
     fn check_src(src: &str) -> Result<Ir, String> {
         let source = Source::new("t.d", src);
         let prog = crate::d::parse(&source).map_err(|d| crate::d::diag::render_all(&d, &source))?;
-        check(&prog, &Macros { target: Some(42), args: vec!["7".into(), "x".into()], quiet: true })
+        check(&prog, &Macros { target: Some(42), args: vec!["7".into(), "x".into()], quiet: true, flowindent: false })
             .map_err(|d| crate::d::diag::render_all(&d, &source))
     }
 
@@ -2266,8 +2280,10 @@ mod tests {
         let source = Source::new("t.d", src);
         let prog = crate::d::parse(&source).map_err(|d| crate::d::diag::render_all(&d, &source))?;
         let typed = ClauseArgs::Typed(args.iter().map(|(n, k)| (n.to_string(), *k)).collect());
-        check_typed(&prog, &Macros { target: Some(42), args: vec![], quiet: true }, &|_| typed.clone())
-            .map_err(|d| crate::d::diag::render_all(&d, &source))
+        check_typed(&prog, &Macros { target: Some(42), args: vec![], quiet: true, flowindent: false }, &|_| {
+            typed.clone()
+        })
+        .map_err(|d| crate::d::diag::render_all(&d, &source))
     }
 
     fn first_printf_args(ir: &Ir) -> Vec<TExpr> {
@@ -2342,7 +2358,7 @@ mod tests {
     fn check_loud(src: &str) -> Ir {
         let source = Source::new("t.d", src);
         let prog = crate::d::parse(&source).unwrap();
-        check(&prog, &Macros { target: None, args: vec![], quiet: false }).unwrap()
+        check(&prog, &Macros { target: None, args: vec![], quiet: false, flowindent: false }).unwrap()
     }
 
     /// The text of a clause's one record, with `{}` for each argument.
