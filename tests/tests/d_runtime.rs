@@ -451,3 +451,24 @@ fn without_quiet_each_firing_prints_a_probe_line() {
     assert!(quiet.starts_with("hello7-7200p1\n3"), "{quiet}");
     assert!(!quiet.contains("FUNCTION:NAME"), "{quiet}");
 }
+
+/// `-l` with `-c` starts the command (held, then killed) so that the
+/// probes it lists carry the process's pid, as dtrace(1) lists them.
+#[test]
+fn listing_with_a_command_names_the_commands_pid() {
+    if !can_attach() {
+        return;
+    }
+    let out = Command::new(sdtrace_bin())
+        .args(["-l", "-n", "pid$target:libc.so.6:malloc:entry", "-c", "/bin/true"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let row: Vec<&str> = stdout.lines().nth(1).unwrap_or_default().split_whitespace().collect();
+    assert_eq!(row.get(2..), Some(&["libc.so.6", "malloc", "entry"][..]), "{stdout}");
+    let pid: u32 = row[1].strip_prefix("pid").and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(pid > 0, "{stdout}");
+    // The held command was killed, not left waiting.
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "pid {pid} is still there");
+}

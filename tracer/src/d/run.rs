@@ -192,7 +192,9 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         Some(c) => Some(target::resolve_command(c).ok_or_else(|| DError::Usage(format!("command `{c}` not found")))?),
         None => None,
     };
-    let mut held = match (&exe, cfg.dump.is_some() || cfg.list_only) {
+    // -l starts the command too (held, then killed), so that what it lists
+    // carries the process's pid (`pid1234`), as dtrace(1) shows it.
+    let mut held = match (&exe, cfg.dump.is_some()) {
         (Some(e), false) => Some(HeldCommand::spawn(e, &cfg.command)?),
         _ => None,
     };
@@ -253,8 +255,10 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let flowindent = cfg.flowindent || cfg.options.iter().any(|(name, _)| name == "flowindent");
     let macros = Macros { target, args: cfg.args.clone(), quiet, flowindent };
     let catalog = probes::ArgCatalog::discover(&scopes);
-    let ir = sema::check_typed(&ast, &macros, &|cl| catalog.describe(cl, target))
+    let mut ir = sema::check_typed(&ast, &macros, &|cl| catalog.describe(cl, target))
         .map_err(|d| DError::Compile(render_all(&d, src)))?;
+    // -l shows the function that holds each USDT site.
+    ir.uses_probefunc |= cfg.list_only;
     let opts = options(&ir, cfg)?;
     if cfg.dump == Some(Dump::Types) {
         writeln!(out, "{ir:#?}")?;
