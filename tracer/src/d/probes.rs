@@ -819,33 +819,15 @@ impl UsdtMatcher {
                         found.warnings.push(w);
                     }
                 }
-                table.0.push(ProbeInfo {
+                let info = ProbeInfo {
                     provider: with_pid.clone().unwrap_or_else(|| probe.provider.clone()),
                     module: module.clone(),
                     function: function.clone(),
                     name: probe.name.replace("__", "-"),
-                });
-                let id = (table.0.len() - 1) as u64;
+                };
+                let site = SiteAttach { offset, ref_ctr_offset, cookie: 0, ret: false };
+                add_site(table, &mut programs, scope, info, &clauses, &plans, site);
                 found.matched += 1;
-                let (spec, attaches) = programs.entry((clauses.clone(), format!("{plans:?}"))).or_insert_with(|| {
-                    let spec = ProgramSpec {
-                        context: Context::Usdt(plans.clone()),
-                        clauses: clauses.iter().map(|&c| (c, Filter::All)).collect(),
-                        ids: Vec::new(),
-                        on_error: None,
-                    };
-                    (spec, Vec::new())
-                });
-                spec.ids.push(id);
-                let attach = SiteAttach { offset, ref_ctr_offset, cookie: id, ret: false };
-                match attaches.iter_mut().find(|a| a.open_path == scope.open_path && a.pid == scope.pid) {
-                    Some(a) => a.sites.push(attach),
-                    None => attaches.push(UsdtAttach {
-                        open_path: scope.open_path.clone(),
-                        pid: scope.pid,
-                        sites: vec![attach],
-                    }),
-                }
             }
         }
         self.scan_functions(scope, arch, &module, table, &mut found, &mut programs);
@@ -928,34 +910,16 @@ impl UsdtMatcher {
                     continue;
                 }
                 clauses.sort_unstable();
-                table.0.push(ProbeInfo {
+                let info = ProbeInfo {
                     provider: format!("pid{pid}"),
                     module: module.to_string(),
                     function: function.clone(),
                     name: name.to_string(),
-                });
-                let id = (table.0.len() - 1) as u64;
-                found.matched += 1;
+                };
                 let plans = if ret { &return_plans } else { &entry_plans };
-                let (spec, attaches) = programs.entry((clauses.clone(), format!("{plans:?}"))).or_insert_with(|| {
-                    let spec = ProgramSpec {
-                        context: Context::Usdt(plans.clone()),
-                        clauses: clauses.iter().map(|&c| (c, Filter::All)).collect(),
-                        ids: Vec::new(),
-                        on_error: None,
-                    };
-                    (spec, Vec::new())
-                });
-                spec.ids.push(id);
-                let attach = SiteAttach { offset, ref_ctr_offset: 0, cookie: id, ret };
-                match attaches.iter_mut().find(|a| a.open_path == scope.open_path && a.pid == scope.pid) {
-                    Some(a) => a.sites.push(attach),
-                    None => attaches.push(UsdtAttach {
-                        open_path: scope.open_path.clone(),
-                        pid: scope.pid,
-                        sites: vec![attach],
-                    }),
-                }
+                let site = SiteAttach { offset, ref_ctr_offset: 0, cookie: 0, ret };
+                add_site(table, programs, scope, info, &clauses, plans, site);
+                found.matched += 1;
             }
         }
     }
@@ -999,6 +963,36 @@ impl Plan {
 }
 
 /// Plan the reading of a site's arguments (strings are the program's business).
+/// Give a matched site of `scope` the next probe id (`info` in `table`)
+/// and add it to the program of its clauses and argument plans.
+fn add_site(
+    table: &mut ProbeTable,
+    programs: &mut Programs,
+    scope: &UsdtScope,
+    info: ProbeInfo,
+    clauses: &[usize],
+    plans: &[ArgPlan],
+    mut site: SiteAttach,
+) {
+    table.0.push(info);
+    let id = (table.0.len() - 1) as u64;
+    site.cookie = id;
+    let (spec, attaches) = programs.entry((clauses.to_vec(), format!("{plans:?}"))).or_insert_with(|| {
+        let spec = ProgramSpec {
+            context: Context::Usdt(plans.to_vec()),
+            clauses: clauses.iter().map(|&c| (c, Filter::All)).collect(),
+            ids: Vec::new(),
+            on_error: None,
+        };
+        (spec, Vec::new())
+    });
+    spec.ids.push(id);
+    match attaches.iter_mut().find(|a| a.open_path == scope.open_path && a.pid == scope.pid) {
+        Some(a) => a.sites.push(site),
+        None => attaches.push(UsdtAttach { open_path: scope.open_path.clone(), pid: scope.pid, sites: vec![site] }),
+    }
+}
+
 /// The functions an object defines (`STT_FUNC` symbols of `.symtab` and
 /// `.dynsym` with an address in an executable segment), each name once,
 /// with the file offset of its first instruction. Indirect functions
