@@ -276,22 +276,77 @@ fn the_python_flow_script_nests_calls_and_syscalls() {
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let script = root.join("tracer/d/py_flowtime.d");
     let program = root.join("tests/d/flow.py");
+    let stdout = run_flow_script("py_flowtime.d", &format!("/usr/bin/python3.11 {}", program.display()));
+    let flow = flow_events(&stdout, "(flow.py:", "read_file", "work");
+    let work = ["-> work", "-> read_file", "=> openat", "=> read", "=> read", "<- read_file", "=> getpid", "<- work"];
+    let fib = ["-> fib", "-> fib", "-> fib", "<- fib", "-> fib", "<- fib", "<- fib", "-> fib", "<- fib", "<- fib"];
+    let mut want = vec!["-> <module>", "-> main"];
+    want.extend(work);
+    want.extend(work);
+    want.extend(fib);
+    want.extend(["<- main", "<- <module>"]);
+    assert_eq!(flow, want, "\n{stdout}");
+}
+
+/// The Ruby flow script shipped in tracer/d, on Debian's Ruby 3.1 with the
+/// TracePoint helper that makes Ruby fire method-entry: every return
+/// closes the entry above it (recursion included), and the syscalls show
+/// at the depth of the method that made them.
+#[test]
+fn the_ruby_flow_script_nests_calls_and_syscalls() {
+    if !can_attach() {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let helper = root.join("tracer/d/rb_tracepoint.rb");
+    let program = root.join("tests/d/shop.rb");
+    let command = format!("/usr/bin/ruby3.1 --disable-gems -r{} {}", helper.display(), program.display());
+    let stdout = run_flow_script("rb_flowtime.d", &command);
+    let flow = flow_events(&stdout, "(shop.rb:", "Shop#read_file", "Shop#work");
+    let work = [
+        "-> Shop#work",
+        "-> Shop#read_file",
+        "=> openat",
+        "=> read",
+        "=> read",
+        "<- Shop#read_file",
+        "=> getpid",
+        "<- Shop#work",
+    ];
+    let fib = ["-> Shop#fib", "-> Shop#fib", "-> Shop#fib", "<- Shop#fib", "-> Shop#fib", "<- Shop#fib"];
+    let mut want = vec!["-> Shop#main"];
+    want.extend(work);
+    want.extend(work);
+    want.extend(fib);
+    want.extend(["<- Shop#fib", "-> Shop#fib", "<- Shop#fib", "<- Shop#fib", "<- Shop#main"]);
+    assert_eq!(flow, want, "\n{stdout}");
+}
+
+/// Run one of the flow scripts of tracer/d on `command`; its output.
+fn run_flow_script(script: &str, command: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let out = Command::new(sdtrace_bin())
         .arg("-s")
-        .arg(&script)
+        .arg(root.join("tracer/d").join(script))
         .arg("-c")
-        .arg(format!("/usr/bin/python3.11 {}", program.display()))
+        .arg(command)
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Check a flow script's output (a heading, then event lines: CPU, delta,
+/// and the event indented two spaces a level): every return closes the
+/// entry above it, every line is indented by its depth, syscalls happen
+/// inside traced code. Returns `KIND NAME` of the program's own lines (those
+/// that name `source`), the openat and read syscalls of `reader`, and the
+/// getpid of `worker`.
+fn flow_events(stdout: &str, source: &str, reader: &str, worker: &str) -> Vec<String> {
     let mut lines = stdout.lines();
     let header = lines.next().unwrap_or_default();
     assert!(header.contains("DELTA(us)") && header.contains("EVENT"), "{header}");
-    // Event lines: CPU, delta, then the event indented two spaces a level.
     let mut stack: Vec<String> = Vec::new();
     let mut flow: Vec<String> = Vec::new();
     for line in lines {
@@ -309,7 +364,7 @@ fn the_python_flow_script_nests_calls_and_syscalls() {
                 stack.len()
             }
             "=>" | "<=" => {
-                assert!(!stack.is_empty(), "a syscall outside Python code: `{line}`");
+                assert!(!stack.is_empty(), "a syscall outside traced code: `{line}`");
                 stack.len()
             }
             _ => panic!("unknown event `{line}`"),
@@ -318,21 +373,14 @@ fn the_python_flow_script_nests_calls_and_syscalls() {
         if kind == "->" {
             stack.push(name.to_string());
         }
-        let ours = line.contains("(flow.py:");
-        let in_read = stack.last().is_some_and(|t| t == "read_file");
-        let in_work = stack.last().is_some_and(|t| t == "work");
-        if ours || (kind == "=>" && (in_read && ["openat", "read"].contains(&name) || in_work && name == "getpid")) {
+        let top = stack.last().map(String::as_str);
+        let read = top == Some(reader) && ["openat", "read"].contains(&name);
+        let getpid = top == Some(worker) && name == "getpid";
+        if line.contains(source) || (kind == "=>" && (read || getpid)) {
             flow.push(format!("{kind} {name}"));
         }
     }
-    let work = ["-> work", "-> read_file", "=> openat", "=> read", "=> read", "<- read_file", "=> getpid", "<- work"];
-    let fib = ["-> fib", "-> fib", "-> fib", "<- fib", "-> fib", "<- fib", "<- fib", "-> fib", "<- fib", "<- fib"];
-    let mut want = vec!["-> <module>", "-> main"];
-    want.extend(work);
-    want.extend(work);
-    want.extend(fib);
-    want.extend(["<- main", "<- <module>"]);
-    assert_eq!(flow, want, "\n{stdout}");
+    flow
 }
 
 /// The Python CPU-time script shipped in tracer/d: a function that sleeps
