@@ -208,12 +208,6 @@ pub fn parse(text: &str) -> Result<Format, String> {
 }
 
 impl Format {
-    /// A format of one conversion and a newline (for `trace`).
-    pub fn single(conv: Conv) -> Format {
-        let spec = Spec::plain(conv);
-        Format { pieces: vec![Piece::Conv(spec), Piece::Lit("\n".into())], heading: false, flow: false }
-    }
-
     /// The arguments a `printf` with this format takes, in order (a `*`
     /// width or precision is an integer argument before its value).
     pub fn arg_kinds(&self) -> Vec<Conv> {

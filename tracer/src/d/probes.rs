@@ -341,7 +341,7 @@ fn unsupported_provider(prov: &str, text: &str, span: super::diag::Span) -> Opti
 }
 
 /// What sdtrace does offer, for [`unsupported_provider`].
-const UNSUPPORTED_HINT: &str = "sdtrace's providers are syscall, proc, profile, tick, BEGIN/END/ERROR, and the \
+const UNSUPPORTED_HINT: &str = "sdtrace's providers are syscall, proc, pid, profile, tick, BEGIN/END/ERROR, and the \
                                 USDT providers of programs (with -p PID or -c 'COMMAND')";
 
 /// Match every clause's descriptions. `target` replaces `$target` in
@@ -962,7 +962,6 @@ impl Plan {
     }
 }
 
-/// Plan the reading of a site's arguments (strings are the program's business).
 /// Give a matched site of `scope` the next probe id (`info` in `table`)
 /// and add it to the program of its clauses and argument plans.
 fn add_site(
@@ -1094,6 +1093,7 @@ const NOT_CALLED: &[&str] = &[
     "__clone_internal",
 ];
 
+/// Plan the reading of a site's arguments (strings are the program's business).
 fn plan_args(raw: &str, arch: Arch) -> Result<Vec<ArgPlan>, String> {
     let specs = stap_notes::args::parse_args(raw, arch).map_err(|e| e.to_string())?;
     specs.iter().map(|s| usdt::plan_arg(s, arch, StringRead::No)).collect()

@@ -953,7 +953,7 @@ impl<'a> Printer<'a> {
                 let (Some(f), Some(tys)) = (self.ir.formats.get(id), self.format_args.get(&id)) else {
                     return Ok(None);
                 };
-                let vals = self.values(tys, &rec[8..]);
+                let mut vals = self.values(tys, &rec[8..]);
                 if f.heading && !self.heading_printed {
                     self.heading_printed = true;
                     if f.flow {
@@ -962,13 +962,9 @@ impl<'a> Printer<'a> {
                         writeln!(out, "{:>3} {:>6} {:>32}", "CPU", "ID", "FUNCTION:NAME")?;
                     }
                 }
-                let mut vals = vals;
-                if f.flow {
-                    // The probe line's second value is the probe id.
-                    if let Some(v @ Value::Int(_)) = vals.get_mut(1) {
-                        let Value::Int(id) = *v else { unreachable!() };
-                        *v = Value::Str(self.flow_name(id as u64));
-                    }
+                // A -F probe line's second value is the probe id.
+                if let (true, Some(&Value::Int(id))) = (f.flow, vals.get(1)) {
+                    vals[1] = Value::Str(self.flow_name(id as u64));
                 }
                 out.write_all(f.render(&vals, None).as_bytes())?;
             }
