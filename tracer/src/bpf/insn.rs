@@ -169,6 +169,12 @@ impl Insn {
         // BPF_ATOMIC mode (0xc0), BPF_ADD | BPF_FETCH.
         Insn { code: STX | 0xc0 | Size::DW.bits(), regs: regs(dst, src), off, imm: 1 }
     }
+    /// `r0 = atomic_cmpxchg((u64 *)(dst + off), r0, src)`: stores `src`
+    /// when the word equals `r0`; `r0` gets the word's old value.
+    pub fn atomic_cmpxchg(dst: Reg, off: i16, src: Reg) -> Insn {
+        // BPF_ATOMIC mode (0xc0), BPF_CMPXCHG (0xf0 | BPF_FETCH).
+        Insn { code: STX | 0xc0 | Size::DW.bits(), regs: regs(dst, src), off, imm: 0xf1 }
+    }
     /// `*(size *)(dst + off) = imm`.
     pub fn store_imm(size: Size, dst: Reg, off: i16, imm: i32) -> Insn {
         Insn { code: ST | MEM | size.bits(), regs: regs(dst, Reg(0)), off, imm }

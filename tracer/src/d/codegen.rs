@@ -129,6 +129,48 @@ pub fn vtime_program(vtime: i32, task: TaskOffsets) -> Vec<Insn> {
 /// Largest per-CPU scratch area (the kernel's limit for a per-CPU value).
 pub const SCRATCH_MAX: usize = 32 * 1024;
 
+/// Scratch areas per CPU (entries of the scratch map): one for programs
+/// that run in a task's context (uprobes, syscall and scheduler
+/// tracepoints, `BEGIN`/`END`), one for timer programs, which run from the
+/// timer interrupt and so can interrupt any of those on their CPU. Sharing
+/// one area let a `profile-N` clause overwrite the strings of a clause it
+/// interrupted.
+pub const SCRATCH_SLOTS: u32 = 2;
+
+/// Offset of the busy word at the start of each scratch area. A program
+/// claims its area with a compare-and-exchange of this word before using
+/// it and frees it at its exit; a program that finds it claimed (another
+/// program of the same kind that it interrupted or preempted on this CPU)
+/// skips its clauses and counts the firing in [`counter::NESTED`], rather
+/// than overwriting the other one's values.
+pub const SCRATCH_BUSY: i16 = 0;
+
+/// Bytes at the start of a scratch area before the clause-locals.
+pub const SCRATCH_HEADER: usize = 8;
+
+/// The per-CPU counters (entries of the counters map).
+pub mod counter {
+    /// Records the ring buffer had no room for.
+    pub const DROPS: i32 = 0;
+    /// Runtime errors (invalid user addresses).
+    pub const ERRORS: i32 = 1;
+    /// Firings skipped because their CPU's scratch area was in use by a
+    /// program they interrupted.
+    pub const NESTED: i32 = 2;
+    /// How many counters there are.
+    pub const COUNT: u32 = 3;
+}
+
+impl Context {
+    /// The entry of the scratch map the program uses on its CPU.
+    pub fn scratch_slot(&self) -> i32 {
+        match self {
+            Context::Timer(_) => 1,
+            _ => 0,
+        }
+    }
+}
+
 /// What the program is attached to, which decides how it reads arguments
 /// and which probe fired.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -221,9 +263,10 @@ pub struct ProgramSpec {
 pub struct MapFds {
     /// The ring buffer.
     pub ringbuf: i32,
-    /// Per-CPU counters: 0 drops, 1 runtime errors.
+    /// Per-CPU counters, indexed by the constants of [`counter`].
     pub counters: i32,
-    /// Per-CPU scratch.
+    /// Per-CPU scratch: [`SCRATCH_SLOTS`] areas, the first 8 bytes of each
+    /// its busy word.
     pub scratch: i32,
     /// Globals (array of one value), when there are any.
     pub globals: Option<i32>,
@@ -320,7 +363,7 @@ impl Layout {
         let strsize = strsize.div_ceil(8) * 8;
         let (globals, globals_end) = pack(ir.globals.iter().map(|v| v.ty), 0, strsize);
         let globals_size = globals_end.max(8);
-        let (clause_vars, temps) = pack(ir.clause_vars.iter().map(|v| v.ty), 0, strsize);
+        let (clause_vars, temps) = pack(ir.clause_vars.iter().map(|v| v.ty), SCRATCH_HEADER, strsize);
         let thread_value = if ir.thread_vars.iter().any(|v| v.ty == Ty::Str) { strsize } else { 8 };
         let key_layout = |keys: &[Ty], start: usize| {
             let (offs, end) = pack(keys.iter().copied(), start, strsize);
@@ -460,8 +503,8 @@ pub fn generate(
     // short however long the clauses are.
     let early = g.a.label();
     g.a.emit(Insn::mov(R6, R1));
-    // Scratch.
-    g.lookup_zero(maps.scratch);
+    // Scratch: this kind of program's area on this CPU.
+    g.lookup_key(maps.scratch, spec.context.scratch_slot());
     g.a.jmp_imm(Cond::Eq, R0, 0, early);
     g.a.emit(Insn::mov(R7, R0));
     if let Some(fd) = maps.globals {
@@ -470,8 +513,17 @@ pub fn generate(
         g.a.emit(Insn::mov(R8, R0));
     }
     g.probe_id(early)?;
+    // Claim the area; from here every way out goes through `out`, which
+    // frees it.
+    let nested = g.a.label();
+    g.a.emit(Insn::mov_imm(R0, 0));
+    g.a.emit(Insn::mov_imm(R1, 1));
+    g.a.emit(Insn::atomic_cmpxchg(R7, SCRATCH_BUSY, R1));
+    g.a.jmp_imm(Cond::Ne, R0, 0, nested);
     let start = g.a.label();
     g.a.goto(start);
+    g.a.bind(nested);
+    g.bump_counter(counter::NESTED);
     g.a.bind(early);
     g.a.emit(Insn::mov_imm(R0, 0));
     g.a.emit(Insn::exit());
@@ -510,6 +562,7 @@ pub fn generate(
         g.a.bind(skip);
     }
     g.a.bind(out);
+    g.a.emit(Insn::store_imm(Size::DW, R7, SCRATCH_BUSY, 0));
     g.a.emit(Insn::mov_imm(R0, 0));
     g.a.emit(Insn::exit());
     for cb in std::mem::take(&mut g.callbacks) {
@@ -580,7 +633,12 @@ impl Gen<'_> {
 
     /// `r0 = lookup(map, &0)`.
     fn lookup_zero(&mut self, fd: i32) {
-        self.a.emit(Insn::store_imm(Size::W, R10, READ_BUF, 0));
+        self.lookup_key(fd, 0);
+    }
+
+    /// r0 = the value of u32 key `key` in map `fd`, or null.
+    fn lookup_key(&mut self, fd: i32, key: i32) {
+        self.a.emit(Insn::store_imm(Size::W, R10, READ_BUF, key));
         self.a.emit_all(Insn::ld_map_fd(R1, fd));
         self.a.emit(Insn::mov(R2, R10));
         self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(READ_BUF)));
@@ -744,30 +802,26 @@ impl Gen<'_> {
         self.a.emit(Insn::call(helper::PROBE_READ_KERNEL));
     }
 
-    /// Add one to this CPU's counter `index` (0 drops, 1 runtime errors).
+    /// Add one to this CPU's counter `index` (see [`counter`]), atomically:
+    /// a timer program may interrupt the update.
     fn bump_counter(&mut self, index: i32) {
         let done = self.a.label();
-        self.a.emit(Insn::store_imm(Size::W, R10, READ_BUF, index));
-        self.a.emit_all(Insn::ld_map_fd(R1, self.maps.counters));
-        self.a.emit(Insn::mov(R2, R10));
-        self.a.emit(Insn::alu_imm(Alu::Add, R2, i32::from(READ_BUF)));
-        self.a.emit(Insn::call(helper::MAP_LOOKUP_ELEM));
+        self.lookup_key(self.maps.counters, index);
         self.a.jmp_imm(Cond::Eq, R0, 0, done);
-        self.a.emit(Insn::load(Size::DW, R1, R0, 0));
-        self.a.emit(Insn::alu_imm(Alu::Add, R1, 1));
-        self.a.emit(Insn::store(Size::DW, R0, 0, R1));
+        self.a.emit(Insn::mov_imm(R1, 1));
+        self.a.emit(Insn::atomic_fetch_add(R0, 0, R1));
         self.a.bind(done);
     }
 
     fn count_error(&mut self) {
-        self.bump_counter(1);
+        self.bump_counter(counter::ERRORS);
     }
 
     /// After a ring buffer output: count a drop when it failed (r0 < 0).
     fn count_drop_if_failed(&mut self) {
         let ok = self.a.label();
         self.a.jmp_imm(Cond::Sge, R0, 0, ok);
-        self.bump_counter(0);
+        self.bump_counter(counter::DROPS);
         self.a.bind(ok);
     }
 

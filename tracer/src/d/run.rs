@@ -333,8 +333,9 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
 
     // Maps.
     let ringbuf = Map::ringbuf("sdtrace_d_events", opts.bufsize)?;
-    let counters = Map::percpu_counters("sdtrace_d_count", 2)?;
-    let scratch_map = Map::create(libbpf_sys::BPF_MAP_TYPE_PERCPU_ARRAY, "sdtrace_d_tmp", 4, scratch as u32, 1)?;
+    let counters = Map::percpu_counters("sdtrace_d_count", codegen::counter::COUNT)?;
+    let scratch_map =
+        Map::create(libbpf_sys::BPF_MAP_TYPE_PERCPU_ARRAY, "sdtrace_d_tmp", 4, scratch as u32, codegen::SCRATCH_SLOTS)?;
     let globals = if ir.globals.is_empty() {
         None
     } else {
@@ -629,10 +630,14 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             printer.spec_drops
         );
     }
-    let drops = counters.percpu_sum(0)?;
-    let errors = counters.percpu_sum(1)?;
+    let drops = counters.percpu_sum(codegen::counter::DROPS as u32)?;
+    let errors = counters.percpu_sum(codegen::counter::ERRORS as u32)?;
+    let nested = counters.percpu_sum(codegen::counter::NESTED as u32)?;
     if drops > 0 {
         eprintln!("sdtrace: {drops} record(s) dropped: the buffer was full (raise it with -x bufsize=16m)");
+    }
+    if nested > 0 {
+        eprintln!("{}", nested_message(nested));
     }
     if errors > 0 {
         eprintln!("{}", errors_message(errors));
@@ -674,6 +679,19 @@ enum ProgKind {
     RawTp,
     Uprobe,
     PerfEvent,
+}
+
+/// The run-end report of firings skipped because they came while another
+/// program of theirs was running on the same CPU (one preempted in a
+/// task's context, say): their clauses did not run, so aggregations and
+/// output leave them out.
+fn nested_message(nested: u64) -> String {
+    format!(
+        "sdtrace: {nested} probe firing{s} skipped: {it} came while another of the program's probes was \
+         running on the same CPU, whose scratch space {it} would have overwritten",
+        s = if nested == 1 { "" } else { "s" },
+        it = if nested == 1 { "it" } else { "they" },
+    )
 }
 
 /// The run-end report of runtime errors.
