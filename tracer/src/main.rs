@@ -23,15 +23,19 @@ Run a D program (DTrace's language), compiled by sdtrace to eBPF:
   sdtrace -s flow.d -p 1234
   sdtrace -l -n 'python$target:::*' -c python3.11    (what a program would match)
 
-Probes: BEGIN, END, syscall::NAME:entry|return, and USDT probes of the
-processes given with -p or -c (PROVIDER[$target|PID]:MODULE:FUNCTION:NAME,
-globs in every field). Guide: docs/d-language.md.
+Probes: BEGIN, END, ERROR; syscall::NAME:entry|return; proc:::exec-success,
+exit, create; profile-N and tick-N timers; pid$target:MODULE:FUNCTION:entry
+and :return (any function of a process); and the USDT probes of the
+processes given with -p or -c, or of a file named by path in the module
+field (PROVIDER[$target|PID]:MODULE:FUNCTION:NAME, globs in every field).
+Guide: docs/d-language.md.
 
 Exit status: 0 on success (or the status given to exit()), 1 when a probe
 pattern matched nothing, 2 on an error (compile errors name file:line:col).";
 
 /// Find and trace SDT probes (USDT) in programs and libraries, and run D
-/// programs (DTrace's language) over USDT, syscall, BEGIN and END probes.
+/// programs (DTrace's language) over USDT, syscall, pid, proc, timer,
+/// BEGIN and END probes.
 #[derive(Debug, Parser)]
 #[command(name = "sdtrace", version, after_help = D_HELP, args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -50,14 +54,8 @@ struct DArgs {
     /// Run the D script in FILE (`#!/usr/bin/env -S sdtrace -s` scripts too).
     #[arg(short = 's', value_name = "FILE", conflicts_with = "programs")]
     script: Option<PathBuf>,
-    /// Trace process PID: its USDT probes, and `$target` (repeatable).
-    #[arg(short = 'p', value_name = "PID")]
-    pids: Vec<u32>,
-    /// Start COMMAND, held until every probe is attached; `$target` is its pid.
-    /// COMMAND is split into words as a shell would (quotes, backslashes), but
-    /// not run by a shell.
-    #[arg(short = 'c', value_name = "COMMAND", value_parser = command_words)]
-    command: Option<Words>,
+    #[command(flatten)]
+    target: TargetArgs,
     /// Quiet: print only what the program prints.
     #[arg(short = 'q')]
     quiet: bool,
@@ -71,21 +69,50 @@ struct DArgs {
     /// Set an option: `quiet`, `strsize=N`, `bufsize=N[k|m]`, `switchrate=N[ms]` (repeatable).
     #[arg(short = 'x', value_name = "OPTION[=VALUE]")]
     options: Vec<String>,
-    /// Allow probe descriptions that match no probes.
-    #[arg(short = 'Z')]
-    allow_empty: bool,
     /// List the probes the program would match, then exit.
     #[arg(short = 'l')]
     list: bool,
     /// Print a compiler stage and exit: ast, types or bpf.
     #[arg(short = 'e', long = "dump", value_name = "STAGE")]
     dump: Option<DumpStage>,
-    /// Stop after SECONDS (then END runs).
-    #[arg(long, value_name = "SECONDS")]
-    duration: Option<f64>,
     /// Arguments for the script: $1, $2, ...
     #[arg(value_name = "ARG", trailing_var_arg = true)]
     args: Vec<String>,
+}
+
+/// What to trace and for how long: the flags `sdtrace trace` and D
+/// programs share, defined once.
+#[derive(Debug, clap::Args)]
+struct TargetArgs {
+    /// Trace process PID: its USDT probes, and `$target` in D (repeatable).
+    #[arg(short = 'p', long = "pid", value_name = "PID")]
+    pids: Vec<u32>,
+    /// Start COMMAND, held until every probe is attached, and trace it from
+    /// its first instruction; `$target` in D is its pid. COMMAND is split
+    /// into words as a shell would (quotes, backslashes), but not run by a
+    /// shell.
+    #[arg(short = 'c', long = "command", value_name = "COMMAND", value_parser = command_words)]
+    command: Option<Words>,
+    /// Start even when a probe description matches no probe yet, and pick
+    /// its probes up when a traced process loads a library or run-time
+    /// provider that has them (with -p or -c; objects mapped later are
+    /// always picked up).
+    #[arg(short = 'Z', long = "allow-zero")]
+    allow_zero: bool,
+    /// Stop after SECONDS (a decimal number; END runs then).
+    #[arg(long, value_name = "SECONDS", value_parser = seconds)]
+    duration: Option<Duration>,
+}
+
+/// Parses `--duration`: a positive, finite number of seconds of at most a
+/// year (`0.5`, `10`).
+fn seconds(text: &str) -> Result<Duration, String> {
+    const MAX: f64 = 365.0 * 24.0 * 3600.0;
+    let v: f64 = text.trim().parse().map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if !(v > 0.0 && v <= MAX) {
+        return Err(format!("`{text}` is not a number of seconds from above 0 to a year ({MAX})"));
+    }
+    Ok(Duration::from_secs_f64(v))
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -94,7 +121,7 @@ enum DumpStage {
     Ast,
     /// The checked, typed program.
     Types,
-    /// The generated eBPF.
+    /// The generated eBPF, one instruction a line in bpftool's syntax.
     Bpf,
 }
 
@@ -164,28 +191,19 @@ Ends on Ctrl-C, SIGTERM, --duration, or when the traced processes exit.")]
         /// Probe patterns.
         #[arg(required = true, value_name = "PROBE")]
         probes: Vec<String>,
-        /// Trace this process (repeatable).
-        #[arg(short, long = "pid", value_name = "PID")]
-        pids: Vec<u32>,
-        /// Start COMMAND and trace it from its first instruction. COMMAND is
-        /// split into words as a shell would (quotes, backslashes), but not
-        /// run by a shell.
-        #[arg(short, long, value_name = "COMMAND", conflicts_with = "argv", value_parser = command_words)]
-        command: Option<Words>,
+        #[command(flatten)]
+        target: TargetArgs,
         /// The command to start, after `--`, with its arguments as given.
         #[arg(last = true, value_name = "ARGV")]
         argv: Vec<String>,
         /// Print NDJSON events (schema in docs/trace-json.md).
         #[arg(long)]
         json: bool,
-        /// Stop after SECONDS.
-        #[arg(long, value_name = "SECONDS")]
-        duration: Option<f64>,
         /// Bytes copied from each string argument.
         #[arg(long, default_value_t = 128, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(1..=4096))]
         strsize: u16,
-        /// Ring buffer size in MiB (a power of two).
-        #[arg(long, default_value_t = 4, value_name = "MiB")]
+        /// Ring buffer size in MiB (a power of two, at most 1024).
+        #[arg(long, default_value_t = 4, value_name = "MiB", value_parser = clap::value_parser!(u32).range(1..=1024))]
         bufsize: u32,
         /// How often events are read, in milliseconds.
         #[arg(long, default_value_t = 10, value_name = "MS")]
@@ -193,11 +211,6 @@ Ends on Ctrl-C, SIGTERM, --duration, or when the traced processes exit.")]
         /// Do not print the summary line at exit.
         #[arg(short, long)]
         quiet: bool,
-        /// Start even when no probe matches yet, and wait for the process
-        /// to load a library or run-time provider that has them (with -p
-        /// or -c; objects mapped later are always picked up).
-        #[arg(short = 'Z', long = "allow-zero")]
-        allow_zero: bool,
         /// Attach with uprobe_multi links or perf_event uprobes (default:
         /// uprobe_multi where the kernel has it). For tests of the fallback.
         #[arg(long, hide = true, value_name = "multi|perf-event")]
@@ -247,13 +260,13 @@ fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let cfg = drun::DConfig {
         source,
-        pids: d.pids,
-        command: d.command.map(|c| c.0).unwrap_or_default(),
+        pids: d.target.pids,
+        command: d.target.command.map(|c| c.0).unwrap_or_default(),
         quiet: d.quiet,
         flowindent: d.flowindent,
         options,
-        allow_empty: d.allow_empty,
-        duration: d.duration.map(Duration::from_secs_f64),
+        allow_empty: d.target.allow_zero,
+        duration: d.target.duration,
         args: d.args,
         dump: d.dump.map(|s| match s {
             DumpStage::Ast => drun::Dump::Ast,
@@ -276,14 +289,13 @@ fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
     };
     match result {
         Ok(status) => Ok(ExitCode::from(status.clamp(0, 255) as u8)),
-        Err(drun::DError::Compile(text)) => {
+        Err(e @ (drun::DError::Compile { .. } | drun::DError::NoMatch { .. })) => {
+            let text = e.to_string();
             eprint!("{text}");
             if !text.ends_with('\n') {
                 eprintln!();
             }
-            let only_no_match =
-                text.lines().filter(|l| l.contains(": error: ")).all(|l| l.contains("matches no probes"));
-            Ok(ExitCode::from(if only_no_match { 1 } else { 2 }))
+            Ok(ExitCode::from(e.exit_status()))
         }
         Err(e) => Err(e.into()),
     }
@@ -310,24 +322,32 @@ fn run() -> anyhow::Result<ExitCode> {
     match command {
         Command::Trace {
             probes,
-            pids,
-            command,
+            target: TargetArgs { pids, command, allow_zero, duration },
             argv,
             json,
-            duration,
             strsize,
             bufsize,
             switchrate,
             quiet,
-            allow_zero,
             uprobe_method,
         } => {
             if !bufsize.is_power_of_two() {
                 anyhow::bail!("--bufsize must be a power of two (MiB), not {bufsize}");
             }
-            let command = match command {
-                Some(c) => c.0,
-                None => argv,
+            let command = match (command, argv.is_empty()) {
+                (Some(_), false) => {
+                    let mut cli = Cli::command();
+                    let trace = cli.find_subcommand_mut("trace").map(std::mem::take).unwrap_or_default();
+                    trace
+                        .bin_name("sdtrace trace")
+                        .error(
+                            clap::error::ErrorKind::ArgumentConflict,
+                            "give the command either with -c COMMAND or after `--`, not both",
+                        )
+                        .exit();
+                }
+                (Some(c), true) => c.0,
+                (None, _) => argv,
             };
             let cfg = TraceConfig {
                 patterns: probes,
@@ -337,7 +357,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 strsize: strsize.into(),
                 bufsize: bufsize << 20,
                 switchrate: Duration::from_millis(switchrate.max(1)),
-                duration: duration.map(Duration::from_secs_f64),
+                duration,
                 method: uprobe_method.map(|m| match m {
                     UprobeMethod::Multi => Method::Multi,
                     UprobeMethod::PerfEvent => Method::PerfEvent,

@@ -307,6 +307,55 @@ impl MapFds {
             vtime: Some(0),
         }
     }
+
+    /// Distinct made-up descriptors (1, 2, …) for the maps the runner makes
+    /// for `ir`, so that a listing (`-e bpf`) tells the maps apart.
+    pub fn numbered(ir: &Ir) -> MapFds {
+        let mut last = 0;
+        let mut fd = || {
+            last += 1;
+            last
+        };
+        MapFds {
+            ringbuf: fd(),
+            counters: fd(),
+            scratch: fd(),
+            globals: (!ir.globals.is_empty()).then(&mut fd),
+            thread: (!ir.thread_vars.is_empty()).then(&mut fd),
+            arrays: ir.arrays.iter().map(|_| fd()).collect(),
+            aggs: ir.aggs.iter().map(|_| fd()).collect(),
+            stacks: ir.uses_stacks.then(&mut fd),
+            speculations: ir.uses_speculation.then(&mut fd),
+            active_speculations: ir.uses_speculation.then(&mut fd),
+            vtime: ir.uses_vtime.then(&mut fd),
+        }
+    }
+
+    /// Each descriptor with the name a listing gives its map: `ringbuf`,
+    /// `counters`, `scratch`, `globals`, `thread`, an associative array's D
+    /// name (`self->a` for a thread-local one), `@` and an aggregation's
+    /// name, `stacks`, `speculations`, `active_speculations`, `vtime`.
+    pub fn names(&self, ir: &Ir) -> Vec<(i32, String)> {
+        let mut names = vec![
+            (self.ringbuf, "ringbuf".to_string()),
+            (self.counters, "counters".to_string()),
+            (self.scratch, "scratch".to_string()),
+        ];
+        let arrays = ir.arrays.iter().map(|a| if a.thread { format!("self->{}", a.name) } else { a.name.clone() });
+        names.extend(self.arrays.iter().copied().zip(arrays));
+        names.extend(self.aggs.iter().copied().zip(ir.aggs.iter().map(|a| format!("@{}", a.name))));
+        for (fd, name) in [
+            (self.globals, "globals"),
+            (self.thread, "thread"),
+            (self.stacks, "stacks"),
+            (self.speculations, "speculations"),
+            (self.active_speculations, "active_speculations"),
+            (self.vtime, "vtime"),
+        ] {
+            names.extend(fd.map(|fd| (fd, name.to_string())));
+        }
+        names
+    }
 }
 
 /// Where everything sits; computed once per run.

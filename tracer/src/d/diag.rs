@@ -146,6 +146,17 @@ impl fmt::Display for Level {
     }
 }
 
+/// What an error is about, for the caller that picks an exit status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum DiagnosticKind {
+    /// The program itself: syntax, types, an unsupported construct.
+    #[default]
+    Program,
+    /// A probe description that matched no probe (dtrace(1) exits 1 for
+    /// these alone, 2 for any other error).
+    NoMatch,
+}
+
 /// One message about a span of the program.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -157,17 +168,28 @@ pub struct Diagnostic {
     pub hint: Option<String>,
     /// Error or warning.
     pub level: Level,
+    /// What it is about.
+    pub kind: DiagnosticKind,
 }
 
 impl Diagnostic {
     /// An error about `span`.
     pub fn error(span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { span, message: message.into(), hint: None, level: Level::Error }
+        Diagnostic { span, message: message.into(), hint: None, level: Level::Error, kind: DiagnosticKind::Program }
     }
 
     /// A warning about `span`.
     pub fn warning(span: Span, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { span, message: message.into(), hint: None, level: Level::Warning }
+        Diagnostic { span, message: message.into(), hint: None, level: Level::Warning, kind: DiagnosticKind::Program }
+    }
+
+    /// An error saying that probe description `text` at `span` matches no
+    /// probes.
+    pub fn no_match(span: Span, text: &str) -> Diagnostic {
+        Diagnostic {
+            kind: DiagnosticKind::NoMatch,
+            ..Diagnostic::error(span, format!("probe description `{text}` matches no probes"))
+        }
     }
 
     /// The same diagnostic with a hint.

@@ -247,6 +247,14 @@ impl ArgCatalog {
         ArgCatalog { objects, any_scope: !scopes.is_empty() }
     }
 
+    /// The held command has started as process `pid`: its objects are
+    /// scoped to it from now on.
+    pub fn set_held_pid(&mut self, pid: u32) {
+        for (scope, _, _) in self.objects.iter_mut().filter(|(s, _, _)| s.held) {
+            scope.pid = Some(pid);
+        }
+    }
+
     /// What the USDT probes `clause` names say of their arguments. The
     /// function field is not looked at: a description belongs to a probe,
     /// not to one of its sites.
@@ -557,14 +565,11 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
         for (k, d) in matcher.descs.iter().enumerate() {
             if !matcher.matched[k] && !matcher.descs[..k].iter().any(|e| e.text == d.text) {
                 if d.pid_provider.is_some() {
-                    diags.push(
-                        Diagnostic::error(d.span, format!("probe description `{}` matches no probes", d.text))
-                            .with_hint(
-                                "pid provider probes are pidPID:MODULE:FUNCTION:entry and :return, where FUNCTION is \
+                    diags.push(Diagnostic::no_match(d.span, &d.text).with_hint(
+                        "pid provider probes are pidPID:MODULE:FUNCTION:entry and :return, where FUNCTION is \
                                  a function symbol (`nm -D`) of the executable or a library of a process given with \
                                  -p or -c",
-                            ),
-                    );
+                    ));
                     continue;
                 }
                 if let Some(diag) = unsupported_provider(d.provider.as_str(), &d.text, d.span) {
@@ -572,7 +577,7 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
                     continue;
                 }
                 diags.push(
-                    Diagnostic::error(d.span, format!("probe description `{}` matches no probes", d.text))
+                    Diagnostic::no_match(d.span, &d.text)
                         .with_hint("list what there is with `sdtrace list -p PID`, or allow it with -Z"),
                 );
             }
@@ -591,7 +596,7 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
                         .any(|p| ng.as_ref().is_ok_and(|g| g.matches(p.name())));
                     if !any {
                         diags.push(
-                            Diagnostic::error(d.span, format!("probe description `{}` matches no probes", d.text))
+                            Diagnostic::no_match(d.span, &d.text)
                                 .with_hint("the proc provider has exec-success, exit and create"),
                         );
                     }
@@ -603,7 +608,7 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
                         || !syscalls::all().any(|(_, s)| fg.matches(s)))
                 {
                     diags.push(
-                        Diagnostic::error(d.span, format!("probe description `{}` matches no probes", d.text))
+                        Diagnostic::no_match(d.span, &d.text)
                             .with_hint("syscall probes are syscall::NAME:entry and syscall::NAME:return"),
                     );
                 }

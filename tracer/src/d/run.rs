@@ -2,10 +2,13 @@
 //! run `BEGIN`, consume records until `exit()`, Ctrl-C, the target's end or
 //! `--duration`, then run `END` and print the aggregations.
 //!
-//! Order of work (so a missing privilege fails before a command starts, and
-//! a command is held before `execve` until every probe is attached): ring
-//! buffer → held command (its pid is `$target`) → check → plan → maps →
-//! programs → attach → `BEGIN` → release the command → consume.
+//! Order of work (so a bad program or option is reported to any user before
+//! privileges are needed, a missing privilege fails before a command
+//! starts, and a command is held before `execve` until every probe is
+//! attached): parse → check (a held command's pid taken as 0) and options →
+//! privileges (a ring buffer) → held command (its pid is `$target`) → check
+//! again with that pid → plan → maps → programs → attach → `BEGIN` →
+//! release the command → consume.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -13,8 +16,8 @@ use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::time::{Duration, Instant};
 
-use super::codegen::{self, slot_size, tag, Layout, MapFds, ProgramSpec};
-use super::diag::{render_all, Source};
+use super::codegen::{self, slot_size, tag, CodegenError, Layout, MapFds, ProgramSpec};
+use super::diag::{render_all, Diagnostic, DiagnosticKind, Level, Source};
 use super::histogram;
 use super::printf::Value;
 use super::probes::{self, ProbeTable, UsdtScope};
@@ -71,9 +74,27 @@ pub enum Dump {
 /// Why a program could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum DError {
-    /// Diagnostics, already rendered against the source.
-    #[error("{0}")]
-    Compile(String),
+    /// The program has errors, reported against its source.
+    #[error("{}", render_all(.diagnostics, .program))]
+    Compile {
+        /// Every diagnostic, warnings included, in the order found.
+        diagnostics: Vec<Diagnostic>,
+        /// The program they point into.
+        program: Source,
+    },
+    /// Every error is a probe description that matched no probe (exit
+    /// status 1, as in dtrace(1)).
+    #[error("{}", render_all(.diagnostics, .program))]
+    NoMatch {
+        /// Every diagnostic, warnings included, in the order found.
+        diagnostics: Vec<Diagnostic>,
+        /// The program they point into.
+        program: Source,
+    },
+    /// The checked program cannot be made into eBPF (too long, too much
+    /// scratch space, a kernel fact missing).
+    #[error(transparent)]
+    Codegen(#[from] CodegenError),
     /// Bad usage.
     #[error("{0}")]
     Usage(String),
@@ -89,6 +110,29 @@ pub enum DError {
     /// A program the verifier rejected, reported against its clauses.
     #[error("{0}")]
     Verifier(String),
+}
+
+impl DError {
+    /// The error for `diagnostics` about `source`: [`DError::NoMatch`] when
+    /// every error among them says a description matched no probe.
+    pub fn from_diagnostics(diagnostics: Vec<Diagnostic>, source: &Source) -> DError {
+        let program = source.clone();
+        let errors = || diagnostics.iter().filter(|d| d.level == Level::Error);
+        if errors().next().is_some() && errors().all(|d| d.kind == DiagnosticKind::NoMatch) {
+            DError::NoMatch { diagnostics, program }
+        } else {
+            DError::Compile { diagnostics, program }
+        }
+    }
+
+    /// The exit status dtrace(1) gives for this error: 1 when probe
+    /// descriptions matched nothing, 2 otherwise.
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            DError::NoMatch { .. } => 1,
+            _ => 2,
+        }
+    }
 }
 
 struct Options {
@@ -176,97 +220,63 @@ fn options(ir: &Ir, cfg: &DConfig) -> Result<Options, DError> {
 /// status the program asked for (`exit(n)`), else 0.
 pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let src = &cfg.source;
-    let ast = super::parse(src).map_err(|d| DError::Compile(render_all(&d, src)))?;
+    let ast = super::parse(src).map_err(|d| DError::from_diagnostics(d, src))?;
     if cfg.dump == Some(Dump::Ast) {
         writeln!(out, "{}", super::ast::dump(&ast))?;
         return Ok(0);
     }
-    // Privileges first: nothing starts if maps cannot be made.
-    let probe_rb = if cfg.dump.is_none() && !cfg.list_only { Some(Map::ringbuf("sdtrace_d_rb", 4096)?) } else { None };
+    let runs = cfg.dump.is_none() && !cfg.list_only;
     // The kernel's wait before the first uprobe registration passes while
-    // the program compiles.
-    let warmup = (probe_rb.is_some() && probes::may_use_uprobes(&ast)).then(uprobe::warm_up);
-    drop(probe_rb);
+    // the program compiles (without privileges it fails, unseen).
+    let warmup = (runs && probes::may_use_uprobes(&ast)).then(uprobe::warm_up);
 
     let exe = match cfg.command.first() {
         Some(c) => Some(target::resolve_command(c).ok_or_else(|| DError::Usage(format!("command `{c}` not found")))?),
         None => None,
     };
+    // The whole program is checked, and its options read, before anything
+    // needs privileges or a command starts: a user without them still sees
+    // the program's errors, and a bad program starts nothing. A command's
+    // pid is not known before it starts; the check takes it as 0 and is
+    // done again with the real one.
+    let held_placeholder = exe.as_ref().map(|_| 0);
+    let mut target = held_placeholder.or(cfg.pids.first().copied());
+    let mut scopes = usdt_scopes(cfg, exe.as_deref(), target, &ast)?;
+    let quiet = cfg.quiet || cfg.options.iter().any(|(name, _)| name == "quiet");
+    let flowindent = cfg.flowindent || cfg.options.iter().any(|(name, _)| name == "flowindent");
+    let mut macros = Macros { target, args: cfg.args.clone(), quiet, flowindent };
+    let mut catalog = probes::ArgCatalog::discover(&scopes);
+    let mut ir = sema::check_typed(&ast, &macros, &|cl| catalog.describe(cl, target))
+        .map_err(|d| DError::from_diagnostics(d, src))?;
+    let opts = options(&ir, cfg)?;
+    if cfg.dump == Some(Dump::Types) {
+        writeln!(out, "{ir:#?}")?;
+        return Ok(0);
+    }
+    // Privileges next: no command starts if maps cannot be made.
+    if runs {
+        drop(Map::ringbuf("sdtrace_d_rb", 4096)?);
+    }
     // -l starts the command too (held, then killed), so that what it lists
     // carries the process's pid (`pid1234`), as dtrace(1) shows it.
     let mut held = match (&exe, cfg.dump.is_some()) {
         (Some(e), false) => Some(HeldCommand::spawn(e, &cfg.command)?),
         _ => None,
     };
-    let target = held.as_ref().map(|h| h.pid()).or(cfg.pids.first().copied()).or(exe.as_ref().map(|_| 0));
-    // Where USDT probes are looked for.
-    let mut scopes = Vec::new();
-    if let Some(e) = &exe {
-        let image = target::executed_image(e);
-        for (i, obj) in std::iter::once(image.clone()).chain(target::needed_libraries(&image)).enumerate() {
-            scopes.push(UsdtScope {
-                shown: obj.display().to_string(),
-                open_path: obj,
-                pid: target,
-                held: true,
-                by_path: false,
-                executable: i == 0,
-            });
+    if let Some(h) = &held {
+        target = Some(h.pid());
+        macros.target = target;
+        for s in scopes.iter_mut().filter(|s| s.held) {
+            s.pid = Some(h.pid());
         }
+        catalog.set_held_pid(h.pid());
+        ir = sema::check_typed(&ast, &macros, &|cl| catalog.describe(cl, target))
+            .map_err(|d| DError::from_diagnostics(d, src))?;
     }
-    for &pid in &cfg.pids {
-        let exe = target::process_executable(pid);
-        for obj in target::process_objects(pid)? {
-            scopes.push(UsdtScope {
-                executable: exe.as_deref() == Some(obj.name.as_str()),
-                shown: obj.name,
-                open_path: obj.open_path,
-                pid: Some(pid),
-                held: false,
-                by_path: false,
-            });
-        }
-    }
-    // Objects named by path in a module field: every process.
-    for d in ast.descs().filter(|d| d.module.starts_with('/')) {
-        let files: Vec<std::path::PathBuf> = glob::glob(&d.module)
-            .map(|g| g.filter_map(Result::ok).filter(|p| p.is_file()).collect())
-            .unwrap_or_default();
-        if files.is_empty() {
-            let diag = super::diag::Diagnostic::error(d.span, format!("no file matches the module `{}`", d.module))
-                .with_hint("a module that starts with `/` is the path of an executable or library");
-            return Err(DError::Compile(render_all(&[diag], src)));
-        }
-        for f in files {
-            let shown = f.display().to_string();
-            if !scopes.iter().any(|s| s.by_path && s.shown == shown) {
-                scopes.push(UsdtScope {
-                    shown,
-                    open_path: f,
-                    pid: None,
-                    held: false,
-                    by_path: true,
-                    executable: false,
-                });
-            }
-        }
-    }
-    let quiet = cfg.quiet || cfg.options.iter().any(|(name, _)| name == "quiet");
-    let flowindent = cfg.flowindent || cfg.options.iter().any(|(name, _)| name == "flowindent");
-    let macros = Macros { target, args: cfg.args.clone(), quiet, flowindent };
-    let catalog = probes::ArgCatalog::discover(&scopes);
-    let mut ir = sema::check_typed(&ast, &macros, &|cl| catalog.describe(cl, target))
-        .map_err(|d| DError::Compile(render_all(&d, src)))?;
     // -l shows the function that holds each USDT site.
     ir.uses_probefunc |= cfg.list_only;
-    let opts = options(&ir, cfg)?;
-    if cfg.dump == Some(Dump::Types) {
-        writeln!(out, "{ir:#?}")?;
-        return Ok(0);
-    }
 
-    let mut plan =
-        probes::plan(&ir, catalog, target, cfg.allow_empty).map_err(|d| DError::Compile(render_all(&d, src)))?;
+    let mut plan = probes::plan(&ir, catalog, target, cfg.allow_empty).map_err(|d| DError::from_diagnostics(d, src))?;
     for w in &plan.warnings {
         eprintln!("sdtrace: warning: {w}");
     }
@@ -316,16 +326,19 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let fake = MapFds::placeholder(&ir);
     let mut scratch = 8;
     for s in specs.iter().copied().chain(late_sizing.as_ref()) {
-        let (_, need) = codegen::generate(&ir, &layout, &fake, s, &plan.table).map_err(|e| DError::Compile(e.0))?;
+        let (_, need) = codegen::generate(&ir, &layout, &fake, s, &plan.table)?;
         scratch = scratch.max(need);
     }
     if cfg.dump == Some(Dump::Bpf) {
+        // Made-up descriptors, one per map, so that the listing names them.
+        let fds = MapFds::numbered(&ir);
+        let names = fds.names(&ir);
+        let map_name = |fd| names.iter().find(|(f, _)| *f == fd).map(|(_, name)| name.as_str());
         for (i, s) in specs.iter().enumerate() {
-            let (insns, _) =
-                codegen::generate(&ir, &layout, &fake, s, &plan.table).map_err(|e| DError::Compile(e.0))?;
+            let (insns, _) = codegen::generate(&ir, &layout, &fds, s, &plan.table)?;
             writeln!(out, "program {i}: {:?}, clauses {:?}, {} instructions", s.context, s.clauses, insns.len())?;
-            for (k, insn) in insns.iter().enumerate() {
-                writeln!(out, "  {k:4}: {:02x} {:02x} {:6} {:#x}", insn.code, insn.regs, insn.off, insn.imm)?;
+            for line in crate::bpf::disasm::disassemble(&insns, map_name) {
+                writeln!(out, "  {:4}: {}", line.at, line.text)?;
             }
         }
         return Ok(0);
@@ -407,7 +420,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     // Programs.
     let method = if uprobe::multi_supported() { Method::Multi } else { Method::PerfEvent };
     let load_kind = |spec: &ProgramSpec, name: &str, kind: ProgKind, table: &ProbeTable| -> Result<Program, DError> {
-        let (insns, _) = codegen::generate(&ir, &layout, &fds, spec, table).map_err(|e| DError::Compile(e.0))?;
+        let (insns, _) = codegen::generate(&ir, &layout, &fds, spec, table)?;
         let loaded = match kind {
             ProgKind::RawTp => Program::load_raw_tp(name, &insns),
             ProgKind::Uprobe => Program::load(method, name, &insns),
@@ -456,9 +469,9 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let vtime_program = match &vtime {
         Some(map) => {
             let task = layout.kernel.task.clone().unwrap_or_else(|| Err("it was not read".into())).map_err(|why| {
-                DError::Compile(format!(
+                DError::Codegen(CodegenError(format!(
                     "vtimestamp reads the kernel's task_struct, whose layout comes from BTF: {why}"
-                ))
+                )))
             })?;
             let insns = codegen::vtime_program(map.fd(), task);
             Some(Program::load_raw_tp("sdtrace_d_vtime", &insns)?)
@@ -645,6 +658,69 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     // A command still running after exit() goes on, untraced.
     drop(held);
     Ok(status.unwrap_or(0))
+}
+
+/// Where USDT probes are looked for: the command's executable and the
+/// libraries it needs (scoped to `target`, its pid), the objects each `-p`
+/// process has mapped, and objects named by path in a description's module
+/// field (in every process).
+fn usdt_scopes(
+    cfg: &DConfig,
+    exe: Option<&std::path::Path>,
+    target: Option<u32>,
+    ast: &super::ast::Program,
+) -> Result<Vec<UsdtScope>, DError> {
+    let mut scopes = Vec::new();
+    if let Some(e) = exe {
+        let image = target::executed_image(e);
+        for (i, obj) in std::iter::once(image.clone()).chain(target::needed_libraries(&image)).enumerate() {
+            scopes.push(UsdtScope {
+                shown: obj.display().to_string(),
+                open_path: obj,
+                pid: target,
+                held: true,
+                by_path: false,
+                executable: i == 0,
+            });
+        }
+    }
+    for &pid in &cfg.pids {
+        let exe = target::process_executable(pid);
+        for obj in target::process_objects(pid)? {
+            scopes.push(UsdtScope {
+                executable: exe.as_deref() == Some(obj.name.as_str()),
+                shown: obj.name,
+                open_path: obj.open_path,
+                pid: Some(pid),
+                held: false,
+                by_path: false,
+            });
+        }
+    }
+    for d in ast.descs().filter(|d| d.module.starts_with('/')) {
+        let files: Vec<std::path::PathBuf> = glob::glob(&d.module)
+            .map(|g| g.filter_map(Result::ok).filter(|p| p.is_file()).collect())
+            .unwrap_or_default();
+        if files.is_empty() {
+            let diag = super::diag::Diagnostic::error(d.span, format!("no file matches the module `{}`", d.module))
+                .with_hint("a module that starts with `/` is the path of an executable or library");
+            return Err(DError::from_diagnostics(vec![diag], &cfg.source));
+        }
+        for f in files {
+            let shown = f.display().to_string();
+            if !scopes.iter().any(|s| s.by_path && s.shown == shown) {
+                scopes.push(UsdtScope {
+                    shown,
+                    open_path: f,
+                    pid: None,
+                    held: false,
+                    by_path: true,
+                    executable: false,
+                });
+            }
+        }
+    }
+    Ok(scopes)
 }
 
 /// Attach a program to its sites in one object. Sites whose instruction

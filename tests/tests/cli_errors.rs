@@ -1,0 +1,86 @@
+//! What the `sdtrace` binary says and exits with when its input is wrong:
+//! errors reach every user, name what is wrong, and never panic. These run
+//! the real binary; none of them attaches a probe.
+
+use std::process::{Command, Output};
+
+use tests::sdtrace_bin;
+
+fn run(cmd: &mut Command) -> (i32, String) {
+    let Output { status, stderr, .. } = cmd.output().expect("sdtrace runs");
+    (status.code().unwrap_or(-1), String::from_utf8_lossy(&stderr).into_owned())
+}
+
+/// `sdtrace ARGS` as an unprivileged user: as `nobody` when the tests run
+/// as root (they do in CI), else as the user running them.
+fn unprivileged(args: &[&str]) -> Command {
+    let root = std::fs::metadata("/proc/self").map(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0).unwrap_or(false);
+    let mut cmd = if root {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(sdtrace_bin());
+        c
+    } else {
+        Command::new(sdtrace_bin())
+    };
+    cmd.args(args);
+    cmd
+}
+
+#[test]
+fn a_type_error_reaches_a_user_without_privileges() {
+    // Before, sdtrace made a BPF map as a privilege check before type
+    // checking: such a user saw "bpf_map_create failed", never the error.
+    let (code, stderr) = run(&mut unprivileged(&["-n", "BEGIN { x = \"a\" + 1; }"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("<command line>:1:13: error: `+` does not apply to strings"), "{stderr}");
+    assert!(!stderr.contains("bpf_map_create"), "{stderr}");
+}
+
+#[test]
+fn a_program_without_errors_needs_privileges_and_says_so() {
+    let (code, stderr) = run(&mut unprivileged(&["-n", "BEGIN { exit(0); }"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("needs root, or CAP_BPF and CAP_PERFMON"), "{stderr}");
+}
+
+#[test]
+fn no_match_alone_exits_1_and_with_another_error_exits_2() {
+    let (code, stderr) = run(Command::new(sdtrace_bin()).args(["-n", "syscall::no_such_call:entry { }"]));
+    assert_eq!(code, 1, "{stderr}");
+    let (code, stderr) =
+        run(Command::new(sdtrace_bin()).args(["-n", "syscall::no_such_call:entry { } BEGIN { x = \"a\" + 1; }"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("does not apply to strings"), "{stderr}");
+}
+
+#[test]
+fn a_bad_option_value_is_reported_before_a_command_starts() {
+    let marker = std::env::temp_dir().join(format!("sdtrace-cli-errors-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let touch = format!("touch {}", marker.display());
+    let (code, stderr) =
+        run(Command::new(sdtrace_bin()).args(["-x", "strsize=2", "-n", "BEGIN { exit(0); }", "-c", &touch]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("strsize must be between 8 and 4096 bytes, not 2"), "{stderr}");
+    assert!(!marker.exists(), "the command ran although the options were wrong");
+}
+
+#[test]
+fn a_duration_that_is_not_a_positive_finite_time_is_a_usage_error_not_a_panic() {
+    // Before, each of these panicked in Duration::from_secs_f64 (exit 101).
+    for bad in ["-1", "nan", "inf", "1e20", "0", "ten"] {
+        for mode in [&["-n", "BEGIN { exit(0); }"][..], &["trace", "python:gc*"][..]] {
+            let (code, stderr) = run(Command::new(sdtrace_bin()).args(mode).arg(format!("--duration={bad}")));
+            assert_eq!(code, 2, "--duration={bad} {mode:?}: {stderr}");
+            assert!(stderr.contains(&format!("invalid value '{bad}' for '--duration <SECONDS>'")), "{stderr}");
+            assert!(!stderr.contains("panicked"), "{stderr}");
+        }
+    }
+}
+
+#[test]
+fn the_command_given_twice_to_trace_is_a_usage_error() {
+    let (code, stderr) = run(Command::new(sdtrace_bin()).args(["trace", "python:gc*", "-c", "true", "--", "ls"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("either with -c COMMAND or after `--`, not both"), "{stderr}");
+}
