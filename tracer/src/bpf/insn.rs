@@ -214,12 +214,45 @@ impl Insn {
     }
     /// `dst = map` for the map with file descriptor `fd`: two slots.
     pub fn ld_map_fd(dst: Reg, fd: i32) -> [Insn; 2] {
-        const BPF_PSEUDO_MAP_FD: u8 = 1;
         [
             Insn { code: LD | IMM | Size::DW.bits(), regs: regs(dst, Reg(BPF_PSEUDO_MAP_FD)), off: 0, imm: fd },
             Insn { code: 0, regs: 0, off: 0, imm: 0 },
         ]
     }
+
+    /// The map descriptor this instruction loads, when it is the first
+    /// slot of an [`Insn::ld_map_fd`].
+    pub fn map_fd(&self) -> Option<i32> {
+        (self.code == LD | IMM | Size::DW.bits() && self.regs >> 4 == BPF_PSEUDO_MAP_FD).then_some(self.imm)
+    }
+}
+
+const BPF_PSEUDO_MAP_FD: u8 = 1;
+
+/// A map reference [`relocate_maps`] found no descriptor for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("instruction {at} loads map reference {reference}, which names no map")]
+pub struct UnknownMap {
+    /// The instruction's index.
+    pub at: usize,
+    /// The reference it holds.
+    pub reference: i32,
+}
+
+/// Replace every map reference a program holds (the `imm` of an
+/// [`Insn::ld_map_fd`]) with the descriptor `fd_of` gives it, as a loader
+/// does with an object file's map relocations: code is generated once,
+/// against references, before any map exists.
+pub fn relocate_maps(insns: &mut [Insn], fd_of: impl Fn(i32) -> Option<i32>) -> Result<(), UnknownMap> {
+    let mut at = 0;
+    while at < insns.len() {
+        if let Some(reference) = insns[at].map_fd() {
+            insns[at].imm = fd_of(reference).ok_or(UnknownMap { at, reference })?;
+        }
+        // An ld_imm64's second slot is never an instruction of its own.
+        at += if insns[at].code == LD | IMM | Size::DW.bits() { 2 } else { 1 };
+    }
+    Ok(())
 }
 
 /// Helper function numbers (`enum bpf_func_id`).
@@ -263,5 +296,34 @@ mod tests {
         assert_eq!(Insn::ld_map_fd(R1, 7)[0], Insn { code: 0x18, regs: 0x11, off: 0, imm: 7 });
         assert_eq!(Insn::ld_func(R2, 5)[0], Insn { code: 0x18, regs: 0x42, off: 0, imm: 5 });
         assert_eq!(std::mem::size_of::<Insn>(), 8);
+    }
+}
+
+#[cfg(test)]
+mod relocation_tests {
+    use super::*;
+
+    #[test]
+    fn map_references_are_replaced_and_other_immediates_are_not() {
+        let mut p = Vec::new();
+        p.extend(Insn::ld_map_fd(R1, 3));
+        // A plain 64-bit constant whose low half equals a reference.
+        p.extend(Insn::ld_imm64(R2, 3));
+        p.push(Insn::mov_imm(R3, 3));
+        p.extend(Insn::ld_map_fd(R4, 7));
+        relocate_maps(&mut p, |r| [(3, 40), (7, 41)].iter().find(|(k, _)| *k == r).map(|(_, fd)| *fd)).unwrap();
+        assert_eq!(p[0].imm, 40);
+        assert_eq!(p[2].imm, 3);
+        assert_eq!(p[4].imm, 3);
+        assert_eq!(p[5].imm, 41);
+        assert_eq!(p[0].map_fd(), Some(40));
+        assert_eq!(p[2].map_fd(), None);
+    }
+
+    #[test]
+    fn a_reference_to_no_map_is_an_error_naming_the_instruction() {
+        let mut p = vec![Insn::mov_imm(R0, 0)];
+        p.extend(Insn::ld_map_fd(R1, 9));
+        assert_eq!(relocate_maps(&mut p, |_| None), Err(UnknownMap { at: 1, reference: 9 }));
     }
 }

@@ -308,8 +308,11 @@ impl MapFds {
         }
     }
 
-    /// Distinct made-up descriptors (1, 2, …) for the maps the runner makes
-    /// for `ir`, so that a listing (`-e bpf`) tells the maps apart.
+    /// Map references: distinct numbers (1, 2, …) standing for the maps the
+    /// runner makes for `ir`. Code is generated once against them, before
+    /// any map exists; the loader then relocates them to the real
+    /// descriptors ([`MapFds::relocation_to`]), and a listing (`-e bpf`)
+    /// names the maps by them ([`MapFds::names`]).
     pub fn numbered(ir: &Ir) -> MapFds {
         let mut last = 0;
         let mut fd = || {
@@ -329,6 +332,33 @@ impl MapFds {
             active_speculations: ir.uses_speculation.then(&mut fd),
             vtime: ir.uses_vtime.then(&mut fd),
         }
+    }
+
+    /// Every map slot in a fixed order (arrays and aggregations last), with
+    /// its descriptor when the program has that map.
+    fn slots(&self) -> Vec<Option<i32>> {
+        let mut v = vec![
+            Some(self.ringbuf),
+            Some(self.counters),
+            Some(self.scratch),
+            self.globals,
+            self.thread,
+            self.stacks,
+            self.speculations,
+            self.active_speculations,
+            self.vtime,
+        ];
+        v.extend(self.arrays.iter().map(|&fd| Some(fd)));
+        v.extend(self.aggs.iter().map(|&fd| Some(fd)));
+        v
+    }
+
+    /// From the references of `self` (see [`MapFds::numbered`]) to the
+    /// descriptors of the same maps in `maps`: the relocation that
+    /// [`crate::bpf::insn::relocate_maps`] applies to code generated with
+    /// `self`.
+    pub fn relocation_to(&self, maps: &MapFds) -> Vec<(i32, i32)> {
+        self.slots().into_iter().zip(maps.slots()).filter_map(|(r, fd)| Some((r?, fd?))).collect()
     }
 
     /// Each descriptor with the name a listing gives its map: `ringbuf`,

@@ -322,22 +322,26 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         }
     });
     let specs: Vec<&ProgramSpec> = plan.specs();
-    // A first pass with placeholder maps sizes the scratch area.
-    let fake = MapFds::placeholder(&ir);
-    let mut scratch = 8;
-    for s in specs.iter().copied().chain(late_sizing.as_ref()) {
-        let (_, need) = codegen::generate(&ir, &layout, &fake, s, &plan.table)?;
+    // Code is generated once, against map references that are relocated
+    // to the maps' descriptors at load time; the scratch area is sized by
+    // what the programs need, those made later included.
+    let refs = MapFds::numbered(&ir);
+    let mut code = Vec::with_capacity(specs.len());
+    let mut scratch = codegen::SCRATCH_HEADER;
+    for s in &specs {
+        let (insns, need) = codegen::generate(&ir, &layout, &refs, s, &plan.table)?;
         scratch = scratch.max(need);
+        code.push(insns);
+    }
+    if let Some(s) = &late_sizing {
+        scratch = scratch.max(codegen::generate(&ir, &layout, &refs, s, &plan.table)?.1);
     }
     if cfg.dump == Some(Dump::Bpf) {
-        // Made-up descriptors, one per map, so that the listing names them.
-        let fds = MapFds::numbered(&ir);
-        let names = fds.names(&ir);
+        let names = refs.names(&ir);
         let map_name = |fd| names.iter().find(|(f, _)| *f == fd).map(|(_, name)| name.as_str());
-        for (i, s) in specs.iter().enumerate() {
-            let (insns, _) = codegen::generate(&ir, &layout, &fds, s, &plan.table)?;
+        for (i, (s, insns)) in specs.iter().zip(&code).enumerate() {
             writeln!(out, "program {i}: {:?}, clauses {:?}, {} instructions", s.context, s.clauses, insns.len())?;
-            for line in crate::bpf::disasm::disassemble(&insns, map_name) {
+            for line in crate::bpf::disasm::disassemble(insns, map_name) {
                 writeln!(out, "  {:4}: {}", line.at, line.text)?;
             }
         }
@@ -419,8 +423,16 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
 
     // Programs.
     let method = if uprobe::multi_supported() { Method::Multi } else { Method::PerfEvent };
+    let relocation = refs.relocation_to(&fds);
+    let fd_of = |r: i32| relocation.iter().find(|(k, _)| *k == r).map(|(_, fd)| *fd);
+    // A program's code: generated above for the programs of the plan, now
+    // for one made later (`table` then holds its probes).
     let load_kind = |spec: &ProgramSpec, name: &str, kind: ProgKind, table: &ProbeTable| -> Result<Program, DError> {
-        let (insns, _) = codegen::generate(&ir, &layout, &fds, spec, table)?;
+        let mut insns = match specs.iter().position(|s| std::ptr::eq(*s, spec)) {
+            Some(i) => code[i].clone(),
+            None => codegen::generate(&ir, &layout, &refs, spec, table)?.0,
+        };
+        crate::bpf::insn::relocate_maps(&mut insns, fd_of).map_err(|e| DError::Codegen(CodegenError(e.to_string())))?;
         let loaded = match kind {
             ProgKind::RawTp => Program::load_raw_tp(name, &insns),
             ProgKind::Uprobe => Program::load(method, name, &insns),
