@@ -13,6 +13,7 @@ pub mod diag;
 pub mod histogram;
 pub mod lexer;
 pub mod parser;
+pub mod printer;
 pub mod printf;
 pub mod probes;
 pub mod run;
