@@ -1,9 +1,10 @@
 /*
  * sdtrace-test
+ * requires:
  * status: 2
  * stderr:
- * compile_errors.d:14:24: error: `%d` needs an integer, this is a string
- * compile_errors.d:15:6: error: `y` is used before anything is assigned to it
+ * compile_errors.d:15:24: error: `%d` needs an integer, this is a string
+ * compile_errors.d:16:6: error: `y` is used before anything is assigned to it
  */
 /* Two type errors, both reported, with file:line:col. */
 BEGIN

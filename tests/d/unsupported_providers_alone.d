@@ -1,11 +1,12 @@
 /*
  * sdtrace-test
+ * requires:
  * status: 2
  * stderr:
- * unsupported_providers_alone.d:13:1: error: `fbt::vfs_read:return`: the fbt provider (entry and return of kernel functions) is not supported by sdtrace yet
- * unsupported_providers_alone.d:14:1: error: `pid123::malloc:entry`: the pid provider traces process 123, which was not given
+ * unsupported_providers_alone.d:14:1: error: `fbt::vfs_read:return`: the fbt provider (entry and return of kernel functions) is not supported by sdtrace yet
+ * unsupported_providers_alone.d:15:1: error: `pid123::malloc:entry`: the pid provider traces process 123, which was not given
  * = hint: add -p 123, or use pid$target with -c 'COMMAND'
- * unsupported_providers_alone.d:15:1: error: `app:::request` names a USDT probe, which needs processes to look in
+ * unsupported_providers_alone.d:16:1: error: `app:::request` names a USDT probe, which needs processes to look in
  */
 /* Without -p or -c: an unsupported DTrace provider is named as such, the
  * pid provider asks for its process, a USDT provider for processes to

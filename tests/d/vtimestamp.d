@@ -1,5 +1,6 @@
 /*
  * sdtrace-test
+ * requires: root, /usr/bin/python3.11
  * args: -q -c "/usr/bin/python3.11 {file:cpu_then_sleep.py}"
  * expect:
  * work on a CPU counted: 1

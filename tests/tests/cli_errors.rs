@@ -37,6 +37,30 @@ fn a_type_error_reaches_a_user_without_privileges() {
 }
 
 #[test]
+fn a_probe_that_matches_nothing_reaches_a_user_without_privileges_with_status_1() {
+    let (code, stderr) = run(&mut unprivileged(&["-n", "syscall::no_such_call:entry { }"]));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("probe description `syscall::no_such_call:entry` matches no probes"), "{stderr}");
+    let (code, stderr) = run(&mut unprivileged(&["-n", "fbt::vfs_read:entry { }"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("the fbt provider"), "{stderr}");
+}
+
+#[test]
+fn without_privileges_a_command_is_never_run() {
+    // The command is started held (before its exec) to learn its pid, and
+    // killed when the privilege check fails.
+    let marker = std::env::temp_dir().join(format!("sdtrace-cli-unprivileged-{}", std::process::id()));
+    let _ = std::fs::remove_file(&marker);
+    let touch = format!("touch {}", marker.display());
+    let (code, stderr) = run(&mut unprivileged(&["-n", "BEGIN { exit(0); }", "-c", &touch]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("needs root, or CAP_BPF and CAP_PERFMON"), "{stderr}");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert!(!marker.exists(), "the command ran without privileges to trace it");
+}
+
+#[test]
 fn a_program_without_errors_needs_privileges_and_says_so() {
     let (code, stderr) = run(&mut unprivileged(&["-n", "BEGIN { exit(0); }"]));
     assert_eq!(code, 2, "{stderr}");

@@ -1,9 +1,17 @@
-//! D programs end to end, as root: every `tests/d/*.d` file is a test. Its
-//! header comment says how to run it and what it must print:
+//! D programs end to end, as root: every `tests/d/*.d` file is a test of
+//! its own, `d_file::NAME` for `NAME.d` (`cargo test -p tests --test
+//! d_runtime NAME` runs one). tests/build.rs generates the tests from the
+//! directory, so a new file is a new test; a test is named after its file,
+//! with each character that cannot be in a Rust identifier made `_` and
+//! `d_` put in front of a name that starts with a digit or is a keyword
+//! (`per-cpu.d` is `d_file::per_cpu`, `2cpus.d` `d_file::d_2cpus`). A
+//! file's header comment says how to run it and what it must print:
 //!
 //! ```text
 //! /*
 //!  * sdtrace-test
+//!  * requires: root, /usr/bin/python3.11      (what it needs; default root)
+//!  * timeout: 60                              (seconds; default 60)
 //!  * args: -q -c "{fixture:sdt_basic_O2} 3"   (after `sdtrace -s FILE`)
 //!  * env: RTPROV_DELAY_MS=600                 (environment of sdtrace and its command)
 //!  * status: 0                                (exit status, default 0)
@@ -15,19 +23,42 @@
 //!  */
 //! ```
 //!
+//! `requires:` lists, comma-separated, what the file needs: `root` (to
+//! attach probes), a program by path (`/usr/bin/python3.11`) or by a name
+//! looked up in `$PATH` (`ruby3.1`). Without the line a file requires
+//! `root`; a file that never attaches (a compile error) says `requires:`
+//! with nothing after it, or only programs. Everything is checked before
+//! sdtrace runs; as with `can_attach()`, what is missing fails the test
+//! under `CI=true`, naming it, and elsewhere prints `NOT RUN:` with the
+//! file and what it needs (past the test harness's capture of output, so
+//! that it shows) and the test returns.
+//!
+//! `timeout:` is how many seconds sdtrace may run, traced command
+//! included: past it sdtrace and every process of its process group are
+//! killed and the test fails, naming the file and the timeout.
+//!
 //! `{fixture:NAME}` is a C fixture built by this crate, `{example:NAME}` an
 //! example program of this crate, `{rust:PROFILE}` the `tests/rust-fixture`
 //! program built with that profile (`debug`: `cargo build -p rust-fixture`)
 //! and `{file:NAME}` a file beside the D files. In the program text, the
 //! same placeholders name objects by path (`fixture:{rust:debug}::ints`).
 
+use std::io::{Read, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
-use tests::{can_attach, example_bin, fixture, rust_fixture, sdtrace_bin};
+use tests::{can_attach, example_bin, fixture, in_ci, rust_fixture, sdtrace_bin};
+
+/// How long sdtrace may run when a file's header gives no `timeout:`.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Default)]
 struct Spec {
+    /// `timeout:`; `DEFAULT_TIMEOUT` when `None`.
+    timeout: Option<Duration>,
     args: Vec<String>,
     env: Vec<(String, String)>,
     status: i32,
@@ -99,15 +130,23 @@ fn program_file(path: &Path) -> PathBuf {
         return path.to_path_buf();
     }
     out.push_str(rest);
-    let dir = std::env::temp_dir().join(format!("sdtrace-d-{}", std::process::id()));
+    // A directory of its own (tests run in parallel, and each removes its
+    // directory), so that diagnostics name the file as it is named here.
+    let dir = std::env::temp_dir().join(format!(
+        "sdtrace-d-{}-{}",
+        std::process::id(),
+        path.file_stem().unwrap().to_string_lossy()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(path.file_name().unwrap());
     std::fs::write(&file, format!("{header}{out}")).unwrap();
     file
 }
 
-fn parse_spec(path: &Path) -> Spec {
-    let text = std::fs::read_to_string(path).unwrap();
+/// The lines of a D file's header comment after `sdtrace-test`, without
+/// their leading ` * `.
+fn header(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let header: Vec<String> = text
         .lines()
         .skip_while(|l| !l.contains("sdtrace-test"))
@@ -120,10 +159,22 @@ fn parse_spec(path: &Path) -> Spec {
         })
         .collect();
     assert!(!header.is_empty(), "{}: no sdtrace-test header", path.display());
+    header
+}
+
+fn parse_spec(path: &Path) -> Spec {
     let mut spec = Spec::default();
     let mut section: Option<&str> = None;
-    for line in header {
-        if let Some(a) = line.strip_prefix("args:") {
+    for line in header(path) {
+        if line.starts_with("requires:") {
+            // Read by `requirements`, before anything else.
+            section = None;
+        } else if let Some(t) = line.strip_prefix("timeout:") {
+            let secs: u64 = t.trim().parse().unwrap_or_else(|_| panic!("{}: timeout wants SECONDS", path.display()));
+            assert!(secs > 0, "{}: a timeout of 0 seconds", path.display());
+            spec.timeout = Some(Duration::from_secs(secs));
+            section = None;
+        } else if let Some(a) = line.strip_prefix("args:") {
             spec.args = split_args(&substitute(a.trim()));
             section = None;
         } else if let Some(e) = line.strip_prefix("env:") {
@@ -167,15 +218,18 @@ fn run_file(path: &Path) -> Result<(), String> {
         path.file_stem().unwrap().to_string_lossy()
     ));
     let program = program_file(path);
-    let out = Command::new(sdtrace_bin())
-        .arg("-s")
-        .arg(&program)
-        .arg("-o")
-        .arg(&out_file)
-        .args(&spec.args)
-        .envs(spec.env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .map_err(|e| format!("cannot run sdtrace: {e}"))?;
+    let timeout = spec.timeout.unwrap_or(DEFAULT_TIMEOUT);
+    let (out, timed_out) = output_within(
+        Command::new(sdtrace_bin())
+            .arg("-s")
+            .arg(&program)
+            .arg("-o")
+            .arg(&out_file)
+            .args(&spec.args)
+            .envs(spec.env.iter().map(|(k, v)| (k, v))),
+        timeout,
+    )
+    .map_err(|e| format!("cannot run sdtrace: {e}"))?;
     if program != path {
         let _ = std::fs::remove_file(&program);
         let _ = program.parent().map(std::fs::remove_dir);
@@ -185,6 +239,13 @@ fn run_file(path: &Path) -> Result<(), String> {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let cmd = String::from_utf8_lossy(&out.stdout);
     let ctx = || format!("{}\n--- output\n{stdout}--- stderr\n{stderr}--- command's stdout\n{cmd}", path.display());
+    if timed_out {
+        let (secs, given) = (timeout.as_secs(), if spec.timeout.is_some() { "its" } else { "the default" });
+        return Err(format!(
+            "not done after {secs} s ({given} `timeout: {secs}`): sdtrace and its command were killed: {}",
+            ctx()
+        ));
+    }
     if out.status.code() != Some(spec.status) {
         return Err(format!("exit status {:?}, expected {}: {}", out.status.code(), spec.status, ctx()));
     }
@@ -217,6 +278,144 @@ fn run_file(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// Runs `cmd` (sdtrace) as `Command::output` does, in a process group of
+/// its own; once `timeout` has passed, with sdtrace still running or its
+/// output still open (held by a process it started), the group is killed.
+/// Returns what was output until then and whether it came to that.
+fn output_within(cmd: &mut Command, timeout: Duration) -> std::io::Result<(Output, bool)> {
+    let deadline = Instant::now() + timeout;
+    let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0).spawn()?;
+    let group = i32::try_from(child.id()).expect("a pid is an i32");
+    let stdout = read_in_background(child.stdout.take());
+    let stderr = read_in_background(child.stderr.take());
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            timed_out = true;
+            kill_group(group);
+            break child.wait()?;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut collect = |pipe: mpsc::Receiver<Vec<u8>>| {
+        pipe.recv_timeout(deadline.saturating_duration_since(Instant::now())).unwrap_or_else(|_| {
+            timed_out = true;
+            kill_group(group);
+            // What was read before, once the killed processes let go of the
+            // pipe; nothing if one outside the group holds it still.
+            pipe.recv_timeout(Duration::from_secs(5)).unwrap_or_default()
+        })
+    };
+    let (stdout, stderr) = (collect(stdout), collect(stderr));
+    Ok((Output { status, stdout, stderr }, timed_out))
+}
+
+/// The whole of what `pipe` gives, sent once it ends.
+fn read_in_background(pipe: Option<impl Read + Send + 'static>) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    if let Some(mut pipe) = pipe {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            let _ = tx.send(buf);
+        });
+    }
+    rx
+}
+
+/// SIGKILL to every process of process group `group`.
+fn kill_group(group: i32) {
+    extern "C" {
+        fn kill(pid: i32, sig: i32) -> i32;
+    }
+    const SIGKILL: i32 = 9;
+    // SAFETY: kill has no memory-safety preconditions; a negative pid names
+    // a process group, here the one sdtrace leads (it is not yet reaped, or
+    // its group still has members, so the id is not reused).
+    unsafe { kill(-group, SIGKILL) };
+}
+
+/// Something a D file needs to run, from its `requires:` line.
+#[derive(Debug, PartialEq)]
+enum Requirement {
+    /// `root`: the file attaches probes. Files without `requires:` need it.
+    Root,
+    /// A program by path (`/usr/bin/python3.11`) or looked up in `$PATH`
+    /// (`ruby3.1`).
+    Program(String),
+}
+
+impl Requirement {
+    fn is_met(&self) -> bool {
+        match self {
+            Requirement::Root => {
+                extern "C" {
+                    fn geteuid() -> u32;
+                }
+                // SAFETY: geteuid has no preconditions.
+                unsafe { geteuid() == 0 }
+            }
+            Requirement::Program(p) if p.contains('/') => Path::new(p).is_file(),
+            Requirement::Program(p) => std::env::var_os("PATH")
+                .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(p).is_file())),
+        }
+    }
+}
+
+impl std::fmt::Display for Requirement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Requirement::Root => f.write_str("root (to attach probes)"),
+            Requirement::Program(p) if p.contains('/') => write!(f, "{p}"),
+            Requirement::Program(p) => write!(f, "{p} (in $PATH)"),
+        }
+    }
+}
+
+/// What the file's `requires:` line lists; `root` without one.
+fn requirements(path: &Path) -> Vec<Requirement> {
+    let Some(line) = header(path).into_iter().find_map(|l| l.strip_prefix("requires:").map(str::to_string)) else {
+        return vec![Requirement::Root];
+    };
+    line.split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| match r {
+            "root" => Requirement::Root,
+            _ if r.contains(char::is_whitespace) => panic!("{}: `{r}` in requires: is no program", path.display()),
+            _ => Requirement::Program(r.to_string()),
+        })
+        .collect()
+}
+
+/// The test of one `tests/d` file (`name`: `timer_strings.d`): what it
+/// requires, checked; then it is run and its header's checks made.
+fn run_d_file(name: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("d").join(name);
+    let missing: Vec<String> = requirements(&path).into_iter().filter(|r| !r.is_met()).map(|r| r.to_string()).collect();
+    if !missing.is_empty() {
+        let missing = missing.join(", ");
+        assert!(!in_ci(), "tests/d/{name} requires {missing}: under CI=true everything must be there");
+        // Past the harness's capture of test output, so that it shows.
+        let _ = writeln!(std::io::stderr(), "NOT RUN: tests/d/{name} requires {missing}");
+        return;
+    }
+    if let Err(e) = run_file(&path) {
+        panic!("tests/d/{name}: {e}");
+    }
+}
+
+/// One test per `tests/d/*.d` file, named after it (tests/build.rs).
+#[allow(non_snake_case)]
+mod d_file {
+    use super::run_d_file;
+
+    include!(concat!(env!("OUT_DIR"), "/d_files.rs"));
+}
+
 /// Whether `text` matches `pattern`, where `*` matches any run of characters.
 fn wildcard_match(pattern: &str, text: &str) -> bool {
     let mut parts = pattern.split('*');
@@ -244,26 +443,33 @@ fn wildcards_match_any_run_of_characters() {
     assert!(!wildcard_match("abc", "abcd"));
 }
 
-fn d_files() -> Vec<PathBuf> {
+/// The generated tests are those of the files there now (build.rs reruns
+/// when the directory changes), and the suite still has its files.
+#[test]
+fn there_is_a_test_per_d_file() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("d");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "d"))
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".d"))
         .collect();
     files.sort();
-    files
+    assert_eq!(files, d_file::D_FILES, "tests/d and the generated tests differ");
+    assert!(files.len() >= 5, "the runtime suite lost its files");
 }
 
 #[test]
-fn every_d_file_prints_what_its_header_says() {
-    if !can_attach() {
-        return;
-    }
-    let files = d_files();
-    assert!(files.len() >= 5, "the runtime suite lost its files");
-    let failures: Vec<String> = files.iter().filter_map(|f| run_file(f).err()).collect();
-    assert!(failures.is_empty(), "{} of {} D files failed:\n\n{}", failures.len(), files.len(), failures.join("\n\n"));
+fn requirements_come_from_the_requires_line() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("d");
+    assert_eq!(requirements(&root.join("aggregations.d")), [Requirement::Root]);
+    assert_eq!(requirements(&root.join("compile_errors.d")), []);
+    assert_eq!(
+        requirements(&root.join("vtimestamp.d")),
+        [Requirement::Root, Requirement::Program("/usr/bin/python3.11".into())]
+    );
+    assert!(Requirement::Program("sh".into()).is_met());
+    assert!(!Requirement::Program("/nonexistent/sdtrace-python".into()).is_met());
+    assert!(!Requirement::Program("sdtrace-no-such-program".into()).is_met());
 }
 
 /// The Python flow script shipped in tracer/d: on Debian's CPython 3.11,

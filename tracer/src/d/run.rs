@@ -6,8 +6,9 @@
 //! privileges are needed, a missing privilege fails before a command
 //! starts, and a command is held before `execve` until every probe is
 //! attached): parse → check (a held command's pid taken as 0) and options →
-//! privileges (a ring buffer) → held command (its pid is `$target`) → check
-//! again with that pid → plan → maps → programs → attach → `BEGIN` →
+//! held command (its pid is `$target`; killed before its exec on an error)
+//! → check again with that pid → plan (probes that match nothing) →
+//! privileges (a ring buffer) → maps → programs → attach → `BEGIN` →
 //! release the command → consume.
 
 use std::cell::RefCell;
@@ -251,10 +252,6 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         writeln!(out, "{ir:#?}")?;
         return Ok(0);
     }
-    // Privileges next: no command starts if maps cannot be made.
-    if runs {
-        drop(Map::ringbuf("sdtrace_d_rb", 4096)?);
-    }
     // -l starts the command too (held, then killed), so that what it lists
     // carries the process's pid (`pid1234`), as dtrace(1) shows it.
     let mut held = match (&exe, cfg.dump.is_some()) {
@@ -299,6 +296,12 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         return Ok(0);
     }
 
+    // Privileges last, before the first map: a held command that was
+    // started only to read its pid is killed, before its exec, if they are
+    // missing.
+    if runs {
+        drop(Map::ringbuf("sdtrace_d_rb", 4096)?);
+    }
     let mut layout = Layout::new(&ir, opts.strsize);
     layout.nspec = opts.nspec;
     if !plan.proc.is_empty() || ir.uses_task || ir.uses_vtime {
