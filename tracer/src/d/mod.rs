@@ -1,35 +1,16 @@
-//! The front end of the D compiler: DTrace's language, from program text
-//! to a syntax tree.
-//!
-//! The compiler is a pipeline, one concept per module:
-//! [`lexer`] (text to tokens) → [`parser`] (tokens to the [`ast`]) → type
-//! check → lowering → eBPF code generation, with every stage reporting
-//! into one [`diag::Diagnostics`] sink. Spans are byte offsets into the
-//! [`diag::Source`], so any stage can point at the text it is about.
+//! D programs end to end: the language itself (text to the checked
+//! program) is the [`dlang`] crate, re-exported here under its module
+//! names; this module holds the stages after it — probe matching and
+//! planning ([`probes`], over the [`syscalls`] table), eBPF generation
+//! ([`codegen`]), the run ([`run`]: maps, programs, attach, the ring
+//! buffer) and the output ([`printer`], with [`stacks`] for symbols).
+//! `docs/architecture.md` draws the pipeline.
 
-pub mod ast;
+pub use dlang::{ast, diag, histogram, lexer, parse, parser, printf, sema};
+
 pub mod codegen;
-pub mod diag;
-pub mod histogram;
-pub mod lexer;
-pub mod parser;
 pub mod printer;
-pub mod printf;
 pub mod probes;
 pub mod run;
-pub mod sema;
 pub mod stacks;
 pub mod syscalls;
-
-/// Parse a D program. On failure, returns every diagnostic found (in text
-/// order); render them with [`diag::render_all`]. Warnings alone do not
-/// fail the parse.
-pub fn parse(source: &diag::Source) -> Result<ast::Program, Vec<diag::Diagnostic>> {
-    let mut diags = diag::Diagnostics::new();
-    let program = parser::parse_program(source, &mut diags);
-    if diags.has_errors() {
-        Err(diags.into_vec())
-    } else {
-        Ok(program)
-    }
-}

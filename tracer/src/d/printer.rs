@@ -4,7 +4,7 @@
 //! `commit` — and prints aggregations (`printa`, and every aggregation not
 //! yet printed at exit) from their maps, merged over CPUs and over kernel
 //! keys that print the same. Maps are read through
-//! [`MapEntries`](crate::kernel::entries::MapEntries), so everything here is
+//! [`MapEntries`], so everything here is
 //! unit-tested without a kernel.
 
 use std::cell::RefCell;

@@ -9,8 +9,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use tracer::d::ast::dump;
-use tracer::d::diag::{render_all, Source};
+use dlang::ast::dump;
+use dlang::diag::{render_all, Source};
 
 fn cases() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/d-syntax");
@@ -28,7 +28,7 @@ fn run(path: &Path) -> (String, bool) {
     let name = path.file_name().expect("file name").to_string_lossy().into_owned();
     let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let source = Source::new(name, text);
-    match tracer::d::parse(&source) {
+    match dlang::parse(&source) {
         Ok(program) => (dump(&program), true),
         Err(diagnostics) => (render_all(&diagnostics, &source), false),
     }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::d::ast::{dump, ExprKind, IntLength, Radix};
+use crate::ast::{dump, ExprKind, IntLength, Radix};
 
 fn source(text: &str) -> Source {
     Source::new("t.d", text)
@@ -9,7 +9,7 @@ fn source(text: &str) -> Source {
 fn parse_ok(text: &str) -> Program {
     let mut diags = Diagnostics::new();
     let program = parse_program(&source(text), &mut diags);
-    assert!(diags.is_empty(), "{text:?}:\n{}", crate::d::diag::render_all(diags.as_slice(), &source(text)));
+    assert!(diags.is_empty(), "{text:?}:\n{}", crate::diag::render_all(diags.as_slice(), &source(text)));
     program
 }
 
@@ -36,7 +36,7 @@ fn errors(text: &str) -> Vec<String> {
 fn rendered(text: &str) -> String {
     let mut diags = Diagnostics::new();
     parse_program(&source(text), &mut diags);
-    crate::d::diag::render_all(diags.as_slice(), &source(text))
+    crate::diag::render_all(diags.as_slice(), &source(text))
 }
 
 #[test]
@@ -387,7 +387,7 @@ fn survive(text: &str) {
     let mut diags = Diagnostics::new();
     let program = parse_program(&s, &mut diags);
     let _ = dump(&program);
-    let _ = crate::d::diag::render_all(diags.as_slice(), &s);
+    let _ = crate::diag::render_all(diags.as_slice(), &s);
 }
 
 fn corpus() -> Vec<String> {

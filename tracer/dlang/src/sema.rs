@@ -2236,7 +2236,7 @@ fn builtin_type(b: Builtin) -> Ty {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::d::diag::Source;
+    use crate::diag::Source;
 
     #[test]
     fn increments_as_values_move_before_their_statement() {
@@ -2271,19 +2271,19 @@ mod tests {
 
     fn check_src(src: &str) -> Result<Ir, String> {
         let source = Source::new("t.d", src);
-        let prog = crate::d::parse(&source).map_err(|d| crate::d::diag::render_all(&d, &source))?;
+        let prog = crate::parse(&source).map_err(|d| crate::diag::render_all(&d, &source))?;
         check(&prog, &Macros { target: Some(42), args: vec!["7".into(), "x".into()], quiet: true, flowindent: false })
-            .map_err(|d| crate::d::diag::render_all(&d, &source))
+            .map_err(|d| crate::diag::render_all(&d, &source))
     }
 
     fn check_described(src: &str, args: &[(&str, ArgKind)]) -> Result<Ir, String> {
         let source = Source::new("t.d", src);
-        let prog = crate::d::parse(&source).map_err(|d| crate::d::diag::render_all(&d, &source))?;
+        let prog = crate::parse(&source).map_err(|d| crate::diag::render_all(&d, &source))?;
         let typed = ClauseArgs::Typed(args.iter().map(|(n, k)| (n.to_string(), *k)).collect());
         check_typed(&prog, &Macros { target: Some(42), args: vec![], quiet: true, flowindent: false }, &|_| {
             typed.clone()
         })
-        .map_err(|d| crate::d::diag::render_all(&d, &source))
+        .map_err(|d| crate::diag::render_all(&d, &source))
     }
 
     fn first_printf_args(ir: &Ir) -> Vec<TExpr> {
@@ -2357,7 +2357,7 @@ mod tests {
 
     fn check_loud(src: &str) -> Ir {
         let source = Source::new("t.d", src);
-        let prog = crate::d::parse(&source).unwrap();
+        let prog = crate::parse(&source).unwrap();
         check(&prog, &Macros { target: None, args: vec![], quiet: false, flowindent: false }).unwrap()
     }
 

@@ -4,9 +4,9 @@
 //! postfix operators and primaries.
 
 use super::{PResult, Parser};
-use crate::d::ast::{BinOp, Expr, ExprKind, PostfixOp, UnaryOp};
-use crate::d::diag::{Diagnostic, Span};
-use crate::d::lexer::{Keyword, Punct, TokenKind};
+use crate::ast::{BinOp, Expr, ExprKind, PostfixOp, UnaryOp};
+use crate::diag::{Diagnostic, Span};
+use crate::lexer::{Keyword, Punct, TokenKind};
 
 /// The binary operator a token stands for.
 fn binary_op(p: Punct) -> Option<BinOp> {
