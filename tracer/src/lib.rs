@@ -12,6 +12,7 @@ pub mod kernel;
 pub mod listing;
 pub mod pattern;
 pub mod process;
+pub mod site;
 pub mod stop;
 pub mod target;
 pub mod trace;
