@@ -288,7 +288,8 @@ fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
         }
     };
     match result {
-        Ok(status) => Ok(ExitCode::from(status.clamp(0, 255) as u8)),
+        // As exit(3) takes it: the low 8 bits (`exit(-1)` is 255, `exit(256)` 0).
+        Ok(status) => Ok(ExitCode::from((status & 0xff) as u8)),
         Err(e @ (drun::DError::Compile { .. } | drun::DError::NoMatch { .. })) => {
             let text = e.to_string();
             eprint!("{text}");

@@ -1859,6 +1859,11 @@ impl Checker<'_> {
         }
         let signed = |t: Ty| matches!(t, Ty::Int { signed: true, .. });
         let ty = if cmp || op.is_logical() || signed(l.ty) && signed(r.ty) { Ty::I64 } else { Ty::U64 };
+        if matches!(op, BinOp::Div | BinOp::Mod) && matches!(r.kind, TKind::Int(0)) {
+            // dtrace(1) refuses this at compile time too.
+            self.err(r.span, "division by zero");
+            return TExpr { kind: TKind::Int(0), ty, span };
+        }
         // Fold constants so `-1` and `2 * 3` cost nothing.
         if let (TKind::Int(a), TKind::Int(b)) = (&l.kind, &r.kind) {
             if let Some(v) = fold(op, *a, *b) {
@@ -2674,5 +2679,14 @@ mod tests {
         let ir = check_src("syscall:::entry /probefunc == \"read\"/ { @[probefunc] = count(); }").unwrap();
         assert!(matches!(ir.clauses[0].predicate.as_ref().unwrap().kind, TKind::ProbeIs { negate: false, .. }));
         assert_eq!(ir.aggs[0].keys, [Ty::Probe(ProbeField::Function)]);
+    }
+
+    #[test]
+    fn a_constant_zero_divisor_is_a_compile_error() {
+        for program in ["BEGIN { x = 1 / 0; }", "BEGIN { x = timestamp % 0; }"] {
+            let e = check_src(program).unwrap_err();
+            assert!(e.contains("error: division by zero"), "{e}");
+        }
+        assert!(check_src("BEGIN { z = 0; x = 1 / z; }").is_ok());
     }
 }

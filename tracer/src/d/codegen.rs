@@ -152,13 +152,15 @@ pub const SCRATCH_HEADER: usize = 8;
 pub mod counter {
     /// Records the ring buffer had no room for.
     pub const DROPS: i32 = 0;
-    /// Runtime errors (invalid user addresses).
+    /// Runtime errors: invalid user addresses.
     pub const ERRORS: i32 = 1;
     /// Firings skipped because their CPU's scratch area was in use by a
     /// program they interrupted.
     pub const NESTED: i32 = 2;
+    /// Runtime errors: integer divisions and remainders by zero.
+    pub const DIVZERO: i32 = 3;
     /// How many counters there are.
-    pub const COUNT: u32 = 3;
+    pub const COUNT: u32 = 4;
 }
 
 impl Context {
@@ -548,9 +550,13 @@ const ERR_ADDR: i16 = -480;
 const ERR_PROBE: i16 = -488;
 // The speculation id of the clause's records after `speculate()`.
 const SPEC_ID: i16 = -496;
+// The fault type of the faulting clause, for `ERROR` clauses (`arg4`).
+const ERR_KIND: i16 = -504;
 
 /// `DTRACEFLT_BADADDR`: the fault type in `ERROR`'s `arg4`.
 pub const FAULT_BADADDR: i32 = 1;
+/// `DTRACEFLT_DIVZERO`: an integer division or remainder by zero.
+pub const FAULT_DIVZERO: i32 = 2;
 
 /// Generate the program for `spec`. Returns its instructions and the
 /// scratch bytes it needs.
@@ -621,11 +627,12 @@ pub fn generate(
         g.scratch = layout.temps;
         let fault = g.a.label();
         g.fault = Some(fault);
+        // A fault in the predicate ends the clause and runs ERROR too.
+        g.fault_used = false;
         if let Some(p) = &clause.predicate {
             g.int(p)?;
             g.a.jmp_imm(Cond::Eq, R0, 0, skip);
         }
-        g.fault_used = false;
         g.speculative = false;
         g.stmts(&clause.body, out)?;
         g.speculative = false;
@@ -699,11 +706,40 @@ impl Gen<'_> {
                 self.fault_used = true;
                 self.a.emit(Insn::load(Size::DW, R1, R10, addr));
                 self.a.emit(Insn::store(Size::DW, R10, ERR_ADDR, R1));
+                self.a.emit(Insn::store_imm(Size::DW, R10, ERR_KIND, FAULT_BADADDR));
                 self.a.goto(fault);
             }
             None => self.zero_scratch(off, n),
         }
         self.a.bind(ok);
+    }
+
+    /// Before `r0 /= r1` or `r0 %= r1`: when `r1` is 0, count the error
+    /// and leave the clause as DTrace does (`ERROR` sees fault type
+    /// [`FAULT_DIVZERO`], address 0); inside `ERROR` clauses the result is
+    /// 0. `r0` and `r1` are untouched when the divisor is not 0.
+    fn check_divisor(&mut self) -> Result<(), CodegenError> {
+        let ok = self.a.label();
+        self.a.jmp_imm(Cond::Ne, R1, 0, ok);
+        self.bump_counter(counter::DIVZERO);
+        match self.fault {
+            Some(fault) => {
+                self.fault_used = true;
+                self.a.emit(Insn::store_imm(Size::DW, R10, ERR_ADDR, 0));
+                self.a.emit(Insn::store_imm(Size::DW, R10, ERR_KIND, FAULT_DIVZERO));
+                self.a.goto(fault);
+                self.a.bind(ok);
+            }
+            None => {
+                let done = self.a.label();
+                self.a.emit(Insn::mov_imm(R0, 0));
+                self.a.emit(Insn::mov_imm(R1, 1));
+                self.a.goto(done);
+                self.a.bind(ok);
+                self.a.bind(done);
+            }
+        }
+        Ok(())
     }
 
     fn err<T>(&self, e: &TExpr, msg: &str) -> Result<T, CodegenError> {
@@ -1717,6 +1753,7 @@ impl Gen<'_> {
             BinOp::Mul => self.a.emit(alu(Alu::Mul)),
             BinOp::Div | BinOp::Mod => {
                 let a = if op == BinOp::Div { Alu::Div } else { Alu::Mod };
+                self.check_divisor()?;
                 self.a.emit(if signed { Insn::alu_signed(a, R0, R1) } else { alu(a) });
             }
             BinOp::BitAnd => self.a.emit(alu(Alu::And)),
@@ -1859,7 +1896,7 @@ impl Gen<'_> {
             match n {
                 1 => self.a.emit(Insn::load(Size::DW, R0, R10, ERR_PROBE)),
                 2 => self.a.emit(Insn::mov_imm(R0, faulted as i32)),
-                4 => self.a.emit(Insn::mov_imm(R0, FAULT_BADADDR)),
+                4 => self.a.emit(Insn::load(Size::DW, R0, R10, ERR_KIND)),
                 5 => self.a.emit(Insn::load(Size::DW, R0, R10, ERR_ADDR)),
                 _ => self.a.emit(Insn::mov_imm(R0, 0)),
             }

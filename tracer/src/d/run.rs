@@ -665,6 +665,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     }
     let drops = counters.percpu_sum(codegen::counter::DROPS as u32)?;
     let errors = counters.percpu_sum(codegen::counter::ERRORS as u32)?;
+    let divzero = counters.percpu_sum(codegen::counter::DIVZERO as u32)?;
     let nested = counters.percpu_sum(codegen::counter::NESTED as u32)?;
     if drops > 0 {
         eprintln!("sdtrace: {drops} record(s) dropped: the buffer was full (raise it with -x bufsize=16m)");
@@ -673,7 +674,10 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         eprintln!("{}", nested_message(nested));
     }
     if errors > 0 {
-        eprintln!("{}", errors_message(errors));
+        eprintln!("{}", errors_message(errors, "invalid user address in copyin or copyinstr"));
+    }
+    if divzero > 0 {
+        eprintln!("{}", errors_message(divzero, "division by zero"));
     }
     // A command still running after exit() goes on, untraced.
     drop(held);
@@ -790,10 +794,10 @@ fn nested_message(nested: u64) -> String {
     )
 }
 
-/// The run-end report of runtime errors.
-fn errors_message(errors: u64) -> String {
+/// The run-end report of runtime errors of one kind.
+fn errors_message(errors: u64, kind: &str) -> String {
     format!(
-        "sdtrace: {errors} error{} (invalid user address in copyin or copyinstr); {} its clause early",
+        "sdtrace: {errors} error{} ({kind}); {} its clause early",
         if errors == 1 { "" } else { "s" },
         if errors == 1 { "it ended" } else { "each ended" }
     )
