@@ -53,6 +53,12 @@ impl Conv {
     }
 }
 
+/// The largest width or precision a conversion is given (larger ones,
+/// written or from a `*` argument, are cut to it), so that one printf
+/// cannot ask for gigabytes of padding (65,535: Rust's formatter takes no
+/// larger precision).
+pub const MAX_FIELD: usize = u16::MAX as usize;
+
 /// A width or precision.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Count {
@@ -251,7 +257,7 @@ impl Format {
         let mut last = Value::Int(0);
         let mut out = String::new();
         let mut args = args.iter();
-        let mut next_int = |args: &mut std::slice::Iter<Value>| match args.next() {
+        let next_int = |args: &mut std::slice::Iter<Value>| match args.next() {
             Some(Value::Int(v)) => *v,
             _ => 0,
         };
@@ -259,16 +265,32 @@ impl Format {
             match p {
                 Piece::Lit(t) => out.push_str(t),
                 Piece::Conv(s) => {
-                    let resolve =
-                        |c: Option<Count>,
-                         args: &mut std::slice::Iter<Value>,
-                         f: &mut dyn FnMut(&mut std::slice::Iter<Value>) -> i64| match c {
-                            None => None,
-                            Some(Count::Fixed(n)) => Some(n),
-                            Some(Count::Star) => Some(f(args).max(0) as usize),
-                        };
-                    let width = resolve(s.width, &mut args, &mut next_int);
-                    let precision = resolve(s.precision, &mut args, &mut next_int);
+                    // As C's printf: a negative `*` width is the `-` flag
+                    // and its magnitude, a negative `*` precision none.
+                    let mut left = s.left;
+                    let width = match s.width {
+                        None => None,
+                        Some(Count::Fixed(n)) => Some(n),
+                        Some(Count::Star) => {
+                            let w = next_int(&mut args);
+                            left |= w < 0;
+                            Some(usize::try_from(w.unsigned_abs()).unwrap_or(usize::MAX))
+                        }
+                    };
+                    let precision = match s.precision {
+                        None => None,
+                        Some(Count::Fixed(n)) => Some(n),
+                        Some(Count::Star) => usize::try_from(next_int(&mut args)).ok(),
+                    };
+                    let width = width.map(|w| w.min(MAX_FIELD));
+                    let precision = precision.map(|p| p.min(MAX_FIELD));
+                    let adjusted;
+                    let s = if left != s.left {
+                        adjusted = Spec { left, ..s.clone() };
+                        &adjusted
+                    } else {
+                        s
+                    };
                     let value = if s.agg {
                         if let Some(v) = aggs.next() {
                             last = v.clone();
@@ -381,6 +403,32 @@ mod tests {
         );
         assert_eq!(r("%*s-> %s", &[Int(4), Str("".into()), Str("f".into())]), "    -> f");
         assert_eq!(r("100%% %c %lld %zu", &[Int(65), Int(5), Int(6)]), "100% A 5 6");
+    }
+
+    #[test]
+    fn a_negative_star_width_left_justifies_and_a_negative_star_precision_is_none() {
+        use Value::{Int, Str};
+        let r = |fmt: &str, args: &[Value]| parse(fmt).unwrap().render(args, None);
+        // What C's printf prints: printf("[%*d]", -5, 1) is "[1    ]",
+        // printf("[%.*s]", -1, "abc") is "[abc]".
+        assert_eq!(r("[%*d]", &[Int(-5), Int(1)]), "[1    ]");
+        assert_eq!(r("[%.*s]", &[Int(-1), Str("abc".into())]), "[abc]");
+        assert_eq!(r("[%.*s]", &[Int(2), Str("abc".into())]), "[ab]");
+        assert_eq!(r("[%-*d]", &[Int(-3), Int(7)]), "[7  ]");
+    }
+
+    #[test]
+    fn huge_widths_are_cut_not_allocated() {
+        use Value::Int;
+        let out = parse("%*d").unwrap().render(&[Int(i64::MAX), Int(1)], None);
+        assert_eq!(out.len(), MAX_FIELD);
+        let out = parse("%*d").unwrap().render(&[Int(i64::MIN), Int(1)], None);
+        assert_eq!(out.len(), MAX_FIELD);
+        let out = parse("%.*f").unwrap().render(&[Int(i64::MAX), Value::Float(1.5)], None);
+        assert!(out.len() <= MAX_FIELD + 2, "{}", out.len());
+        // Written in the format, past what Rust's formatter takes (it panicked).
+        let out = parse("%.70000f").unwrap().render(&[Value::Float(1.5)], None);
+        assert_eq!(out.len(), MAX_FIELD + 2);
     }
 
     #[test]
