@@ -726,3 +726,30 @@ fn listing_with_a_command_names_the_commands_pid() {
     // The held command was killed, not left waiting.
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "pid {pid} is still there");
 }
+
+/// Regression: `-p P -p P` scoped P's objects twice, so every site was
+/// attached twice and every event counted twice. The sites a process is
+/// traced at are those of the file's notes, as readelf lists them.
+#[test]
+fn a_pid_given_twice_is_traced_once() {
+    if !can_attach() {
+        return;
+    }
+    let exe = fixture("sdt_basic_O2");
+    let notes = Command::new("readelf").args(["-n", &exe.display().to_string()]).output().unwrap();
+    let notes = String::from_utf8_lossy(&notes.stdout);
+    let sites = notes.lines().filter(|l| l.trim() == "Name: repeated").count();
+    assert!(sites > 0, "readelf shows no `repeated` note in {}:\n{notes}", exe.display());
+    let mut prog = Command::new(&exe).args(["100000", "slow"]).stdout(Stdio::null()).spawn().unwrap();
+    let pid = prog.id().to_string();
+    let out = Command::new(sdtrace_bin())
+        .args(["-l", "-n", "fixture$target:::repeated", "-p", &pid, "-p", &pid])
+        .output()
+        .unwrap();
+    let _ = prog.kill();
+    let _ = prog.wait();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed = stdout.lines().skip(1).filter(|l| l.trim_end().ends_with(" repeated")).count();
+    assert_eq!(listed, sites, "{stdout}");
+}

@@ -104,6 +104,20 @@ struct TargetArgs {
     duration: Option<Duration>,
 }
 
+impl TargetArgs {
+    /// The `-p` processes, each once: a pid given twice would have its
+    /// probes attached twice and every event counted twice.
+    fn unique_pids(&self) -> Vec<u32> {
+        let mut seen = Vec::with_capacity(self.pids.len());
+        for &p in &self.pids {
+            if !seen.contains(&p) {
+                seen.push(p);
+            }
+        }
+        seen
+    }
+}
+
 /// Parses `--duration`: a positive, finite number of seconds of at most a
 /// year (`0.5`, `10`).
 fn seconds(text: &str) -> Result<Duration, String> {
@@ -260,7 +274,7 @@ fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let cfg = drun::DConfig {
         source,
-        pids: d.target.pids,
+        pids: d.target.unique_pids(),
         command: d.target.command.map(|c| c.0).unwrap_or_default(),
         quiet: d.quiet,
         flowindent: d.flowindent,
@@ -321,20 +335,12 @@ fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let Some(command) = cli.command else { return run_d(cli.d) };
     match command {
-        Command::Trace {
-            probes,
-            target: TargetArgs { pids, command, allow_zero, duration },
-            argv,
-            json,
-            strsize,
-            bufsize,
-            switchrate,
-            quiet,
-            uprobe_method,
-        } => {
+        Command::Trace { probes, target, argv, json, strsize, bufsize, switchrate, quiet, uprobe_method } => {
             if !bufsize.is_power_of_two() {
                 anyhow::bail!("--bufsize must be a power of two (MiB), not {bufsize}");
             }
+            let pids = target.unique_pids();
+            let TargetArgs { command, allow_zero, duration, .. } = target;
             let command = match (command, argv.is_empty()) {
                 (Some(_), false) => {
                     let mut cli = Cli::command();
