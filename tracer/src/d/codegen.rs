@@ -126,6 +126,10 @@ pub fn vtime_program(vtime: i32, task: TaskOffsets) -> Vec<Insn> {
     a.finish()
 }
 
+/// Most bytes of global variables: every byte of them must lie at an
+/// offset an instruction takes (an `i16`).
+pub const MAX_GLOBALS: usize = i16::MAX as usize + 1;
+
 /// Largest per-CPU scratch area (the kernel's limit for a per-CPU value).
 pub const SCRATCH_MAX: usize = 32 * 1024;
 
@@ -567,6 +571,16 @@ pub fn generate(
     spec: &ProgramSpec,
     names: &dyn ProbeNames,
 ) -> Result<(Vec<Insn>, usize), CodegenError> {
+    // Globals are addressed by a 16-bit signed offset from their value;
+    // past that, offsets wrapped and two variables shared one place.
+    if layout.globals_size > MAX_GLOBALS {
+        return Err(CodegenError(format!(
+            "the program's global variables take {} bytes, more than the {MAX_GLOBALS} sdtrace can address; \
+             use fewer of them, make some clause-local (this->) or thread-local (self->), or lower strsize \
+             (-x strsize=N: each string takes that many)",
+            layout.globals_size
+        )));
+    }
     let mut g = Gen {
         a: Asm::new(),
         ir,
@@ -1998,6 +2012,24 @@ mod tests {
         };
         let table: &ProbeTable = &p.table;
         p.specs().iter().map(|s| generate(&ir, &layout, &maps, s, table).expect("generates").0).collect()
+    }
+
+    #[test]
+    fn globals_past_what_an_offset_addresses_are_refused_not_aliased() {
+        // Regression: with 4,097 8-byte globals, v4096 sat at offset 32,768,
+        // which wrapped; at 8,193, v8192 shared offset 0 with v0.
+        let many = |n: usize| {
+            let body: String = (0..n).map(|i| format!("v{i} = {i}; ")).collect();
+            format!("BEGIN {{ {body} }}")
+        };
+        let source = Source::new("t.d", many(4097));
+        let ast = crate::d::parse(&source).expect("parses");
+        let ir = check(&ast, &Macros::default()).expect("checks");
+        let p = plan(&ir, crate::d::probes::ArgCatalog::default(), None, false).expect("plans");
+        let layout = Layout::new(&ir, 64);
+        let e = generate(&ir, &layout, &MapFds::numbered(&ir), p.specs()[0], &p.table).unwrap_err();
+        assert!(e.0.contains("global variables take 32776 bytes, more than the 32768"), "{}", e.0);
+        assert_eq!(programs(&many(4096)).len(), 1);
     }
 
     /// Instructions no path from the first one (or from a subprogram
