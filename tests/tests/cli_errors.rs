@@ -26,6 +26,13 @@ fn unprivileged(args: &[&str]) -> Command {
     cmd
 }
 
+/// `sdtrace` under timeout(1): a run that would hang exits 124 after 10 s.
+fn within_10s() -> Command {
+    let mut c = Command::new("timeout");
+    c.arg("10").arg(sdtrace_bin());
+    c
+}
+
 #[test]
 fn a_type_error_reaches_a_user_without_privileges() {
     // Before, sdtrace made a BPF map as a privilege check before type
@@ -107,4 +114,22 @@ fn the_command_given_twice_to_trace_is_a_usage_error() {
     let (code, stderr) = run(Command::new(sdtrace_bin()).args(["trace", "python:gc*", "-c", "true", "--", "ls"]));
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("either with -c COMMAND or after `--`, not both"), "{stderr}");
+}
+
+#[test]
+fn an_endless_script_is_refused_at_its_size_limit_not_read_forever() {
+    // Before, `-s /dev/zero` read until memory ran out.
+    let (code, stderr) = run(within_10s().args(["-s", "/dev/zero"]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("/dev/zero: a D script is at most 16 MiB"), "{stderr}");
+}
+
+#[test]
+fn a_program_without_clauses_is_an_error_not_an_endless_run() {
+    // Before, it attached nothing and ran until Ctrl-C.
+    for program in ["", "#pragma D option quiet", "/* nothing */"] {
+        let (code, stderr) = run(within_10s().args(["-n", program]));
+        assert_eq!(code, 2, "{program:?}: {stderr}");
+        assert!(stderr.contains("the program has no probe clauses"), "{program:?}: {stderr}");
+    }
 }

@@ -172,15 +172,36 @@ fn exit_code(status: i32) -> i32 {
     }
 }
 
+/// How long a command still running when tracing ends has, after SIGTERM,
+/// before SIGKILL.
+const TERM_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 impl Drop for HeldCommand {
+    /// The command sdtrace started does not outlive the run, as with
+    /// dtrace(1) and bpftrace: one never released is killed before its
+    /// `execve` (it must not run untraced); one still running when tracing
+    /// ends (`exit()`, `--duration`, a signal to sdtrace alone) gets
+    /// SIGTERM, then SIGKILL after [`TERM_GRACE`]. Before, sdtrace waited
+    /// for it to finish on its own, untraced.
     fn drop(&mut self) {
-        if self.exited.is_none() {
-            if self.go.is_some() {
-                // Never released: the child must not run untraced.
-                // SAFETY: signalling our own child.
+        if self.exited.is_some() {
+            return;
+        }
+        if self.go.is_some() {
+            // SAFETY: signalling our own child.
+            unsafe { libc::kill(self.pid, libc::SIGKILL) };
+        } else if self.try_wait().ok().flatten().is_none() {
+            // SAFETY: signalling our own child, which has not been reaped.
+            unsafe { libc::kill(self.pid, libc::SIGTERM) };
+            let until = std::time::Instant::now() + TERM_GRACE;
+            while std::time::Instant::now() < until && matches!(self.try_wait(), Ok(None)) {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            if self.exited.is_none() {
+                // SAFETY: as above; it has still not been reaped.
                 unsafe { libc::kill(self.pid, libc::SIGKILL) };
             }
-            let _ = self.wait();
         }
+        let _ = self.wait();
     }
 }

@@ -31,6 +31,24 @@ pub fn requested() -> bool {
     STOP.load(Ordering::SeqCst)
 }
 
+/// How often a pause looks at whether the run should end.
+const PAUSE_SLICE: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Sleep for `d` (the switch rate between two drains), or less: the pause
+/// ends within [`PAUSE_SLICE`] of `over` returning true, so that a signal,
+/// the end of `--duration` or of the traced command is acted on at once
+/// however long the switch rate is.
+pub fn pause(d: std::time::Duration, mut over: impl FnMut() -> bool) {
+    let until = std::time::Instant::now() + d;
+    loop {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || over() {
+            return;
+        }
+        std::thread::sleep(left.min(PAUSE_SLICE));
+    }
+}
+
 /// Whether process `pid` still exists.
 pub fn process_alive(pid: u32) -> bool {
     // SAFETY: kill with signal 0 only checks for existence.

@@ -509,7 +509,9 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
         }
         // A full batch means more is waiting: drain again without sleeping.
         if drained < BATCH {
-            std::thread::sleep(cfg.switchrate);
+            stop::pause(cfg.switchrate, || {
+                stop::run_over(started, cfg.duration, held.as_mut(), &cfg.pids).unwrap_or(true)
+            });
         }
     }
     // Detach first: then nothing more is written and the drain ends.

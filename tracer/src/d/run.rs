@@ -224,6 +224,10 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         writeln!(out, "{}", super::ast::dump(&ast))?;
         return Ok(0);
     }
+    if !ast.items.iter().any(|i| matches!(i, super::ast::Item::Clause(_))) {
+        // dtrace(1) refuses it too; it used to run until Ctrl-C, doing nothing.
+        return Err(DError::Usage(format!("{}: the program has no probe clauses: nothing to trace", src.name)));
+    }
     let runs = cfg.dump.is_none() && !cfg.list_only;
     // The kernel's wait before the first uprobe registration passes while
     // the program compiles (without privileges it fails, unseen).
@@ -592,7 +596,10 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let watched: Vec<u32> = held.as_ref().map(|h| h.pid()).into_iter().chain(cfg.pids.iter().copied()).collect();
     let mut ticks = 0u64;
     while state.borrow().status.is_none() {
-        std::thread::sleep(opts.switchrate);
+        stop::pause(opts.switchrate, || {
+            stop::run_over(started, cfg.duration, held.as_mut(), &cfg.pids).unwrap_or(true)
+                || state.borrow().status.is_some()
+        });
         ticks += 1;
         state.borrow_mut().printer.snapshot_processes(&watched, ticks % 10 == 1);
         drain(&mut rb)?;
@@ -679,7 +686,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     if divzero > 0 {
         eprintln!("{}", errors_message(divzero, "division by zero"));
     }
-    // A command still running after exit() goes on, untraced.
+    // A command still running is ended (see HeldCommand's drop).
     drop(held);
     Ok(status.unwrap_or(0))
 }
@@ -814,8 +821,21 @@ fn kernel_facts() -> codegen::KernelFacts {
     }
 }
 
-/// The source of a `-s` script.
+/// The source of a `-s` script, at most [`MAX_SCRIPT`] bytes (`-s
+/// /dev/zero` grew sdtrace to gigabytes), UTF-8.
 pub fn read_script(path: &std::path::Path) -> Result<Source, DError> {
-    let text = std::fs::read_to_string(path).map_err(|e| DError::Usage(format!("{}: {e}", path.display())))?;
+    use std::io::Read as _;
+    let usage = |why: String| DError::Usage(format!("{}: {why}", path.display()));
+    let file = std::fs::File::open(path).map_err(|e| usage(e.to_string()))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SCRIPT as u64 + 1).read_to_end(&mut bytes).map_err(|e| usage(e.to_string()))?;
+    if bytes.len() > MAX_SCRIPT {
+        return Err(usage(format!("a D script is at most {} MiB; this one is larger", MAX_SCRIPT >> 20)));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| usage(format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to())))?;
     Ok(Source::new(path.display().to_string(), text))
 }
+
+/// The largest script `-s` reads.
+pub const MAX_SCRIPT: usize = 16 << 20;
