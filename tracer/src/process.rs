@@ -181,7 +181,7 @@ impl Drop for HeldCommand {
     /// dtrace(1) and bpftrace: one never released is killed before its
     /// `execve` (it must not run untraced); one still running when tracing
     /// ends (`exit()`, `--duration`, a signal to sdtrace alone) gets
-    /// SIGTERM, then SIGKILL after [`TERM_GRACE`]. Before, sdtrace waited
+    /// SIGTERM, then SIGKILL half a second later. Before, sdtrace waited
     /// for it to finish on its own, untraced.
     fn drop(&mut self) {
         if self.exited.is_some() {

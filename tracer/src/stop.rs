@@ -35,7 +35,7 @@ pub fn requested() -> bool {
 const PAUSE_SLICE: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Sleep for `d` (the switch rate between two drains), or less: the pause
-/// ends within [`PAUSE_SLICE`] of `over` returning true, so that a signal,
+/// ends within 10 ms of `over` returning true, so that a signal,
 /// the end of `--duration` or of the traced command is acted on at once
 /// however long the switch rate is.
 pub fn pause(d: std::time::Duration, mut over: impl FnMut() -> bool) {
