@@ -133,3 +133,17 @@ fn a_program_without_clauses_is_an_error_not_an_endless_run() {
         assert!(stderr.contains("the program has no probe clauses"), "{program:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_bufsize_past_1g_is_an_error_not_silently_1g() {
+    for v in ["2g", "99999999999999999g"] {
+        let (code, stderr) =
+            run(Command::new(sdtrace_bin()).args(["-x", &format!("bufsize={v}"), "-n", "BEGIN { exit(0); }"]));
+        assert_eq!(code, 2, "{v}: {stderr}");
+        assert!(
+            stderr.contains("bufsize is at most 1g") || stderr.contains("is not a value option `bufsize` takes"),
+            "{v}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

@@ -153,7 +153,7 @@ fn size_value(v: &str) -> Option<u64> {
         Some((i, 'g' | 'G')) => (&v[..i], 1 << 30),
         _ => (v, 1),
     };
-    num.parse::<u64>().ok().map(|n| n * mul)
+    num.parse::<u64>().ok().and_then(|n| n.checked_mul(mul))
 }
 
 fn time_value(v: &str) -> Option<Duration> {
@@ -181,7 +181,10 @@ fn options(ir: &Ir, cfg: &DConfig) -> Result<Options, DError> {
     };
     let from_program = ir.options.iter().map(|(n, v, _)| (n.clone(), v.clone()));
     for (name, value) in from_program.chain(cfg.options.iter().cloned()) {
-        let bad = || DError::Usage(format!("option `{name}` needs a value such as {name}=…"));
+        let bad = || match &value {
+            None => DError::Usage(format!("option `{name}` needs a value such as {name}=…")),
+            Some(v) => DError::Usage(format!("`{v}` is not a value option `{name}` takes (see docs/d-language.md)")),
+        };
         match name.as_str() {
             "quiet" => o.quiet = true,
             "nspec" => {
@@ -200,8 +203,11 @@ fn options(ir: &Ir, cfg: &DConfig) -> Result<Options, DError> {
             }
             "bufsize" => {
                 let v = size_value(value.as_deref().ok_or_else(bad)?).ok_or_else(bad)?;
-                let v = v.next_power_of_two().clamp(4096, 1 << 30);
-                o.bufsize = v as u32;
+                if v > 1 << 30 {
+                    return Err(DError::Usage(format!("bufsize is at most 1g (1073741824 bytes), not {v}")));
+                }
+                // The ring buffer's size is a power of two of at least a page.
+                o.bufsize = v.next_power_of_two().max(4096) as u32;
             }
             "switchrate" => o.switchrate = time_value(value.as_deref().ok_or_else(bad)?).ok_or_else(bad)?,
             // Applied by the type checker (probe lines).
