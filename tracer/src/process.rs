@@ -83,9 +83,10 @@ impl HeldCommand {
         let (go_r, go_w) = pipe(libc::O_CLOEXEC).map_err(|e| err(e.to_string()))?;
         let (st_r, st_w) = pipe(libc::O_CLOEXEC).map_err(|e| err(e.to_string()))?;
 
-        // SAFETY: sdtrace has no other threads at this point; the child
-        // calls only async-signal-safe functions (read, execve, write, _exit)
-        // on data prepared above.
+        let (keep_r, keep_w, release_w) = (go_r.as_raw_fd(), st_w.as_raw_fd(), go_w.as_raw_fd());
+        // SAFETY: the child calls only async-signal-safe functions (close,
+        // read, execve, write, _exit) on data prepared above,
+        // so other threads of sdtrace (the uprobe warm-up) do not matter.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
             return Err(err(io::Error::last_os_error().to_string()));
@@ -93,13 +94,21 @@ impl HeldCommand {
         if pid == 0 {
             // SAFETY: see above; every pointer refers to memory prepared before fork.
             unsafe {
+                // Its copy of the release pipe's write end would keep its
+                // own read below from ever seeing sdtrace die: it stayed
+                // blocked, held, when sdtrace was killed. (sdtrace's other
+                // descriptors are close-on-exec; descriptors the user gave
+                // sdtrace without that flag are the command's, as a shell
+                // would pass them.)
+                libc::close(release_w);
                 let mut b = 0u8;
-                let n = libc::read(go_r.as_raw_fd(), (&mut b as *mut u8).cast(), 1);
+                // 0 bytes: sdtrace is gone without releasing it; never run.
+                let n = libc::read(keep_r, (&mut b as *mut u8).cast(), 1);
                 if n == 1 {
                     libc::execve(path.as_ptr(), argp.as_ptr(), envp.as_ptr());
                 }
                 let errno = *libc::__errno_location();
-                libc::write(st_w.as_raw_fd(), (&errno as *const i32).cast(), 4);
+                libc::write(keep_w, (&errno as *const i32).cast(), 4);
                 libc::_exit(127);
             }
         }
