@@ -26,6 +26,7 @@ fn main() {
         cc(&[&format!("-{opt}"), "-g", "-o", &o(&format!("sdt_basic_{opt}")), "fixtures/sdt_basic.c"], "sdt_basic");
     }
     cc(&["-O2", "-o", &o("sdt_nop10"), "fixtures/sdt_nop10.c"], "sdt_nop10");
+    cc(&["-O2", "-o", &o("sdt_dup_notes"), "fixtures/sdt_dup_notes.c"], "sdt_dup_notes");
     cc(
         &[
             "-O2",

@@ -462,3 +462,18 @@ fn without_privileges_the_error_names_the_capabilities_and_the_command_never_run
     assert!(err.contains("needs root, or CAP_BPF and CAP_PERFMON"), "{err}");
     assert!(!marker.exists(), "the command ran untraced");
 }
+
+/// Regression: a site described by three identical notes was probed three
+/// times, each hit printed three times. The fixture prints how often it
+/// fired.
+#[test]
+fn a_site_with_identical_notes_is_one_site() {
+    if !can_attach() {
+        return;
+    }
+    let exe = fixture("sdt_dup_notes");
+    let (events, text) = trace_json("fixture:dup", &format!("{} 7", exe.display()));
+    assert!(text.contains("fired 7"), "{text}");
+    assert_eq!(events.len(), 7, "{text}");
+    assert!(text.contains("7 events from 1 sites"), "{text}");
+}
