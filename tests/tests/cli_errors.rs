@@ -147,3 +147,42 @@ fn a_bufsize_past_1g_is_an_error_not_silently_1g() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+#[test]
+fn a_command_that_is_not_executable_is_refused_before_anything_runs() {
+    // Before, BEGIN ran and printed, then exec failed with EACCES.
+    let file = std::env::temp_dir().join(format!("sdtrace-not-executable-{}", std::process::id()));
+    std::fs::write(&file, "#!/bin/sh\necho ran\n").unwrap();
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let path = file.display().to_string();
+    let (code, stderr) = run(Command::new(sdtrace_bin()).args(["-n", "BEGIN { printf(\"began\\n\"); }", "-c", &path]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&format!("command `{path}` is not executable")), "{stderr}");
+    let (code, stderr) = run(Command::new(sdtrace_bin()).args(["trace", "x:y", "-c", &path]));
+    let _ = std::fs::remove_file(&file);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains(&format!("command `{path}` is not executable")), "{stderr}");
+}
+
+/// A kernel thread, by the kernel's own flag (PF_KTHREAD in /proc/PID/stat).
+fn a_kernel_thread() -> Option<u32> {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let flags: u64 = stat.rsplit_once(") ")?.1.split_whitespace().nth(6)?.parse().ok()?;
+        (flags & PF_KTHREAD != 0).then_some(pid)
+    })
+}
+
+#[test]
+fn a_kernel_thread_given_with_p_is_named_as_such() {
+    // Before: "names a USDT probe, which needs processes to look in".
+    let Some(pid) = a_kernel_thread() else { panic!("no kernel thread in /proc") };
+    let pid = pid.to_string();
+    for args in [&["-n", "python$target:::gc-start { }", "-p", &pid][..], &["trace", "python:gc*", "-p", &pid][..]] {
+        let (code, stderr) = run(Command::new(sdtrace_bin()).args(args));
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.contains(&format!("pid {pid}: is a kernel thread")), "{args:?}: {stderr}");
+    }
+}

@@ -48,6 +48,8 @@ pub struct HeldCommand {
     go: Option<OwnedFd>,
     status: OwnedFd,
     exited: Option<i32>,
+    /// The signal that ended the child, when one did.
+    signal: Option<i32>,
 }
 
 fn pipe(flags: libc::c_int) -> io::Result<(OwnedFd, OwnedFd)> {
@@ -114,7 +116,7 @@ impl HeldCommand {
         }
         drop(go_r);
         drop(st_w);
-        Ok(HeldCommand { pid, command, go: Some(go_w), status: st_r, exited: None })
+        Ok(HeldCommand { pid, command, go: Some(go_w), status: st_r, exited: None, signal: None })
     }
 
     /// The child's pid.
@@ -151,7 +153,7 @@ impl HeldCommand {
         // SAFETY: waiting on our own child with a valid status pointer.
         let r = unsafe { libc::waitpid(self.pid, &mut status, libc::WNOHANG) };
         if r == self.pid {
-            self.exited = Some(exit_code(status));
+            self.note_status(status);
         } else if r < 0 {
             return Err(ProcessError::Command {
                 command: self.command.clone(),
@@ -166,10 +168,40 @@ impl HeldCommand {
             let mut status = 0;
             // SAFETY: waiting on our own child with a valid status pointer.
             if unsafe { libc::waitpid(self.pid, &mut status, 0) } == self.pid {
-                self.exited = Some(exit_code(status));
+                self.note_status(status);
             }
         }
         self.exited
+    }
+}
+
+impl HeldCommand {
+    fn note_status(&mut self, status: i32) {
+        self.exited = Some(exit_code(status));
+        self.signal = libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status));
+    }
+
+    /// How the command ended, when a signal ended it (after the run had
+    /// released it): "pid N (COMMAND) was killed by SIGKILL", for the
+    /// run's end report.
+    pub fn killed_by(&self) -> Option<String> {
+        let sig = self.signal?;
+        let name = match sig {
+            libc::SIGHUP => "SIGHUP",
+            libc::SIGINT => "SIGINT",
+            libc::SIGQUIT => "SIGQUIT",
+            libc::SIGILL => "SIGILL",
+            libc::SIGTRAP => "SIGTRAP",
+            libc::SIGABRT => "SIGABRT",
+            libc::SIGBUS => "SIGBUS",
+            libc::SIGFPE => "SIGFPE",
+            libc::SIGKILL => "SIGKILL",
+            libc::SIGSEGV => "SIGSEGV",
+            libc::SIGPIPE => "SIGPIPE",
+            libc::SIGTERM => "SIGTERM",
+            _ => "a signal",
+        };
+        Some(format!("pid {} (`{}`) was killed by {name} ({sig})", self.pid, self.command))
     }
 }
 

@@ -55,6 +55,18 @@ pub fn process_objects(pid: u32) -> Result<Vec<MappedObject>, ProcessError> {
         };
         out.push(MappedObject { name: name.to_string(), open_path });
     }
+    if out.is_empty() {
+        // Nothing to probe: say why instead of "say what to trace" later.
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit_once(") ").and_then(|(_, rest)| rest.chars().next()));
+        if state == Some('Z') {
+            return Err(ProcessError::new(pid, "is a zombie: it has exited and has nothing left to trace".into()));
+        }
+        if maps.is_empty() {
+            return Err(ProcessError::new(pid, "is a kernel thread: it has no user-space code to probe".into()));
+        }
+    }
     Ok(out)
 }
 
@@ -87,7 +99,26 @@ pub fn resolve_command(program: &str) -> Option<PathBuf> {
         return Path::new(program).is_file().then(|| PathBuf::from(program));
     }
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-    std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
+    // As a shell looks it up: the first executable file of that name.
+    std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file() && is_executable(p))
+}
+
+/// Whether this process may execute `path` (`access(2)` with `X_OK`).
+pub fn is_executable(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else { return false };
+    // SAFETY: access reads a NUL-terminated path.
+    unsafe { libc::access(c.as_ptr(), libc::X_OK) == 0 }
+}
+
+/// The program of a `-c` command, checked before anything starts: found
+/// (in `$PATH` without a `/`), a file, and executable.
+pub fn command_program(program: &str) -> Result<PathBuf, String> {
+    let exe = resolve_command(program).ok_or_else(|| format!("command `{program}` not found"))?;
+    if !is_executable(&exe) {
+        return Err(format!("command `{program}` is not executable (it lacks execute permission)"));
+    }
+    Ok(exe)
 }
 
 /// The ELF file that will run when `exe` is executed: `exe` itself, or for

@@ -344,8 +344,7 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     let mut scopes: Vec<Scope> = Vec::new();
     let mut command_exe = None;
     if !cfg.command.is_empty() {
-        let exe = target::resolve_command(&cfg.command[0])
-            .ok_or_else(|| TraceError::Usage(format!("command `{}` not found", cfg.command[0])))?;
+        let exe = target::command_program(&cfg.command[0]).map_err(TraceError::Usage)?;
         let image = target::executed_image(&exe);
         for obj in std::iter::once(image.clone()).chain(target::needed_libraries(&image)) {
             scopes.push(Scope { shown: obj.display().to_string(), open_path: obj, pid: None, patterns: bare.clone() });
@@ -521,6 +520,9 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
                 stop::run_over(started, cfg.duration, held.as_mut(), &cfg.pids).unwrap_or(true)
             });
         }
+    }
+    if let Some(how) = held.as_ref().and_then(|h| h.killed_by()) {
+        eprintln!("sdtrace: {how}");
     }
     // Detach first: then nothing more is written and the drain ends.
     drop(links);

@@ -240,7 +240,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let warmup = (runs && probes::may_use_uprobes(&ast)).then(uprobe::warm_up);
 
     let exe = match cfg.command.first() {
-        Some(c) => Some(target::resolve_command(c).ok_or_else(|| DError::Usage(format!("command `{c}` not found")))?),
+        Some(c) => Some(target::command_program(c).map_err(DError::Usage)?),
         None => None,
     };
     // The whole program is checked, and its options read, before anything
@@ -653,6 +653,9 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
                 );
             }
         }
+    }
+    if let Some(how) = held.as_ref().and_then(|h| h.killed_by()) {
+        eprintln!("sdtrace: {how}");
     }
     // Stop tracing, then END.
     state.borrow_mut().printer.snapshot_processes(&watched, true);
