@@ -126,6 +126,9 @@ pub fn vtime_program(vtime: i32, task: TaskOffsets) -> Vec<Insn> {
     a.finish()
 }
 
+/// Most maps one program may use (the kernel's `MAX_USED_MAPS`).
+pub const MAX_MAPS_PER_PROGRAM: usize = 64;
+
 /// Most bytes of global variables: every byte of them must lie at an
 /// offset an instruction takes (an `i16`).
 pub const MAX_GLOBALS: usize = i16::MAX as usize + 1;
@@ -681,6 +684,15 @@ pub fn generate(
              lower strsize (-x strsize=N)"
         ))
     })?;
+    let maps: std::collections::BTreeSet<i32> = insns.iter().filter_map(Insn::map_fd).collect();
+    if maps.len() > MAX_MAPS_PER_PROGRAM {
+        return Err(CodegenError(format!(
+            "one program would use {} maps (aggregations, associative arrays and sdtrace's own), more than the \
+             {MAX_MAPS_PER_PROGRAM} the kernel allows: the clauses of one probe share a program (all BEGIN clauses, \
+             say), so use fewer aggregations or arrays there, or one aggregation with a key instead of several",
+            maps.len()
+        )));
+    }
     Ok((insns, g.scratch_high))
 }
 
@@ -2030,6 +2042,28 @@ mod tests {
         let e = generate(&ir, &layout, &MapFds::numbered(&ir), p.specs()[0], &p.table).unwrap_err();
         assert!(e.0.contains("global variables take 32776 bytes, more than the 32768"), "{}", e.0);
         assert_eq!(programs(&many(4096)).len(), 1);
+    }
+
+    #[test]
+    fn a_program_over_the_kernels_64_maps_is_refused_before_the_kernel_sees_it() {
+        // Regression: the verifier's refusal was reported as a compiler bug.
+        let many = |n: usize| {
+            let body: String = (0..n).map(|i| format!("@a{i} = count(); ")).collect();
+            format!("BEGIN {{ {body} }}")
+        };
+        let source = Source::new("t.d", many(70));
+        let ast = crate::d::parse(&source).expect("parses");
+        let ir = check(&ast, &Macros::default()).expect("checks");
+        let p = plan(&ir, crate::d::probes::ArgCatalog::default(), None, false).expect("plans");
+        let layout = Layout::new(&ir, 64);
+        let e = generate(&ir, &layout, &MapFds::numbered(&ir), p.specs()[0], &p.table).unwrap_err();
+        // 70 aggregations, the ring buffer, the counters, the scratch area.
+        assert!(e.0.contains("one program would use 72 maps") && e.0.contains("more than the 64"), "{}", e.0);
+        let source = Source::new("t.d", many(60));
+        let ir = check(&crate::d::parse(&source).unwrap(), &Macros::default()).unwrap();
+        let p = plan(&ir, crate::d::probes::ArgCatalog::default(), None, false).unwrap();
+        let layout = Layout::new(&ir, 64);
+        assert!(generate(&ir, &layout, &MapFds::numbered(&ir), p.specs()[0], &p.table).is_ok());
     }
 
     /// Instructions no path from the first one (or from a subprogram
