@@ -2,10 +2,33 @@
 //! (the production-safety issue's fault suite starts here). Each test
 //! attaches for real, as root.
 
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use tests::{can_attach, sdtrace_bin};
+use tests::{can_attach, fixture, sdtrace_bin};
+
+/// The tests here look at every BPF object of the machine: one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Names of the BPF programs, maps and links the kernel holds whose name
+/// is sdtrace's (`bpftool -j prog|map show`; links carry no name, so they
+/// are counted by program: a link keeps its program alive).
+fn sdtrace_objects() -> Vec<String> {
+    let mut names = Vec::new();
+    for kind in ["prog", "map"] {
+        let out = Command::new("bpftool").args(["-j", kind, "show"]).output().expect("bpftool runs");
+        assert!(out.status.success(), "bpftool {kind} show: {}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("bpftool prints JSON");
+        for o in v.as_array().into_iter().flatten() {
+            if let Some(n) = o["name"].as_str().filter(|n| n.starts_with("sdtrace")) {
+                names.push(format!("{kind} {n}"));
+            }
+        }
+    }
+    names
+}
 
 /// The state letter of `/proc/PID/stat` (`S`, `Z`…), or `None` once the
 /// process is gone.
@@ -37,6 +60,7 @@ fn sigkill_of_sdtrace_while_the_command_is_held_ends_the_command_unrun() {
     if !can_attach() {
         return;
     }
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // Attaching every function of libc keeps the command held for a while.
     let program = "pid$target:libc.so.6::entry { @ = count(); }";
     for attempt in 0..10 {
@@ -84,4 +108,57 @@ fn sigkill_of_sdtrace_while_the_command_is_held_ends_the_command_unrun() {
 
 extern "C" {
     fn kill(pid: i32, sig: i32) -> i32;
+}
+
+/// SIGKILL of sdtrace while it traces a running process with USDT, pid
+/// provider, syscall and profile programs at once: the process goes on
+/// with correct results (its own checksum, 0 unless a register was
+/// corrupted), the probe's semaphore is back to 0 (the process reads it
+/// itself), and nothing of sdtrace's stays in the kernel (bpftool).
+#[test]
+fn sigkill_of_sdtrace_while_attached_leaves_the_process_correct_and_nothing_behind() {
+    if !can_attach() {
+        return;
+    }
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    assert_eq!(sdtrace_objects(), Vec::<String>::new(), "objects of an earlier sdtrace are in the kernel");
+    let mut prog = Command::new(fixture("sdt_basic_O2")).args(["0", "soak"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut out = BufReader::new(prog.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    let pid = prog.id().to_string();
+    let program = "fixture$target:::gated { @g = count(); } \
+                   pid$target:a.out:repeated_a:entry { @r = count(); } \
+                   syscall:::entry /pid == $target/ { @s = count(); } \
+                   profile-997 { @p = count(); }";
+    let mut tracer = Command::new(sdtrace_bin())
+        .args(["-n", program, "-p", &pid])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Without -q, sdtrace says how many probes matched once all are attached.
+    let mut err = BufReader::new(tracer.stderr.take().unwrap());
+    let mut said = String::new();
+    err.read_line(&mut said).unwrap();
+    assert!(said.contains("matched"), "sdtrace did not attach: {said}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(sdtrace_objects().iter().any(|o| o.starts_with("prog")), "no sdtrace program was loaded");
+    tracer.kill().unwrap();
+    tracer.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(prog.try_wait().unwrap().is_none(), "the traced process died with sdtrace");
+    // SAFETY: kill(2) on the fixture this test started; it ends on SIGTERM.
+    unsafe { kill(prog.id() as i32, 15) };
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(prog.wait().unwrap().success());
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    assert!(fields.len() == 3 && fields[1] == "semaphore=0" && fields[2] == "checksum=0", "the fixture said: {rest}");
+    let rounds: u64 = fields[0].strip_prefix("rounds=").and_then(|r| r.parse().ok()).unwrap_or(0);
+    assert!(rounds > 0, "{rest}");
+    let left = sdtrace_objects();
+    assert!(left.is_empty(), "left in the kernel after SIGKILL: {left:?}");
+    eprintln!("checked: {rounds} rounds, semaphore 0, checksum 0, no sdtrace program or map left");
 }
