@@ -162,3 +162,88 @@ fn sigkill_of_sdtrace_while_attached_leaves_the_process_correct_and_nothing_behi
     assert!(left.is_empty(), "left in the kernel after SIGKILL: {left:?}");
     eprintln!("checked: {rounds} rounds, semaphore 0, checksum 0, no sdtrace program or map left");
 }
+
+/// Peak resident memory of `pid` in KiB (`VmHWM` of /proc/PID/status).
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// A flood: 32 threads fire a probe as fast as they can into a printing
+/// clause and an aggregating one, through a small ring buffer. Drops are
+/// counted and reported, sdtrace's memory stays bounded, the target is
+/// never blocked, and SIGINT ends the session within a second with END run.
+#[test]
+fn a_flood_of_events_is_dropped_and_counted_and_sigint_still_ends_the_run_at_once() {
+    if !can_attach() {
+        return;
+    }
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut prog = Command::new(fixture("sdt_flood")).arg("32").stdout(Stdio::piped()).spawn().unwrap();
+    let mut out = BufReader::new(prog.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    let printed = std::env::temp_dir().join(format!("sdtrace-flood-{}.out", std::process::id()));
+    let program = "fixture$target:::flood { printf(\"%d %d\\n\", arg0, arg1); } \
+                   fixture$target:::flood { @ = count(); } \
+                   END { printa(\"counted %@d\\n\", @); }";
+    let mut tracer = Command::new(sdtrace_bin())
+        .args(["-q", "-x", "bufsize=64k", "-n", program, "-p", &prog.id().to_string()])
+        .stdout(std::fs::File::create(&printed).unwrap())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Flooding once records arrive, for a second.
+    let t = Instant::now();
+    while std::fs::metadata(&printed).map(|m| m.len()).unwrap_or(0) == 0 {
+        assert!(t.elapsed() < Duration::from_secs(20), "no record arrived");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let rss = peak_rss_kib(tracer.id());
+    // SAFETY: kill(2) on the sdtrace this test started.
+    unsafe { kill(tracer.id() as i32, 2) };
+    let t = Instant::now();
+    let status = tracer.wait().unwrap();
+    let ended = t.elapsed();
+    let mut stderr = String::new();
+    tracer.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    // The target was never blocked: it still answers SIGTERM at once.
+    // SAFETY: kill(2) on the fixture this test started.
+    unsafe { kill(prog.id() as i32, 15) };
+    let t = Instant::now();
+    let mut rest = String::new();
+    out.read_to_string(&mut rest).unwrap();
+    assert!(prog.wait().unwrap().success());
+    assert!(t.elapsed() < Duration::from_secs(2), "the flooding process took {:?} to stop", t.elapsed());
+    let fired: u64 = rest.trim().strip_prefix("fired ").and_then(|n| n.parse().ok()).unwrap_or(0);
+    let text = std::fs::read_to_string(&printed).unwrap();
+    let _ = std::fs::remove_file(&printed);
+    assert!(status.success(), "{stderr}");
+    assert!(ended < Duration::from_secs(1), "sdtrace took {ended:?} to end after SIGINT");
+    let counted: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("counted "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("END did not run: {}", text.lines().last().unwrap_or_default()));
+    let dropped: u64 = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("sdtrace: ").and_then(|l| l.split_once(" record(s) dropped")))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("no drops reported: {stderr}"));
+    let lines = text.lines().count() as u64 - 1;
+    assert!(counted > 0 && counted <= fired, "counted {counted}, fired {fired}");
+    // Every hit either printed or was dropped; some, at the edges, neither.
+    assert!(lines + dropped <= counted, "printed {lines} + dropped {dropped} > counted {counted}");
+    assert!(rss < 200 * 1024, "sdtrace's peak RSS was {rss} KiB");
+    eprintln!(
+        "checked: fired {fired}, counted {counted}, printed {lines}, dropped {dropped}, ended {ended:?} after SIGINT, \
+         peak RSS {rss} KiB"
+    );
+}

@@ -533,12 +533,26 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             }
         }
     })?;
-    let drain = |rb: &mut RingBuffer| -> Result<(), DError> {
-        while rb.consume(4096)? == 4096 {}
+    // Reads records in batches of 4096: all that are there, or during the
+    // run at most `DRAIN_BATCHES` batches and none once a stop is asked
+    // for, so that a flood of records cannot hold off Ctrl-C or
+    // `--duration` (after detaching, the rest is read whole). Returns
+    // whether records were left waiting.
+    let drain = |rb: &mut RingBuffer, bounded: bool| -> Result<bool, DError> {
+        let mut batches = 0;
+        let busy = loop {
+            if rb.consume(4096)? < 4096 {
+                break false;
+            }
+            batches += 1;
+            if bounded && (batches >= DRAIN_BATCHES || stop::requested()) {
+                break true;
+            }
+        };
         if let Some(e) = state.borrow_mut().error.take() {
             return Err(e);
         }
-        Ok(())
+        Ok(busy)
     };
 
     // Attach: the vtimestamp accounts first, so that no probe sees a
@@ -582,7 +596,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     stop::arm();
     if let Some(b) = &begin {
         b.test_run()?;
-        drain(&mut rb)?;
+        drain(&mut rb, true)?;
     }
     if let Some(h) = held.as_mut() {
         h.release()?;
@@ -597,14 +611,18 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     // Processes whose user stacks may be printed after they are gone.
     let watched: Vec<u32> = held.as_ref().map(|h| h.pid()).into_iter().chain(cfg.pids.iter().copied()).collect();
     let mut ticks = 0u64;
+    let mut busy = false;
     while state.borrow().status.is_none() {
-        stop::pause(opts.switchrate, || {
-            stop::run_over(started, cfg.duration, held.as_mut(), &cfg.pids).unwrap_or(true)
-                || state.borrow().status.is_some()
-        });
+        // Records left waiting are read at once, without a pause.
+        if !busy {
+            stop::pause(opts.switchrate, || {
+                stop::run_over(started, cfg.duration, held.as_mut(), &cfg.pids).unwrap_or(true)
+                    || state.borrow().status.is_some()
+            });
+        }
         ticks += 1;
         state.borrow_mut().printer.snapshot_processes(&watched, ticks % 10 == 1);
-        drain(&mut rb)?;
+        busy = drain(&mut rb, true)?;
         state.borrow_mut().out.flush()?;
         if stop::run_over(started, cfg.duration, held.as_mut(), &cfg.pids)? {
             break;
@@ -658,11 +676,11 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     drop(links);
     drop(tp_links);
     drop(timer_links);
-    drain(&mut rb)?;
+    drain(&mut rb, false)?;
     if let Some(e) = &end {
         state.borrow_mut().in_end = true;
         e.test_run()?;
-        drain(&mut rb)?;
+        drain(&mut rb, false)?;
     }
     drop(rb);
     let Sink { mut printer, out, status, .. } = state.into_inner();
@@ -792,6 +810,10 @@ enum ProgKind {
     Uprobe,
     PerfEvent,
 }
+
+/// Most batches of records read between two looks at whether the run
+/// should end (a batch is 4096 records).
+const DRAIN_BATCHES: usize = 16;
 
 /// Most lines of a verifier log a report shows (its end, where the
 /// verifier says what it refused); logs of complex programs run to
