@@ -477,3 +477,70 @@ fn a_site_with_identical_notes_is_one_site() {
     assert_eq!(events.len(), 7, "{text}");
     assert!(text.contains("7 events from 1 sites"), "{text}");
 }
+
+/// The event lines of a `trace` text output, without their first columns
+/// (time since the first event, pid, tid), which differ between runs.
+fn event_columns(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.len() > 31 && l[..15].trim_start().chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .filter(|l| l[..15].contains('.'))
+        .map(|l| l[31..].to_string())
+        .collect()
+}
+
+/// `sdtrace trace P -c C --dump-script` prints a D program that, run with
+/// `sdtrace -s FILE -c C`, prints the same events as `sdtrace trace P -c C`
+/// (the acceptance: a user can copy the trace as D and edit it).
+#[test]
+fn the_dumped_d_script_prints_the_same_events_as_trace() {
+    if !can_attach() {
+        return;
+    }
+    let fib = format!("/usr/bin/python3.11 {}/d/fib.py", env!("CARGO_MANIFEST_DIR"));
+    let rust = format!("{} 3", tests::rust_fixture("debug", "rust_fixture").display());
+    // Python's start-up varies a little from run to run (a codecs call or
+    // not); the program's own calls do not.
+    let cases = [
+        ("python:function__return", fib.as_str(), "fib.py"),
+        ("fixture:ints", rust.as_str(), ""),
+        ("fixture:generic", rust.as_str(), ""),
+        ("fixture:json", rust.as_str(), ""),
+        ("dfix:hello", rust.as_str(), ""),
+    ];
+    let dir = std::env::temp_dir().join(format!("sdtrace-dump-script-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (pattern, command, only) in cases {
+        let only = |v: Vec<String>| -> Vec<String> { v.into_iter().filter(|l| l.contains(only)).collect() };
+        let dumped = sdtrace(&["trace", pattern, "-c", command, "--dump-script"]);
+        assert!(dumped.status.success(), "{pattern}: {}", String::from_utf8_lossy(&dumped.stderr));
+        let script = dir.join("trace.d");
+        std::fs::write(&script, &dumped.stdout).unwrap();
+        let printed = dir.join("out");
+        let ran = sdtrace(&["-s", &script.display().to_string(), "-c", command, "-o", &printed.display().to_string()]);
+        assert!(ran.status.success(), "{pattern}: {}", String::from_utf8_lossy(&ran.stderr));
+        let from_d = only(event_columns(&std::fs::read_to_string(&printed).unwrap()));
+        let traced = sdtrace(&["trace", pattern, "-c", command]);
+        assert!(traced.status.success());
+        let from_trace = only(event_columns(&String::from_utf8_lossy(&traced.stdout)));
+        assert!(!from_trace.is_empty(), "{pattern}: no events");
+        assert_eq!(
+            from_d,
+            from_trace,
+            "{pattern}: the D program printed other events; it was:\n{}",
+            String::from_utf8_lossy(&dumped.stdout)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn dump_script_refuses_what_d_cannot_print_as_trace_does() {
+    let rust = format!("{} 1", tests::rust_fixture("debug", "rust_fixture").display());
+    let out = sdtrace(&["trace", "fixture:misc", "-c", &rust, "--dump-script"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("fixture:misc argument `x` is a float"), "{err}");
+    let out = sdtrace(&["trace", "fixture:ints", "-c", &rust, "--dump-script", "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no NDJSON output yet"));
+}

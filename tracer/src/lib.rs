@@ -16,3 +16,4 @@ pub mod site;
 pub mod stop;
 pub mod target;
 pub mod trace;
+pub mod trace_script;

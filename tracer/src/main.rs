@@ -193,6 +193,8 @@ Examples:
   sdtrace trace '/usr/bin/python3.11:python:gc*' --duration 10
   sdtrace trace 'ruby:method-entry' -- ruby -e 'puts 1'
   sdtrace trace -Z 'myapp:*' -p 1234        (a provider the process loads later)
+  sdtrace trace 'python:function__return' -c 'python3.11 app.py' --dump-script > calls.d
+                                            (the same as a D program, to edit and run with -s)
 
 Probes are [PATH:]PROVIDER:PROBE with shell globs; '-' matches '__'. Without -p
 or -c, a pattern must name a PATH and every process running it is traced.
@@ -225,6 +227,10 @@ Ends on Ctrl-C, SIGTERM, --duration, or when the traced processes exit.")]
         /// Do not print the summary line at exit.
         #[arg(short, long)]
         quiet: bool,
+        /// Print the D program that prints these events (run it with
+        /// `sdtrace -s FILE` and the same -c or -p), then exit.
+        #[arg(long)]
+        dump_script: bool,
         /// Attach with uprobe_multi links or perf_event uprobes (default:
         /// uprobe_multi where the kernel has it). For tests of the fallback.
         #[arg(long, hide = true, value_name = "multi|perf-event")]
@@ -335,7 +341,18 @@ fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let Some(command) = cli.command else { return run_d(cli.d) };
     match command {
-        Command::Trace { probes, target, argv, json, strsize, bufsize, switchrate, quiet, uprobe_method } => {
+        Command::Trace {
+            probes,
+            target,
+            argv,
+            json,
+            strsize,
+            bufsize,
+            switchrate,
+            quiet,
+            dump_script,
+            uprobe_method,
+        } => {
             if !bufsize.is_power_of_two() {
                 anyhow::bail!("--bufsize must be a power of two (MiB), not {bufsize}");
             }
@@ -370,6 +387,7 @@ fn run() -> anyhow::Result<ExitCode> {
                     UprobeMethod::PerfEvent => Method::PerfEvent,
                 }),
                 allow_zero,
+                dump_script,
             };
             let stdout = io::stdout();
             let mut out = io::BufWriter::new(stdout.lock());
@@ -382,7 +400,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 Err(e) => return Err(e.into()),
             };
             out.flush().context("writing output")?;
-            if !quiet {
+            if !quiet && !dump_script {
                 eprintln!("sdtrace: {} events from {} sites, {} dropped", summary.events, summary.sites, summary.drops);
             }
             Ok(ExitCode::SUCCESS)

@@ -54,6 +54,9 @@ pub struct TraceConfig {
     /// Start even if no probe matches yet (`-Z`): wait for the traced
     /// processes to map an object that has them.
     pub allow_zero: bool,
+    /// Print the D program that prints these events, instead of tracing
+    /// (see [`crate::trace_script`]).
+    pub dump_script: bool,
 }
 
 impl Default for TraceConfig {
@@ -69,6 +72,7 @@ impl Default for TraceConfig {
             duration: None,
             method: None,
             allow_zero: false,
+            dump_script: false,
         }
     }
 }
@@ -111,6 +115,9 @@ pub enum TraceError {
     /// A BPF operation failed.
     #[error(transparent)]
     Kernel(#[from] KernelError),
+    /// `--dump-script` of a trace D cannot express yet.
+    #[error(transparent)]
+    Script(#[from] crate::trace_script::NotExpressible),
     /// Writing events failed.
     #[error("writing events: {0}")]
     Output(#[source] io::Error),
@@ -230,6 +237,8 @@ struct Planner {
     /// The cookie of the first site planned here.
     first_cookie: usize,
     command: bool,
+    /// Every matched site as `--dump-script` names and prints it.
+    script_probes: Vec<crate::trace_script::ScriptProbe>,
 }
 
 impl Planner {
@@ -242,6 +251,7 @@ impl Planner {
             candidates: Vec::new(),
             first_cookie,
             command,
+            script_probes: Vec::new(),
         }
     }
 
@@ -281,6 +291,13 @@ impl Planner {
                 };
                 let (plans, display) = plan_site(probe, &site.raw_args, arch).map_err(site_err)?;
                 let cookie = (self.first_cookie + self.formats.len()) as u64;
+                self.script_probes.push(crate::trace_script::ScriptProbe {
+                    provider: probe.provider.clone(),
+                    name: probe.name.clone(),
+                    path: (scope.pid.is_none() && !self.command).then(|| scope.shown.clone()),
+                    args: display.iter().map(|a| (a.name.clone(), a.kind)).collect(),
+                    described: probe.description.is_some(),
+                });
                 self.formats.push(SiteFormat {
                     provider: probe.provider.clone(),
                     probe: probe.name.clone(),
@@ -395,6 +412,22 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<Summary, TraceError
     let mut planner = Planner::new(0, command_exe.is_some());
     for scope in &scopes {
         planner.plan(scope)?;
+    }
+    if cfg.dump_script {
+        if cfg.style == Style::Json {
+            return Err(TraceError::Usage(
+                "--dump-script prints the D program of the text output; D programs have no NDJSON output yet".into(),
+            ));
+        }
+        let opts = crate::trace_script::ScriptOptions {
+            command_line: format!("sdtrace trace {}", cfg.patterns.join(" ")),
+            strsize: cfg.strsize,
+            bufsize: cfg.bufsize,
+            switchrate_ms: cfg.switchrate.as_millis(),
+        };
+        let text = crate::trace_script::script(&planner.script_probes, &opts)?;
+        out.write_all(text.as_bytes()).map_err(TraceError::Output)?;
+        return Ok(Summary::default());
     }
     let formats = std::mem::take(&mut planner.formats);
     let mut groups = std::mem::take(&mut planner.groups);

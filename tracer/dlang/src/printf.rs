@@ -1,7 +1,9 @@
 //! DTrace's `printf` formats: parsed once when the program is checked,
 //! rendered by the consumer for every record.
 //!
-//! Conversions: `%d %i %u %x %X %o %c %s %p %%`, flags `- 0 + space #`,
+//! Conversions: `%d %i %u %x %X %o %c %s %S %p %%` (`%S` is a string with
+//! its quotes, backslashes and control characters escaped: `\"`, `\\`,
+//! `\n`, `\t`, `\xNN`), flags `- 0 + space #`,
 //! a width and a precision (either may be `*`, taken from the arguments),
 //! C's length modifiers (`h hh l ll j z t`, accepted and ignored: values are
 //! 64-bit), and `%@d`-style conversions that `printa` fills with an
@@ -26,6 +28,9 @@ pub enum Conv {
     Char,
     /// `%s`.
     Str,
+    /// `%S`: a string, escaped so that it reads back as one (`\"`, `\\`,
+    /// `\n`, `\t`, `\xNN` for other control characters).
+    EscapedStr,
     /// `%p`.
     Pointer,
     /// `%f`: a float argument.
@@ -35,7 +40,7 @@ pub enum Conv {
 impl Conv {
     /// Whether the argument is a string.
     pub fn wants_string(self) -> bool {
-        self == Conv::Str
+        matches!(self, Conv::Str | Conv::EscapedStr)
     }
     /// The conversion letter, for messages.
     pub fn letter(self) -> char {
@@ -47,6 +52,7 @@ impl Conv {
             Conv::Octal => 'o',
             Conv::Char => 'c',
             Conv::Str => 's',
+            Conv::EscapedStr => 'S',
             Conv::Pointer => 'p',
             Conv::Float => 'f',
         }
@@ -197,6 +203,7 @@ pub fn parse(text: &str) -> Result<Format, String> {
             Some('o') => Conv::Octal,
             Some('c') => Conv::Char,
             Some('s') => Conv::Str,
+            Some('S') => Conv::EscapedStr,
             Some('p') => Conv::Pointer,
             Some('f') => Conv::Float,
             Some(other) => return Err(format!("`%{other}` is not a conversion sdtrace knows")),
@@ -320,13 +327,39 @@ fn sign(s: &Spec, negative: bool) -> &'static str {
     }
 }
 
+/// `t` with `"`, `\`, newlines, tabs and other control characters
+/// escaped, for `%S`.
+pub fn escape(t: &str) -> String {
+    let mut out = String::with_capacity(t.len());
+    for c in t.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn render_one(out: &mut String, s: &Spec, width: Option<usize>, precision: Option<usize>, v: Value) {
     let body = match (s.conv, v) {
         (Conv::Str, Value::Str(t)) => match precision {
             Some(p) => t.chars().take(p).collect(),
             None => t,
         },
-        (Conv::Str, Value::Int(i)) => i.to_string(),
+        (Conv::EscapedStr, Value::Str(t)) => {
+            let t: String = match precision {
+                Some(p) => t.chars().take(p).collect(),
+                None => t,
+            };
+            escape(&t)
+        }
+        (Conv::Str | Conv::EscapedStr, Value::Int(i)) => i.to_string(),
         (Conv::Float, Value::Float(f)) => {
             let p = precision.unwrap_or(6);
             return pad_number(out, s, width, sign(s, f.is_sign_negative()), &format!("{:.p$}", f.abs()));
@@ -429,6 +462,15 @@ mod tests {
         // Written in the format, past what Rust's formatter takes (it panicked).
         let out = parse("%.70000f").unwrap().render(&[Value::Float(1.5)], None);
         assert_eq!(out.len(), MAX_FIELD + 2);
+    }
+
+    #[test]
+    fn escaped_strings_read_back_as_one() {
+        let r = |fmt: &str, t: &str| parse(fmt).unwrap().render(&[Value::Str(t.into())], None);
+        assert_eq!(r("[%S]", "a \"b\" \\ c\nd\te\x01\x1b"), r#"[a \"b\" \\ c\nd\te\x01\x1b]"#);
+        assert_eq!(r("[%-6S]", "ab"), "[ab    ]");
+        assert_eq!(r("[%.2S]", "a\nb"), r"[a\n]");
+        assert_eq!(parse("%S").unwrap().arg_kinds(), [Conv::EscapedStr]);
     }
 
     #[test]
