@@ -49,7 +49,7 @@ pub fn process_objects(pid: u32) -> Result<Vec<MappedObject>, ProcessError> {
             continue;
         }
         let open_path = if name.ends_with(" (deleted)") || name.starts_with("/memfd:") {
-            PathBuf::from(format!("/proc/{pid}/map_files/{range}"))
+            PathBuf::from(format!("/proc/{pid}/map_files/{}", map_files_name(range)))
         } else {
             PathBuf::from(format!("/proc/{pid}/root{name}"))
         };
@@ -101,6 +101,24 @@ pub fn resolve_command(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
     // As a shell looks it up: the first executable file of that name.
     std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file() && is_executable(p))
+}
+
+/// The name of a mapping in `/proc/PID/map_files`: its `/proc/PID/maps`
+/// range without the zero padding (`00400000-00401000` is
+/// `400000-401000`; a non-PIE executable's low addresses have it).
+fn map_files_name(range: &str) -> String {
+    let trim = |a: &str| {
+        let t = a.trim_start_matches('0');
+        if t.is_empty() {
+            "0".to_string()
+        } else {
+            t.to_string()
+        }
+    };
+    match range.split_once('-') {
+        Some((lo, hi)) => format!("{}-{}", trim(lo), trim(hi)),
+        None => range.to_string(),
+    }
 }
 
 /// Whether this process may execute `path` (`access(2)` with `X_OK`).
@@ -283,6 +301,13 @@ fn file_id(path: &Path) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn map_files_names_drop_the_zero_padding_of_maps() {
+        assert_eq!(map_files_name("00400000-00401000"), "400000-401000");
+        assert_eq!(map_files_name("7f12a0000000-7f12a0021000"), "7f12a0000000-7f12a0021000");
+        assert_eq!(map_files_name("00000000-00001000"), "0-1000");
+    }
 
     #[test]
     fn own_process_maps_include_this_executable() {
