@@ -18,9 +18,10 @@ use std::time::{Duration, Instant};
 
 use super::codegen::{self, slot_size, CodegenError, Layout, MapFds, ProgramSpec};
 use super::diag::{render_all, Diagnostic, DiagnosticKind, Level, Source};
+use super::options::options;
 use super::printer::{Printer, Sink};
 use super::probes::{self, ProbeTable, UsdtScope};
-use super::sema::{self, Ir, Macros};
+use super::sema::{self, Macros};
 use crate::kernel::btf::Btf;
 use crate::kernel::entries::MapEntries;
 use crate::kernel::perf;
@@ -132,93 +133,6 @@ impl DError {
             _ => 2,
         }
     }
-}
-
-struct Options {
-    quiet: bool,
-    strsize: usize,
-    bufsize: u32,
-    switchrate: Duration,
-    /// Speculations active at once.
-    nspec: u32,
-    /// Bytes one speculation may buffer.
-    specsize: usize,
-}
-
-fn size_value(v: &str) -> Option<u64> {
-    let v = v.trim();
-    let (num, mul) = match v.char_indices().last() {
-        Some((i, 'k' | 'K')) => (&v[..i], 1 << 10),
-        Some((i, 'm' | 'M')) => (&v[..i], 1 << 20),
-        Some((i, 'g' | 'G')) => (&v[..i], 1 << 30),
-        _ => (v, 1),
-    };
-    num.parse::<u64>().ok().and_then(|n| n.checked_mul(mul))
-}
-
-fn time_value(v: &str) -> Option<Duration> {
-    let v = v.trim();
-    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
-    let n: u64 = v[..split].parse().ok()?;
-    Some(match &v[split..] {
-        "" | "hz" => Duration::from_nanos(1_000_000_000 / n.max(1)),
-        "ns" => Duration::from_nanos(n),
-        "us" => Duration::from_micros(n),
-        "ms" => Duration::from_millis(n),
-        "s" | "sec" => Duration::from_secs(n),
-        _ => return None,
-    })
-}
-
-fn options(ir: &Ir, cfg: &DConfig) -> Result<Options, DError> {
-    let mut o = Options {
-        quiet: cfg.quiet,
-        strsize: 256,
-        bufsize: 4 << 20,
-        switchrate: Duration::from_millis(10),
-        nspec: 1,
-        specsize: 1 << 20,
-    };
-    let from_program = ir.options.iter().map(|(n, v, _)| (n.clone(), v.clone()));
-    for (name, value) in from_program.chain(cfg.options.iter().cloned()) {
-        let bad = || match &value {
-            None => DError::Usage(format!("option `{name}` needs a value such as {name}=…")),
-            Some(v) => DError::Usage(format!("`{v}` is not a value option `{name}` takes (see docs/d-language.md)")),
-        };
-        match name.as_str() {
-            "quiet" => o.quiet = true,
-            "nspec" => {
-                let v = value.as_deref().and_then(|v| v.parse::<u32>().ok()).filter(|n| (1..=1 << 20).contains(n));
-                o.nspec = v.ok_or_else(|| DError::Usage("nspec must be a number of speculations from 1".into()))?;
-            }
-            "specsize" => {
-                o.specsize = value.as_deref().and_then(size_value).ok_or_else(bad)? as usize;
-            }
-            "strsize" => {
-                let v = size_value(value.as_deref().ok_or_else(bad)?).ok_or_else(bad)?;
-                if !(8..=4096).contains(&v) {
-                    return Err(DError::Usage(format!("strsize must be between 8 and 4096 bytes, not {v}")));
-                }
-                o.strsize = v as usize;
-            }
-            "bufsize" => {
-                let v = size_value(value.as_deref().ok_or_else(bad)?).ok_or_else(bad)?;
-                if v > 1 << 30 {
-                    return Err(DError::Usage(format!("bufsize is at most 1g (1073741824 bytes), not {v}")));
-                }
-                // The ring buffer's size is a power of two of at least a page.
-                o.bufsize = v.next_power_of_two().max(4096) as u32;
-            }
-            "switchrate" => o.switchrate = time_value(value.as_deref().ok_or_else(bad)?).ok_or_else(bad)?,
-            // Applied by the type checker (probe lines).
-            "flowindent" => {}
-            "aggrate" | "dynvarsize" | "destructive" | "defaultargs" | "zdefs" | "cleanrate" => {
-                eprintln!("sdtrace: option `{name}` has no effect in sdtrace yet; ignored");
-            }
-            _ => return Err(DError::Usage(format!("unknown option `{name}`"))),
-        }
-    }
-    Ok(o)
 }
 
 /// Run `cfg`, writing the program's output to `out`. Returns the exit
