@@ -349,8 +349,10 @@ impl<'a> Printer<'a> {
         let func = self.ir.aggs[agg].func;
         let tys = &self.ir.aggs[agg].keys;
         let map = &self.aggs[agg];
-        // Rendered key → (value slots, kernel keys).
+        // Rendered key → (value slots, kernel keys), found by the key's
+        // text (a linear search made 65,536 keys take half a minute).
         let mut merged: Vec<Merged> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
         for key in map.keys(key_size) {
             let Some(per_cpu) = map.lookup_percpu(&key) else { continue };
             let slots = |v: &Vec<u8>| -> Slots {
@@ -358,12 +360,16 @@ impl<'a> Printer<'a> {
             };
             let v = per_cpu.iter().map(slots).fold([0; 4], |a, b| combine(func, a, b));
             let shown = self.values(tys, &key);
-            match merged.iter_mut().find(|m| m.0 == shown) {
-                Some(m) => {
+            match index.entry(format!("{shown:?}")) {
+                std::collections::hash_map::Entry::Occupied(at) => {
+                    let m = &mut merged[*at.get()];
                     m.1 = combine(func, m.1, v);
                     m.2.push(key);
                 }
-                None => merged.push((shown, v, vec![key])),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(merged.len());
+                    merged.push((shown, v, vec![key]));
+                }
             }
         }
         let mut out: Vec<(Vec<Value>, i64, Vec<Vec<u8>>)> = merged
@@ -399,11 +405,15 @@ impl<'a> Printer<'a> {
             return entries.into_iter().map(|(keys, v, _)| (keys, v, Datum::Int(v / normal))).collect();
         }
         let mut groups: Vec<Histogram> = Vec::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
         for (mut keys, count, _) in entries {
             let Some(Value::Int(bucket)) = keys.pop() else { continue };
-            match groups.iter_mut().find(|g| g.0 == keys) {
-                Some(g) => g.1.push((bucket, count / normal)),
-                None => groups.push((keys, vec![(bucket, count / normal)])),
+            match index.entry(format!("{keys:?}")) {
+                std::collections::hash_map::Entry::Occupied(at) => groups[*at.get()].1.push((bucket, count / normal)),
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(groups.len());
+                    groups.push((keys, vec![(bucket, count / normal)]));
+                }
             }
         }
         let mut out: Vec<(Vec<Value>, i64, Datum)> = groups

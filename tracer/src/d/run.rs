@@ -286,13 +286,13 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let thread = if ir.thread_vars.is_empty() {
         None
     } else {
-        Some(Map::create(libbpf_sys::BPF_MAP_TYPE_HASH, "sdtrace_d_self", 16, layout.thread_value as u32, 1 << 16)?)
+        Some(Map::create(libbpf_sys::BPF_MAP_TYPE_HASH, "sdtrace_d_self", 16, layout.thread_value as u32, MAP_ENTRIES)?)
     };
     let mut arrays = Vec::new();
     for (i, a) in ir.arrays.iter().enumerate() {
         let key = layout.array_keys[i].1 as u32;
         let value = slot_size(a.value, layout.strsize) as u32;
-        arrays.push(Map::create(libbpf_sys::BPF_MAP_TYPE_HASH, &format!("sdtrace_d_arr{i}"), key, value, 1 << 16)?);
+        arrays.push(Map::create(libbpf_sys::BPF_MAP_TYPE_HASH, &format!("sdtrace_d_arr{i}"), key, value, MAP_ENTRIES)?);
     }
     let mut aggs = Vec::new();
     for (i, _) in ir.aggs.iter().enumerate() {
@@ -302,7 +302,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             &format!("sdtrace_d_agg{i}"),
             key,
             codegen::AGG_VALUE as u32,
-            1 << 16,
+            MAP_ENTRIES,
         )?);
     }
     let stacks = if ir.uses_stacks {
@@ -611,11 +611,19 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let errors = counters.percpu_sum(codegen::counter::ERRORS as u32)?;
     let divzero = counters.percpu_sum(codegen::counter::DIVZERO as u32)?;
     let nested = counters.percpu_sum(codegen::counter::NESTED as u32)?;
+    let full = counters.percpu_sum(codegen::counter::FULL as u32)?;
     if drops > 0 {
         eprintln!("sdtrace: {drops} record(s) dropped: the buffer was full (raise it with -x bufsize=16m)");
     }
     if nested > 0 {
         eprintln!("{}", nested_message(nested));
+    }
+    if full > 0 {
+        eprintln!(
+            "sdtrace: {full} value{} not stored: an aggregation, associative array or thread-local store was full \
+             ({MAP_ENTRIES} entries); the values of keys already there were kept",
+            if full == 1 { " was" } else { "s were" }
+        );
     }
     if errors > 0 {
         eprintln!("{}", errors_message(errors, "invalid user address in copyin or copyinstr"));
@@ -724,6 +732,10 @@ enum ProgKind {
     Uprobe,
     PerfEvent,
 }
+
+/// Entries of each aggregation, associative array and the thread-local
+/// store (docs/safety.md).
+const MAP_ENTRIES: u32 = 1 << 16;
 
 /// Most batches of records read between two looks at whether the run
 /// should end (a batch is 4096 records).

@@ -130,7 +130,10 @@ impl Gen<'_> {
         self.a.emit(Insn::mov_imm(R4, 1)); // BPF_NOEXIST
         self.a.emit(Insn::call(helper::MAP_UPDATE_ELEM));
         lookup(self);
-        self.a.jmp_imm(Cond::Eq, R0, 0, done);
+        // Still not there: the map is full; the value is counted as lost.
+        self.a.jmp_imm(Cond::Ne, R0, 0, have);
+        self.bump_counter(counter::FULL);
+        self.a.goto(done);
         self.a.bind(have);
         self.a.emit(Insn::load(Size::DW, R1, R0, 0));
         match func {

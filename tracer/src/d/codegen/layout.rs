@@ -49,8 +49,11 @@ pub mod counter {
     pub const NESTED: i32 = 2;
     /// Runtime errors: integer divisions and remainders by zero.
     pub const DIVZERO: i32 = 3;
+    /// Values not stored because their aggregation, associative array or
+    /// thread-local store was full.
+    pub const FULL: i32 = 4;
     /// How many counters there are.
-    pub const COUNT: u32 = 4;
+    pub const COUNT: u32 = 5;
 }
 
 impl Context {

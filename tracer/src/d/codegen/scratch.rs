@@ -69,6 +69,15 @@ impl Gen<'_> {
         self.bump_counter(counter::ERRORS);
     }
 
+    /// After storing into a hash map: count a lost value when it failed
+    /// (r0 < 0: the map is full).
+    pub(super) fn count_full_if_failed(&mut self) {
+        let ok = self.a.label();
+        self.a.jmp_imm(Cond::Sge, R0, 0, ok);
+        self.bump_counter(counter::FULL);
+        self.a.bind(ok);
+    }
+
     /// After a ring buffer output: count a drop when it failed (r0 < 0).
     pub(super) fn count_drop_if_failed(&mut self) {
         let ok = self.a.label();

@@ -150,6 +150,7 @@ impl Gen<'_> {
                 self.a.emit(Insn::alu_imm(Alu::Add, R3, buf));
                 self.a.emit(Insn::mov_imm(R4, 0));
                 self.a.emit(Insn::call(helper::MAP_UPDATE_ELEM));
+                self.count_full_if_failed();
                 Ok(())
             }
         }
@@ -205,6 +206,7 @@ impl Gen<'_> {
         self.a.emit(Insn::alu_imm(Alu::Add, R3, val));
         self.a.emit(Insn::mov_imm(R4, 0));
         self.a.emit(Insn::call(helper::MAP_UPDATE_ELEM));
+        self.count_full_if_failed();
         self.a.goto(done);
         self.a.bind(delete);
         self.array_args(array, key);
