@@ -99,7 +99,7 @@ struct TargetArgs {
     /// always picked up).
     #[arg(short = 'Z', long = "allow-zero")]
     allow_zero: bool,
-    /// Stop after SECONDS (a decimal number; END runs then).
+    /// Stop after SECONDS (a decimal number; a D program's END runs then).
     #[arg(long, value_name = "SECONDS", value_parser = seconds)]
     duration: Option<Duration>,
 }
@@ -438,7 +438,7 @@ fn run() -> anyhow::Result<ExitCode> {
                     let mut found = discover(&obj.open_path)?;
                     found.path = PathBuf::from(format!("{} (pid {pid})", obj.name));
                     // A process maps many objects without probes; show them with -v only.
-                    if verbose || !found.probes.is_empty() {
+                    if verbose || !found.probes.is_empty() || !found.warnings.is_empty() {
                         objects.push(found);
                     }
                 }
@@ -450,11 +450,13 @@ fn run() -> anyhow::Result<ExitCode> {
                     let shown: Vec<String> = pids.iter().take(8).map(u32::to_string).collect();
                     let more = if pids.len() > 8 { format!(" and {} more", pids.len() - 8) } else { String::new() };
                     found.path = PathBuf::from(format!("{} (pids {}{more})", obj.name, shown.join(", ")));
-                    if verbose || !found.probes.is_empty() {
+                    if verbose || !found.probes.is_empty() || !found.warnings.is_empty() {
                         objects.push(found);
                     }
                 }
             }
+            // Malformed notes were left out: say which, then list the rest.
+            listing::write_warnings(&mut io::stderr().lock(), &objects).context("writing warnings")?;
             let selected: Vec<_> = objects
                 .iter()
                 .map(|o| {
@@ -474,6 +476,10 @@ fn run() -> anyhow::Result<ExitCode> {
                 listing::write_text(&mut out, &selected, verbose).context("writing output")?;
             }
             out.flush().context("writing output")?;
+            if objects.iter().all(|o| o.probes.is_empty()) && objects.iter().any(|o| !o.warnings.is_empty()) {
+                eprintln!("sdtrace: no probe could be read (see the warnings above)");
+                return Ok(ExitCode::from(2));
+            }
             let matched: usize = selected.iter().map(|(_, p)| p.len()).sum();
             if !patterns.is_empty() && matched == 0 {
                 let names: Vec<String> = patterns.iter().map(|p| p.to_string()).collect();
