@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use tests::{can_attach, fixture, sdtrace_bin};
+use tests::{can_attach, fixture, sdtrace_bin, system_file};
 
 /// The tests here look at every BPF object of the machine: one at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -246,4 +246,98 @@ fn a_flood_of_events_is_dropped_and_counted_and_sigint_still_ends_the_run_at_onc
         "checked: fired {fired}, counted {counted}, printed {lines}, dropped {dropped}, ended {ended:?} after SIGINT, \
          peak RSS {rss} KiB"
     );
+}
+
+/// A line of `r`, waiting for it.
+fn line_of(r: &mut impl BufRead) -> String {
+    let mut l = String::new();
+    r.read_line(&mut l).unwrap();
+    l.trim_end().to_string()
+}
+
+/// Two sdtrace sessions and a bpftrace on one probe of one process at
+/// once: each counts every one of the hits the process makes (it says how
+/// many), and once all have stopped the probe's semaphore is 0 again (the
+/// process reads it itself).
+#[test]
+fn two_sdtrace_sessions_and_a_bpftrace_on_one_probe_each_get_every_event() {
+    if !can_attach() {
+        return;
+    }
+    let Some(bpftrace) = system_file("/usr/bin/bpftrace") else { return };
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    const HITS: u64 = 20_000;
+    let exe = fixture("sdt_gate");
+    let mut prog = Command::new(&exe).arg(HITS.to_string()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut out = BufReader::new(prog.stdout.take().unwrap());
+    assert_eq!(line_of(&mut out), "ready");
+    let pid = prog.id().to_string();
+    // Whatever fails, nothing this test started outlives it.
+    let mut reaper = Reaper(vec![prog.id()]);
+    let mut sessions = Vec::new();
+    for _ in 0..2 {
+        let mut s = Command::new(sdtrace_bin())
+            .args(["-n", "fixture$target:::gate { @ = count(); } END { printa(\"count %@d\\n\", @); }", "-p", &pid])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        reaper.0.push(s.id());
+        // Without -q, sdtrace says how many probes matched once attached.
+        let said = line_of(&mut BufReader::new(s.stderr.take().unwrap()));
+        assert!(said.contains("matched"), "{said}");
+        sessions.push(s);
+    }
+    let script = format!("usdt:{}:fixture:gate {{ @ = count(); }}", exe.display());
+    let mut bt = Command::new(bpftrace)
+        .args(["-p", &pid, "-e", &script])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    reaper.0.push(bt.id());
+    let mut bt_out = BufReader::new(bt.stdout.take().unwrap());
+    let attaching = line_of(&mut bt_out);
+    assert!(attaching.starts_with("Attaching"), "bpftrace: {attaching}");
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: kill(2) on the fixture this test started.
+    unsafe { kill(prog.id() as i32, 10) };
+    let fired = line_of(&mut out);
+    assert!(fired.starts_with(&format!("fired {HITS} semaphore=")) && !fired.ends_with("=0"), "{fired}");
+    let mut counts = Vec::new();
+    for mut s in sessions {
+        // SAFETY: kill(2) on an sdtrace this test started.
+        unsafe { kill(s.id() as i32, 2) };
+        let mut text = String::new();
+        s.stdout.take().unwrap().read_to_string(&mut text).unwrap();
+        assert!(s.wait().unwrap().success());
+        // Without -q, END's probe line comes first on the line.
+        counts.push(text.lines().find_map(|l| l.rsplit_once("count ")).and_then(|(_, n)| n.trim().parse::<u64>().ok()));
+    }
+    // SAFETY: kill(2) on the bpftrace this test started; SIGINT ends it.
+    unsafe { kill(bt.id() as i32, 2) };
+    let mut text = String::new();
+    bt_out.read_to_string(&mut text).unwrap();
+    bt.wait().unwrap();
+    counts.push(text.lines().find_map(|l| l.strip_prefix("@: ")).and_then(|n| n.trim().parse::<u64>().ok()));
+    assert_eq!(counts, [Some(HITS); 3], "sdtrace, sdtrace, bpftrace; bpftrace printed: {text}");
+    // SAFETY: as above.
+    unsafe { kill(prog.id() as i32, 15) };
+    assert_eq!(line_of(&mut out), "semaphore=0");
+    assert!(prog.wait().unwrap().success());
+    eprintln!("checked: {HITS} hits counted by each of 2 sdtrace and 1 bpftrace; {fired}; semaphore 0 after");
+}
+
+/// Processes a test started, killed when it ends however it ends.
+struct Reaper(Vec<u32>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for &pid in &self.0 {
+            if state(pid).is_some_and(|s| s != 'Z') {
+                // SAFETY: kill(2) on a process this test started and has not reaped.
+                unsafe { kill(pid as i32, 9) };
+            }
+        }
+    }
 }
