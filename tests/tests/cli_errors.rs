@@ -186,3 +186,39 @@ fn a_kernel_thread_given_with_p_is_named_as_such() {
         assert!(stderr.contains(&format!("pid {pid}: is a kernel thread")), "{args:?}: {stderr}");
     }
 }
+
+/// With only CAP_BPF and CAP_PERFMON (no root), a user traces a command of
+/// their own: both D and `trace` attach and count every hit (the fixture
+/// fires `repeated` at two sites a round).
+#[test]
+fn with_only_cap_bpf_and_cap_perfmon_a_user_traces_their_own_command() {
+    if !tests::can_attach() {
+        return;
+    }
+    // A copy the unprivileged user can run, outside root's build tree.
+    let exe = std::env::temp_dir().join(format!("sdtrace-caps-{}", std::process::id()));
+    std::fs::copy(tests::fixture("sdt_basic_O2"), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let with_caps = |args: &[&str]| {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .args(["--inh-caps=+bpf,+perfmon", "--ambient-caps=+bpf,+perfmon", "--"])
+            .arg(sdtrace_bin())
+            .args(args);
+        c.output().unwrap()
+    };
+    let command = format!("{} 3", exe.display());
+    let d = with_caps(&["-q", "-n", "fixture$target:::repeated { @ = count(); }", "-c", &command]);
+    let t = with_caps(&["trace", "fixture:repeated", "-c", &command]);
+    let _ = std::fs::remove_file(&exe);
+    assert!(d.status.success(), "{}", String::from_utf8_lossy(&d.stderr));
+    let counted: Vec<u64> =
+        String::from_utf8_lossy(&d.stdout).split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    assert_eq!(counted.last(), Some(&6), "{}", String::from_utf8_lossy(&d.stdout));
+    assert!(t.status.success(), "{}", String::from_utf8_lossy(&t.stderr));
+    assert!(
+        String::from_utf8_lossy(&t.stderr).contains("6 events from 2 sites"),
+        "{}",
+        String::from_utf8_lossy(&t.stderr)
+    );
+}
