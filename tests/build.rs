@@ -29,6 +29,7 @@ fn main() {
     cc(&["-O2", "-o", &o("sdt_dup_notes"), "fixtures/sdt_dup_notes.c"], "sdt_dup_notes");
     cc(&["-O2", "-pthread", "-o", &o("sdt_flood"), "fixtures/sdt_flood.c"], "sdt_flood");
     cc(&["-O2", "-o", &o("sdt_gate"), "fixtures/sdt_gate.c"], "sdt_gate");
+    cc(&["-O2", "-o", &o("sdt_dlopen"), "fixtures/sdt_dlopen.c", "-ldl"], "sdt_dlopen");
     cc(
         &[
             "-O2",
