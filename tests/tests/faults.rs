@@ -341,3 +341,54 @@ impl Drop for Reaper {
         }
     }
 }
+
+/// The number of open descriptors of `pid`.
+fn open_fds(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+}
+
+/// Many short-lived targets: 1,000 processes started and ended while a
+/// system-wide `proc:::exec-success` clause counts them. Every exec is
+/// seen (the test started exactly that many), and sdtrace's descriptors
+/// and memory do not grow with them.
+#[test]
+fn a_thousand_execs_are_each_seen_and_sdtrace_does_not_grow() {
+    if !can_attach() {
+        return;
+    }
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    const EXECS: usize = 1000;
+    // A name of its own, so that only this test's processes match.
+    let exe = std::env::temp_dir().join("sdt_exec_probe");
+    std::fs::copy("/bin/true", &exe).unwrap();
+    let program = "proc:::exec-success /execname == \"sdt_exec_probe\"/ { @ = count(); } \
+                   END { printa(\"execs %@d\\n\", @); }";
+    let mut tracer = Command::new(sdtrace_bin())
+        .args(["-n", program])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let reaper = Reaper(vec![tracer.id()]);
+    let said = line_of(&mut BufReader::new(tracer.stderr.take().unwrap()));
+    assert!(said.contains("matched"), "{said}");
+    let (fds_before, rss_before) = (open_fds(tracer.id()), peak_rss_kib(tracer.id()));
+    for _ in 0..EXECS {
+        assert!(Command::new(&exe).status().unwrap().success());
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let (fds_after, rss_after) = (open_fds(tracer.id()), peak_rss_kib(tracer.id()));
+    // SAFETY: kill(2) on the sdtrace this test started.
+    unsafe { kill(tracer.id() as i32, 2) };
+    let mut text = String::new();
+    tracer.stdout.take().unwrap().read_to_string(&mut text).unwrap();
+    assert!(tracer.wait().unwrap().success());
+    drop(reaper);
+    let _ = std::fs::remove_file(&exe);
+    let execs: Option<usize> =
+        text.lines().find_map(|l| l.rsplit_once("execs ")).and_then(|(_, n)| n.trim().parse().ok());
+    assert_eq!(execs, Some(EXECS), "{text}");
+    assert_eq!(fds_after, fds_before, "sdtrace's descriptors grew");
+    assert!(rss_after < rss_before + 4096, "sdtrace's peak RSS grew from {rss_before} to {rss_after} KiB");
+    eprintln!("checked: {EXECS} execs seen; {fds_before} descriptors before and after; peak RSS {rss_before} -> {rss_after} KiB");
+}
