@@ -392,3 +392,71 @@ fn a_thousand_execs_are_each_seen_and_sdtrace_does_not_grow() {
     assert!(rss_after < rss_before + 4096, "sdtrace's peak RSS grew from {rss_before} to {rss_after} KiB");
     eprintln!("checked: {EXECS} execs seen; {fds_before} descriptors before and after; peak RSS {rss_before} -> {rss_after} KiB");
 }
+
+/// Many targets at once: 200 processes running one executable, traced
+/// through its path (every process running it); each process's hits are
+/// counted under its pid, every one of them, and every semaphore is back
+/// to 0 after.
+#[test]
+fn two_hundred_processes_traced_through_their_executable_are_each_counted_whole() {
+    if !can_attach() {
+        return;
+    }
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    const PROCS: usize = 200;
+    const HITS: u64 = 100;
+    let exe = fixture("sdt_gate");
+    let mut reaper = Reaper(Vec::new());
+    let mut procs = Vec::new();
+    for _ in 0..PROCS {
+        let mut p = Command::new(&exe).arg(HITS.to_string()).stdout(Stdio::piped()).spawn().unwrap();
+        reaper.0.push(p.id());
+        let mut out = BufReader::new(p.stdout.take().unwrap());
+        assert_eq!(line_of(&mut out), "ready");
+        procs.push((p, out));
+    }
+    let program =
+        format!("fixture:{}::gate {{ @[pid] = count(); }} END {{ printa(\"%d %@d\\n\", @); }}", exe.display());
+    let mut tracer = Command::new(sdtrace_bin())
+        .args(["-n", &program])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    reaper.0.push(tracer.id());
+    let said = line_of(&mut BufReader::new(tracer.stderr.take().unwrap()));
+    assert!(said.contains("matched"), "{said}");
+    let fds = open_fds(tracer.id());
+    for (p, _) in &procs {
+        // SAFETY: kill(2) on a fixture this test started.
+        unsafe { kill(p.id() as i32, 10) };
+    }
+    for (_, out) in &mut procs {
+        let fired = line_of(out);
+        assert!(fired.starts_with(&format!("fired {HITS} semaphore=")) && !fired.ends_with("=0"), "{fired}");
+    }
+    // SAFETY: kill(2) on the sdtrace this test started.
+    unsafe { kill(tracer.id() as i32, 2) };
+    let mut text = String::new();
+    tracer.stdout.take().unwrap().read_to_string(&mut text).unwrap();
+    assert!(tracer.wait().unwrap().success());
+    let mut counted: Vec<(u32, u64)> = text
+        .lines()
+        .filter_map(|l| {
+            let mut w = l.split_whitespace().rev();
+            let n = w.next()?.parse().ok()?;
+            Some((w.next()?.parse().ok()?, n))
+        })
+        .collect();
+    counted.sort_unstable();
+    let mut expected: Vec<(u32, u64)> = procs.iter().map(|(p, _)| (p.id(), HITS)).collect();
+    expected.sort_unstable();
+    assert_eq!(counted, expected, "{text}");
+    for (mut p, mut out) in procs {
+        // SAFETY: as above.
+        unsafe { kill(p.id() as i32, 15) };
+        assert_eq!(line_of(&mut out), "semaphore=0");
+        assert!(p.wait().unwrap().success());
+    }
+    eprintln!("checked: {PROCS} processes x {HITS} hits each counted under its pid; sdtrace held {fds} descriptors");
+}
