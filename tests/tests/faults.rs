@@ -30,6 +30,20 @@ fn sdtrace_objects() -> Vec<String> {
     names
 }
 
+/// [`sdtrace_objects`] once it is empty, or what is still there after
+/// `limit` (the kernel frees closed programs and maps after an RCU grace
+/// period, not at once).
+fn objects_gone_within(limit: Duration) -> Vec<String> {
+    let t = Instant::now();
+    loop {
+        let left = sdtrace_objects();
+        if left.is_empty() || t.elapsed() > limit {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The state letter of `/proc/PID/stat` (`S`, `Z`…), or `None` once the
 /// process is gone.
 fn state(pid: u32) -> Option<char> {
@@ -121,7 +135,10 @@ fn sigkill_of_sdtrace_while_attached_leaves_the_process_correct_and_nothing_behi
         return;
     }
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    assert_eq!(sdtrace_objects(), Vec::<String>::new(), "objects of an earlier sdtrace are in the kernel");
+    // The kernel frees a closed program after a grace period: wait for
+    // those of earlier tests.
+    let left = objects_gone_within(Duration::from_secs(5));
+    assert!(left.is_empty(), "objects of an earlier sdtrace are in the kernel: {left:?}");
     let mut prog = Command::new(fixture("sdt_basic_O2")).args(["0", "soak"]).stdout(Stdio::piped()).spawn().unwrap();
     let mut out = BufReader::new(prog.stdout.take().unwrap());
     let mut line = String::new();
@@ -158,7 +175,7 @@ fn sigkill_of_sdtrace_while_attached_leaves_the_process_correct_and_nothing_behi
     assert!(fields.len() == 3 && fields[1] == "semaphore=0" && fields[2] == "checksum=0", "the fixture said: {rest}");
     let rounds: u64 = fields[0].strip_prefix("rounds=").and_then(|r| r.parse().ok()).unwrap_or(0);
     assert!(rounds > 0, "{rest}");
-    let left = sdtrace_objects();
+    let left = objects_gone_within(Duration::from_secs(5));
     assert!(left.is_empty(), "left in the kernel after SIGKILL: {left:?}");
     eprintln!("checked: {rounds} rounds, semaphore 0, checksum 0, no sdtrace program or map left");
 }
