@@ -5,12 +5,15 @@
 //! goblin parses the file, program and section headers; nothing else of the
 //! file is parsed or copied, so opening a large library such as `libjvm.so`
 //! costs a few header reads. The notes themselves are walked by
-//! [`crate::note`].
+//! [`crate::note`]. An [`ElfFile`] reads a whole file held in memory
+//! ([`ElfFile::parse`]) or the pieces of one that [`ElfImage`] read
+//! ([`ElfFile::parse_image`]); both see the same notes.
 
 use goblin::elf::{header, program_header as ph, section_header as sh, Elf};
 
 use crate::args::Arch;
 use crate::error::{Error, Result};
+use crate::image::ElfImage;
 use crate::note::{RawNotes, StapsdtNotes};
 
 /// Byte order of an ELF file.
@@ -167,6 +170,10 @@ pub struct Section<'a> {
     pub size: u64,
     /// Required alignment.
     pub align: u64,
+    /// `SHF_*` flags.
+    pub flags: u64,
+    /// `sh_link`: for a symbol table, the index of its string table.
+    pub link: u32,
 }
 
 impl<'a> Section<'a> {
@@ -189,10 +196,36 @@ pub(crate) fn slice<'a>(data: &'a [u8], offset: u64, size: u64, what: &'static s
     }
 }
 
+/// The bytes an [`ElfFile`] reads, at their file offsets.
+#[derive(Debug, Clone, Copy)]
+enum FileBytes<'a> {
+    /// The whole file.
+    Whole(&'a [u8]),
+    /// The pieces an [`ElfImage`] read.
+    Image(&'a ElfImage),
+}
+
+impl<'a> FileBytes<'a> {
+    fn get(self, offset: u64, size: u64, what: &'static str) -> Result<&'a [u8]> {
+        match self {
+            FileBytes::Whole(data) => slice(data, offset, size, what),
+            FileBytes::Image(image) => image.get(offset, size, what),
+        }
+    }
+
+    /// From `offset` to the end of what is in memory there.
+    fn from(self, offset: u64) -> &'a [u8] {
+        match self {
+            FileBytes::Whole(data) => usize::try_from(offset).ok().and_then(|o| data.get(o..)).unwrap_or(&[]),
+            FileBytes::Image(image) => image.from(offset),
+        }
+    }
+}
+
 /// An ELF file opened for SDT discovery. Borrows the file's bytes.
 #[derive(Debug, Clone)]
 pub struct ElfFile<'a> {
-    data: &'a [u8],
+    data: FileBytes<'a>,
     class: Class,
     endian: Endian,
     e_type: u16,
@@ -207,6 +240,16 @@ pub struct ElfFile<'a> {
 impl<'a> ElfFile<'a> {
     /// Parse the headers of an ELF file held in `data`.
     pub fn parse(data: &'a [u8]) -> Result<Self> {
+        Self::parse_bytes(FileBytes::Whole(data))
+    }
+
+    /// Parse the headers of the ELF file whose pieces `image` read.
+    pub fn parse_image(image: &'a ElfImage) -> Result<Self> {
+        Self::parse_bytes(FileBytes::Image(image))
+    }
+
+    fn parse_bytes(bytes: FileBytes<'a>) -> Result<Self> {
+        let data = bytes.from(0);
         if data.len() < 4 || &data[..4] != b"\x7fELF" {
             return Err(Error::NotElf);
         }
@@ -217,7 +260,16 @@ impl<'a> ElfFile<'a> {
         let class = if container.is_big() { Class::Elf64 } else { Class::Elf32 };
         let endian = if le.is_little() { Endian::Little } else { Endian::Big };
 
-        let phdrs = goblin::elf::ProgramHeader::parse(data, hdr.e_phoff as usize, hdr.e_phnum as usize, ctx)
+        // Tables cut off by the end of the file (a truncated file) are said
+        // to be so; goblin's own message names only a type size.
+        let (phsize, shsize) = (goblin::elf::ProgramHeader::size(ctx), goblin::elf::SectionHeader::size(ctx));
+        if bytes.from(hdr.e_phoff).len() < usize::from(hdr.e_phnum) * phsize {
+            return Err(Error::Truncated { what: "program headers", offset: hdr.e_phoff });
+        }
+        if hdr.e_shoff != 0 && bytes.from(hdr.e_shoff).len() < usize::from(hdr.e_shnum.max(1)) * shsize {
+            return Err(Error::Truncated { what: "section headers", offset: hdr.e_shoff });
+        }
+        let phdrs = goblin::elf::ProgramHeader::parse(bytes.from(hdr.e_phoff), 0, hdr.e_phnum as usize, ctx)
             .map_err(|e| Error::BadElf(format!("program headers: {e}")))?;
         let mut segments = Vec::new();
         let mut notes_segments = Vec::new();
@@ -242,7 +294,7 @@ impl<'a> ElfFile<'a> {
         let shdrs = if hdr.e_shoff == 0 {
             Vec::new()
         } else {
-            goblin::elf::SectionHeader::parse(data, hdr.e_shoff as usize, hdr.e_shnum as usize, ctx)
+            goblin::elf::SectionHeader::parse_from(bytes.from(hdr.e_shoff), 0, hdr.e_shnum as usize, ctx)
                 .map_err(|e| Error::BadElf(format!("section headers: {e}")))?
         };
         let mut shstrndx = hdr.e_shstrndx as usize;
@@ -252,7 +304,7 @@ impl<'a> ElfFile<'a> {
         let strtab = shdrs
             .get(shstrndx)
             .filter(|s| s.sh_type == sh::SHT_STRTAB)
-            .and_then(|s| slice(data, s.sh_offset, s.sh_size, "section-name table").ok())
+            .and_then(|s| bytes.get(s.sh_offset, s.sh_size, "section-name table").ok())
             .unwrap_or(&[]);
         let sections = shdrs
             .iter()
@@ -263,11 +315,13 @@ impl<'a> ElfFile<'a> {
                 offset: s.sh_offset,
                 size: s.sh_size,
                 align: s.sh_addralign,
+                flags: s.sh_flags,
+                link: s.sh_link,
             })
             .collect();
 
         Ok(ElfFile {
-            data,
+            data: bytes,
             class,
             endian,
             e_type: hdr.e_type,
@@ -280,9 +334,19 @@ impl<'a> ElfFile<'a> {
         })
     }
 
-    /// The file's bytes.
-    pub fn data(&self) -> &'a [u8] {
-        self.data
+    /// `size` bytes of the file at `offset`: [`Error::Truncated`] when they
+    /// lie past its end, [`Error::TooLarge`] when an [`ElfImage`] did not
+    /// read them (it reads headers, notes and the dynamic segment only).
+    pub fn file_bytes(&self, offset: u64, size: u64, what: &'static str) -> Result<&'a [u8]> {
+        self.data.get(offset, size, what)
+    }
+
+    /// A section's bytes (empty for `SHT_NOBITS`), as [`Section::data`] gives them.
+    pub fn section_data(&self, section: &Section<'a>) -> Result<&'a [u8]> {
+        if section.kind == sh::SHT_NOBITS {
+            return Ok(&[]);
+        }
+        self.file_bytes(section.offset, section.size, "section")
     }
     /// 32- or 64-bit.
     pub fn class(&self) -> Class {
@@ -342,7 +406,7 @@ impl<'a> ElfFile<'a> {
         const DT_SONAME: u64 = 14;
         const DT_FLAGS_1: u64 = 0x6fff_fffb;
         let Some((off, size)) = self.dynamic else { return (0, false) };
-        let Ok(dynamic) = slice(self.data, off, size, "dynamic segment") else { return (0, false) };
+        let Ok(dynamic) = self.data.get(off, size, "dynamic segment") else { return (0, false) };
         let word = self.class.address_size();
         let (mut flags_1, mut soname) = (0, false);
         for entry in dynamic.chunks_exact(2 * word) {
@@ -362,20 +426,26 @@ impl<'a> ElfFile<'a> {
     fn dynamic_entries(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
         let word = self.class.address_size();
         let dynamic =
-            self.dynamic.and_then(|(off, size)| slice(self.data, off, size, "dynamic segment").ok()).unwrap_or(&[]);
+            self.dynamic.and_then(|(off, size)| self.data.get(off, size, "dynamic segment").ok()).unwrap_or(&[]);
         dynamic
             .chunks_exact(2 * word)
             .map(move |e| (self.read_word(&e[..word]), self.read_word(&e[word..])))
             .take_while(|&(tag, _)| tag != 0)
     }
 
-    /// The string at `offset` in the dynamic string table (`DT_STRTAB`).
-    fn dynamic_string(&self, offset: u64) -> Option<&'a str> {
+    /// File offset and size of the dynamic string table (`DT_STRTAB`, `DT_STRSZ`).
+    pub(crate) fn dynamic_string_table(&self) -> Option<(u64, u64)> {
         const DT_STRTAB: u64 = 5;
         const DT_STRSZ: u64 = 10;
         let addr = self.dynamic_entries().find(|e| e.0 == DT_STRTAB)?.1;
         let size = self.dynamic_entries().find(|e| e.0 == DT_STRSZ)?.1;
-        let table = slice(self.data, self.vaddr_to_offset(addr)?, size, "dynamic string table").ok()?;
+        Some((self.vaddr_to_offset(addr)?, size))
+    }
+
+    /// The string at `offset` in the dynamic string table.
+    fn dynamic_string(&self, offset: u64) -> Option<&'a str> {
+        let (at, size) = self.dynamic_string_table()?;
+        let table = self.data.get(at, size, "dynamic string table").ok()?;
         Some(c_str_at(table, usize::try_from(offset).ok()?))
     }
 
@@ -408,14 +478,14 @@ impl<'a> ElfFile<'a> {
             notes.filter_map(|n| n.ok()).find(|n| n.name == b"GNU" && n.n_type == NT_GNU_BUILD_ID).map(|n| n.desc)
         };
         for s in self.sections.iter().filter(|s| s.kind == sh::SHT_NOTE) {
-            if let Ok(bytes) = s.data(self.data) {
+            if let Ok(bytes) = self.section_data(s) {
                 if let Some(id) = from(RawNotes::new(bytes, s.offset, s.align, self.endian)) {
                     return Some(id);
                 }
             }
         }
         for &(off, size, align) in &self.notes_segments {
-            if let Ok(bytes) = slice(self.data, off, size, "note segment") {
+            if let Ok(bytes) = self.data.get(off, size, "note segment") {
                 if let Some(id) = from(RawNotes::new(bytes, off, align, self.endian)) {
                     return Some(id);
                 }
@@ -434,7 +504,8 @@ impl<'a> ElfFile<'a> {
     ///
     /// Notes come from every `SHT_NOTE` section named `.note.stapsdt`; a
     /// file without section headers is searched through its `PT_NOTE`
-    /// segments instead. The iterator stops at the first malformed note.
+    /// segments instead. The iterator stops at the first malformed note;
+    /// [`StapsdtNotes::keep_going`] makes it go on past bad ones.
     pub fn stapsdt_notes(&self) -> StapsdtNotes<'a, '_> {
         StapsdtNotes::new(self)
     }

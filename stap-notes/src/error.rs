@@ -23,6 +23,19 @@ pub enum Error {
         /// File offset of the structure.
         offset: u64,
     },
+    /// A structure lies in the file but is more than [`crate::image::MAX_READ`]
+    /// bytes along with what was read before it, so it was not read.
+    #[error("{what} at file offset {offset:#x} is {size} bytes, more than the {} MiB read of one file", limit >> 20)]
+    TooLarge {
+        /// What was being read.
+        what: &'static str,
+        /// File offset of the structure.
+        offset: u64,
+        /// Its size in bytes.
+        size: u64,
+        /// The budget, [`crate::image::MAX_READ`].
+        limit: u64,
+    },
     /// A note is well framed but its contents do not follow the stapsdt layout.
     #[error("malformed stapsdt note at file offset {offset:#x}: {reason}")]
     MalformedNote {

@@ -8,9 +8,9 @@
 //! `docs/metadata-record.md`.
 //!
 //! ```no_run
-//! use stap_notes::{ElfFile, Mapped};
-//! let file = Mapped::open("/usr/bin/python3.11")?;
-//! let elf = ElfFile::parse(&file)?;
+//! use stap_notes::{ElfFile, ElfImage};
+//! let file = ElfImage::read("/usr/bin/python3.11")?;
+//! let elf = ElfFile::parse_image(&file)?;
 //! for note in elf.stapsdt_notes() {
 //!     let note = note?;
 //!     let site = elf.probe_site(&note);
@@ -26,6 +26,7 @@ pub mod args;
 pub mod elf;
 mod error;
 pub mod gas;
+pub mod image;
 pub mod meta;
 pub mod note;
 pub mod write;
@@ -33,12 +34,16 @@ pub mod write;
 pub use args::{Arch, ArgSpec, ArgSpecs, ArgType, Location};
 pub use elf::{Class, ElfFile, ElfKind, Endian};
 pub use error::{ArgError, ArgErrorKind, Error, Result};
+pub use image::{ElfImage, MAX_READ};
 pub use meta::{ArgKind, ProbeMetadata, ProbeMetadataBuf};
 pub use note::{ProbeSite, Semaphore, StapsdtNote};
 
 use std::path::{Path, PathBuf};
 
-/// A file mapped read-only into memory, to parse without copying.
+/// A whole file mapped read-only into memory, for reading bytes anywhere in
+/// it (a probe site's instruction). To find probes, read an [`ElfImage`]
+/// instead: it copies only the headers and notes, and a truncated file
+/// cannot hurt it.
 #[derive(Debug)]
 pub struct Mapped {
     map: Option<memmap2::Mmap>,
@@ -57,19 +62,21 @@ pub struct OpenError {
 }
 
 impl Mapped {
-    /// Map `path` read-only. An empty file maps to an empty slice.
+    /// Map `path` read-only. An empty file maps to an empty slice. A path
+    /// that is not a regular file is an error naming what it is (opening a
+    /// FIFO does not block).
     pub fn open(path: impl AsRef<Path>) -> std::result::Result<Self, OpenError> {
         let path = path.as_ref().to_path_buf();
         let err = |source| OpenError { path: path.clone(), source };
-        let file = std::fs::File::open(&path).map_err(err)?;
-        let len = file.metadata().map_err(err)?.len();
+        let (file, len) = image::open_regular(&path)?;
         let map = if len == 0 {
             None
         } else {
             // SAFETY: the mapping is read-only and private. If another process
             // truncates the file while it is mapped, reads past the new end
-            // fault (SIGBUS); tracers have always accepted this for the files
-            // they inspect, and the same is true of readelf.
+            // fault (SIGBUS), and bytes another process writes change under
+            // the slice. This is why discovery reads an `ElfImage` instead;
+            // what still maps a file reads a few bytes of it right away.
             Some(unsafe { memmap2::Mmap::map(&file) }.map_err(err)?)
         };
         Ok(Mapped { map, path })

@@ -378,13 +378,25 @@ impl ProbeMetadataBuf {
     }
 }
 
-/// Iterator over the metadata records of a file; stops after the first malformed one.
+/// Iterator over the metadata records of a file; stops after the first
+/// error unless told to [`keep_going`](MetadataRecords::keep_going).
 #[derive(Debug)]
 pub struct MetadataRecords<'a> {
-    regions: std::vec::IntoIter<RawNotes<'a>>,
+    regions: std::vec::IntoIter<Result<RawNotes<'a>>>,
     current: Option<RawNotes<'a>>,
     endian: Endian,
     failed: bool,
+    keep_going: bool,
+}
+
+impl MetadataRecords<'_> {
+    /// Go on after an error: a malformed record is skipped; a broken note
+    /// frame, or a section that cannot be read, ends that section and the
+    /// next one goes on. Each error is yielded in its place.
+    pub fn keep_going(mut self) -> Self {
+        self.keep_going = true;
+        self
+    }
 }
 
 impl<'a> Iterator for MetadataRecords<'a> {
@@ -393,17 +405,24 @@ impl<'a> Iterator for MetadataRecords<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         while !self.failed {
             if self.current.is_none() {
-                self.current = Some(self.regions.next()?);
+                match self.regions.next()? {
+                    Ok(notes) => self.current = Some(notes),
+                    Err(e) => {
+                        self.failed = !self.keep_going;
+                        return Some(Err(e));
+                    }
+                }
             }
             match self.current.as_mut().and_then(Iterator::next) {
                 Some(Ok(n)) if n.name == SDTRACE_NOTE_NAME && n.n_type == NT_SDTRACE_PROBE => {
                     let r = ProbeMetadata::parse(n.desc, self.endian, n.offset);
-                    self.failed = r.is_err();
+                    self.failed = r.is_err() && !self.keep_going;
                     return Some(r);
                 }
                 Some(Ok(_)) => {}
                 Some(Err(e)) => {
-                    self.failed = true;
+                    self.failed = !self.keep_going;
+                    self.current = None;
                     return Some(Err(e));
                 }
                 None => self.current = None,
@@ -420,9 +439,18 @@ impl<'a> ElfFile<'a> {
             .sections()
             .iter()
             .filter(|s| s.kind == goblin::elf::section_header::SHT_NOTE && s.name == METADATA_SECTION)
-            .filter_map(|s| s.data(self.data()).ok().map(|d| RawNotes::new(d, s.offset, s.align, self.endian())))
+            .map(|s| {
+                self.file_bytes(s.offset, s.size, "section .note.sdtrace")
+                    .map(|d| RawNotes::new(d, s.offset, s.align, self.endian()))
+            })
             .collect();
-        MetadataRecords { regions: regions.into_iter(), current: None, endian: self.endian(), failed: false }
+        MetadataRecords {
+            regions: regions.into_iter(),
+            current: None,
+            endian: self.endian(),
+            failed: false,
+            keep_going: false,
+        }
     }
 }
 

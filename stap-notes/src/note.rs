@@ -16,7 +16,7 @@
 //! note scan needs); the framing is a few lines, so it lives here.
 
 use crate::args::{Arch, ArgSpecs};
-use crate::elf::{read_word, slice, ElfFile, Endian};
+use crate::elf::{read_word, ElfFile, Endian};
 use crate::error::{Error, Result};
 
 /// Note type of a stapsdt note.
@@ -203,7 +203,8 @@ impl ElfFile<'_> {
     }
 }
 
-/// Iterator over every stapsdt note of an [`ElfFile`]; stops after the first error.
+/// Iterator over every stapsdt note of an [`ElfFile`]; stops after the
+/// first error unless told to [`keep_going`](StapsdtNotes::keep_going).
 #[derive(Debug, Clone)]
 pub struct StapsdtNotes<'a, 'f> {
     file: &'f ElfFile<'a>,
@@ -211,11 +212,21 @@ pub struct StapsdtNotes<'a, 'f> {
     region: usize,
     current: Option<RawNotes<'a>>,
     failed: bool,
+    keep_going: bool,
 }
 
 impl<'a, 'f> StapsdtNotes<'a, 'f> {
     pub(crate) fn new(file: &'f ElfFile<'a>) -> Self {
-        StapsdtNotes { file, regions: file.note_regions(), region: 0, current: None, failed: false }
+        StapsdtNotes { file, regions: file.note_regions(), region: 0, current: None, failed: false, keep_going: false }
+    }
+
+    /// Go on after an error, yielding each in its place: a malformed note
+    /// ([`Error::MalformedNote`]) is one note skipped; a broken note frame
+    /// ends its section, and a section that cannot be read is skipped,
+    /// the next section going on.
+    pub fn keep_going(mut self) -> Self {
+        self.keep_going = true;
+        self
     }
 }
 
@@ -231,12 +242,13 @@ impl<'a> Iterator for StapsdtNotes<'a, '_> {
                 match notes.next() {
                     Some(Ok(raw)) if raw.name == STAPSDT_NOTE_NAME && raw.n_type == NT_STAPSDT => {
                         let r = StapsdtNote::parse(&raw, self.file.class(), self.file.endian());
-                        self.failed = r.is_err();
+                        self.failed = r.is_err() && !self.keep_going;
                         return Some(r);
                     }
                     Some(Ok(_)) => continue,
                     Some(Err(e)) => {
-                        self.failed = true;
+                        self.failed = !self.keep_going;
+                        self.current = None;
                         return Some(Err(e));
                     }
                     None => self.current = None,
@@ -244,10 +256,10 @@ impl<'a> Iterator for StapsdtNotes<'a, '_> {
             }
             let &(offset, size, align) = self.regions.get(self.region)?;
             self.region += 1;
-            match slice(self.file.data(), offset, size, "note section") {
+            match self.file.file_bytes(offset, size, "note section") {
                 Ok(bytes) => self.current = Some(RawNotes::new(bytes, offset, align, self.file.endian())),
                 Err(e) => {
-                    self.failed = true;
+                    self.failed = !self.keep_going;
                     return Some(Err(e));
                 }
             }

@@ -8,7 +8,15 @@ use stap_notes::elf::Class;
 use stap_notes::meta::ArgKind;
 use stap_notes::note::RawNotes;
 use stap_notes::write::{encode_note, ProbeDef, SdtElfBuilder};
-use stap_notes::{Arch, ArgType, ElfFile, Endian, Location, ProbeMetadataBuf};
+use stap_notes::{Arch, ArgType, ElfFile, ElfImage, Endian, Location, ProbeMetadataBuf};
+
+/// What a reader makes of a file: every note and record (errors in their
+/// place), build-id, kind and needed libraries.
+fn reading(elf: &ElfFile<'_>) -> String {
+    let notes: Vec<_> = elf.stapsdt_notes().keep_going().map(|n| n.map(|n| (elf.probe_site(&n), n))).collect();
+    let records: Vec<_> = elf.metadata_records().keep_going().collect();
+    format!("{notes:?} {records:?} {:?} {:?} {:?} {:?}", elf.build_id(), elf.kind(), elf.needed(), elf.sections())
+}
 
 fn ident() -> impl Strategy<Value = String> {
     "[a-z_][a-z0-9_]{0,12}"
@@ -121,6 +129,13 @@ proptest! {
     }
 
     #[test]
+    fn an_image_reads_what_the_whole_file_gives(b in builder()) {
+        let (bytes, _) = b.build().unwrap();
+        let image = ElfImage::from_bytes(&bytes);
+        prop_assert_eq!(reading(&ElfFile::parse(&bytes).unwrap()), reading(&ElfFile::parse_image(&image).unwrap()));
+    }
+
+    #[test]
     fn corrupted_files_never_panic(b in builder(), flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8), cut in any::<prop::sample::Index>()) {
         let (mut bytes, _) = b.build().unwrap();
         for (i, v) in flips {
@@ -128,6 +143,12 @@ proptest! {
             bytes[i] = v;
         }
         let len = cut.index(bytes.len() + 1);
+        // The image of a corrupted file reads exactly what the whole file gives.
+        let image = ElfImage::from_bytes(&bytes[..len]);
+        match (ElfFile::parse(&bytes[..len]), ElfFile::parse_image(&image)) {
+            (Ok(whole), Ok(part)) => prop_assert_eq!(reading(&whole), reading(&part)),
+            (whole, part) => prop_assert_eq!(format!("{:?}", whole.err()), format!("{:?}", part.err())),
+        }
         if let Ok(elf) = ElfFile::parse(&bytes[..len]) {
             let _ = elf.kind();
             let _ = elf.build_id();

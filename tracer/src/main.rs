@@ -465,7 +465,7 @@ fn run() -> anyhow::Result<ExitCode> {
                         .iter()
                         .filter(|p| patterns.is_empty() || patterns.iter().any(|pat| pat.matches(&p.provider, &p.name)))
                         .collect();
-                    (o.clone(), probes)
+                    (o, probes)
                 })
                 .collect();
             let stdout = io::stdout();
