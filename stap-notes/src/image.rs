@@ -459,8 +459,17 @@ mod tests {
 
     #[test]
     fn a_real_file_reads_as_the_whole_file_does() {
-        for path in ["/usr/bin/python3.11", "/usr/lib/x86_64-linux-gnu/libruby-3.1.so.3.1", "/bin/ls"] {
-            let Ok(bytes) = std::fs::read(path) else { continue };
+        // This test's own binary (symbols, DWARF) and ls are always there;
+        // Debian's files with probes are installed by scripts/test.
+        let me = std::env::current_exe().unwrap();
+        let debian = ["/usr/bin/python3.11", "/usr/lib/x86_64-linux-gnu/libruby-3.1.so.3.1"];
+        for path in [me.to_str().unwrap(), "/bin/ls"].into_iter().chain(debian) {
+            if !Path::new(path).exists() {
+                assert!(std::env::var("CI").is_err(), "{path} is missing; scripts/test installs it");
+                eprintln!("NOT RUN: {path} is missing; run scripts/test to install it");
+                continue;
+            }
+            let bytes = std::fs::read(path).unwrap();
             let image = ElfImage::read(path).unwrap();
             let (whole, part) = (ElfFile::parse(&bytes).unwrap(), ElfFile::parse_image(&image).unwrap());
             let notes = |e: &ElfFile<'_>| {
@@ -508,6 +517,21 @@ mod tests {
         let elf = ElfFile::parse_image(&image).unwrap();
         assert_eq!(elf.stapsdt_notes().count(), 10);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_symbols_copy_holds_the_symbols_and_cannot_shrink() {
+        let me = std::env::current_exe().unwrap();
+        let copy = symbols_copy(&me, MAX_SYMBOLS_COPY).unwrap().expect("under the limit");
+        let bytes = std::fs::read(&me).unwrap();
+        let elf = ElfFile::parse(&bytes).unwrap();
+        let symtab = elf.section(".symtab").expect("a test binary has symbols");
+        let mut copied = vec![0; symtab.size as usize];
+        FileExt::read_exact_at(&copy, &mut copied, symtab.offset).unwrap();
+        assert_eq!(copied, symtab.data(&bytes).unwrap());
+        assert_eq!(copy.metadata().unwrap().len(), bytes.len() as u64);
+        assert!(copy.set_len(0).is_err(), "sealed against shrinking");
+        assert_eq!(symbols_copy(&me, 1).unwrap().map(|_| ()), None, "over the limit");
     }
 
     #[test]

@@ -238,12 +238,27 @@ fn list_all_shows_each_object_once_with_its_pids() {
 // Hostile input: each test is named after the bug it pins (production-safety
 // issue). Files are built with stap-notes' writer in a directory of their own.
 
-/// A fresh directory for one test's files.
-fn scratch_dir(test: &str) -> std::path::PathBuf {
+/// A fresh directory for one test's files, removed when dropped.
+struct Scratch(std::path::PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = std::path::PathBuf;
+    fn deref(&self) -> &std::path::PathBuf {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch_dir(test: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("sdtrace-list-{}-{test}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    dir
+    Scratch(dir)
 }
 
 /// An x86-64 executable holding `probes`, one site each unless given.
