@@ -93,6 +93,15 @@ pub struct Probe {
 }
 
 impl Probe {
+    /// The sites to probe, each address once: identical notes for one
+    /// site (a toolchain that concatenated objects can leave several) are
+    /// one site, probed once, each hit one event. `sites` keeps every note,
+    /// as `readelf -n` lists them.
+    pub fn traced_sites(&self) -> impl Iterator<Item = &Site> {
+        let mut seen = std::collections::HashSet::new();
+        self.sites.iter().filter(move |s| seen.insert(s.address))
+    }
+
     /// Argument types as the first site's note gives them (`u64`, `i32`, …).
     pub fn note_arg_types(&self) -> Vec<String> {
         self.sites

@@ -268,15 +268,7 @@ impl Planner {
                 continue;
             }
             let shown = format!("{}:{}", probe.provider, probe.name);
-            // Identical notes for one site (a toolchain that concatenated
-            // objects can leave several) are one site: probed once, each
-            // hit one event.
-            let mut seen: Vec<u64> = Vec::new();
-            for site in &probe.sites {
-                if seen.contains(&site.address) {
-                    continue;
-                }
-                seen.push(site.address);
+            for site in probe.traced_sites() {
                 let site_err = |reason: String| TraceError::Site {
                     path: scope.shown.clone(),
                     probe: shown.clone(),

@@ -12,6 +12,7 @@ pub mod codegen;
 mod options;
 pub mod printer;
 pub mod probes;
+mod reports;
 pub mod run;
 pub mod stacks;
 pub mod syscalls;

@@ -122,15 +122,7 @@ impl UsdtMatcher {
         let mut programs: Programs = BTreeMap::new();
         for probe in &objects.probes {
             let with_pid = scope.pid.map(|pid| format!("{}{pid}", probe.provider));
-            // Identical notes for one site (a toolchain that concatenated
-            // objects can leave several) are one site: probed once, each
-            // hit one event.
-            let mut seen: Vec<u64> = Vec::new();
-            for site in &probe.sites {
-                if seen.contains(&site.address) {
-                    continue;
-                }
-                seen.push(site.address);
+            for site in probe.traced_sites() {
                 let function = site.function.clone().unwrap_or_default();
                 let mut clauses: Vec<usize> = Vec::new();
                 let mut first = None;
