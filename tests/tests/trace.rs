@@ -533,14 +533,39 @@ fn the_dumped_d_script_prints_the_same_events_as_trace() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The dumped program of a `--json` trace is a D program with NDJSON
+/// output: run with `-s`, it prints floats exactly, bytes in hex with
+/// their length and strings with their length, as the fixture fired them
+/// (tests/rust-fixture/src/lib.rs: round r fires `misc` with 1.5 and
+/// -2.25 * r, `text` with "héllo wörld r" and the bytes 01 02 03 ff).
 #[test]
-fn dump_script_refuses_what_d_cannot_print_as_trace_does() {
-    let rust = format!("{} 1", tests::rust_fixture("debug", "rust_fixture").display());
-    let out = sdtrace(&["trace", "fixture:misc", "-c", &rust, "--dump-script"]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("fixture:misc argument `x` is a float"), "{err}");
-    let out = sdtrace(&["trace", "fixture:ints", "-c", &rust, "--dump-script", "--json"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no NDJSON output yet"));
+fn a_dumped_json_trace_runs_with_s_and_prints_every_type_exactly() {
+    if !can_attach() {
+        return;
+    }
+    let rust = format!("{} 2", tests::rust_fixture("debug", "rust_fixture").display());
+    let dumped = sdtrace(&["trace", "fixture:misc", "fixture:text", "-c", &rust, "--json", "--dump-script"]);
+    assert!(dumped.status.success());
+    let dir = std::env::temp_dir().join(format!("sdtrace-dump-json-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("trace.d");
+    std::fs::write(&script, &dumped.stdout).unwrap();
+    let printed = dir.join("out");
+    let ran = sdtrace(&["-s", &script.display().to_string(), "-c", &rust, "-o", &printed.display().to_string()]);
+    assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
+    let events = ndjson(&std::fs::read(&printed).unwrap());
+    let _ = std::fs::remove_dir_all(&dir);
+    let misc = args_of(&events, "misc");
+    let text = args_of(&events, "text");
+    assert_eq!((misc.len(), text.len()), (2, 2), "{events:?}");
+    for (r, (m, t)) in misc.iter().zip(&text).enumerate() {
+        let r = r as f64 + 1.0;
+        assert_eq!(m["x"].as_f64(), Some(1.5));
+        assert_eq!(m["y"].as_f64(), Some(-2.25 * r));
+        assert_eq!(m["ch"], "é");
+        assert_eq!(m["flag"], r == 1.0);
+        assert_eq!(t["s"], format!("héllo wörld {r}"));
+        assert_eq!(t["c"], "c string");
+        assert_eq!(t["b"], "010203ff");
+    }
 }

@@ -8,7 +8,6 @@ use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
 
 use std::time::Duration;
-use tracer::consumer::Style;
 use tracer::discovery::discover_file;
 use tracer::kernel::uprobe::Method;
 use tracer::listing;
@@ -66,6 +65,11 @@ struct DArgs {
     /// Write the program's output to FILE.
     #[arg(short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Print NDJSON: one object per printf/trace record, per
+    /// printevent() event (docs/trace-json.md) and per aggregation
+    /// printed (the same as `-x oformat=json`).
+    #[arg(long)]
+    json: bool,
     /// Set an option: `quiet`, `strsize=N`, `bufsize=N[k|m]`, `switchrate=N[ms]` (repeatable).
     #[arg(short = 'x', value_name = "OPTION[=VALUE]")]
     options: Vec<String>,
@@ -182,10 +186,12 @@ that stapsdt probe names use for DTrace's '-'.")]
     },
     /// Trace SDT probes: print one line per probe hit with its decoded arguments.
     ///
-    /// sdtrace generates its own eBPF programs (no compiler at run time), checks
-    /// every site is a nop it knows before probing it, and attaches with
-    /// uprobe_multi links; semaphores are raised by the kernel while tracing and
-    /// lowered when sdtrace exits.
+    /// The trace is a D program (`PATTERNS { printevent(); }`, see
+    /// --dump-script) run by the same engine as -n and -s: sdtrace generates
+    /// its own eBPF (no compiler at run time), checks every site is a nop it
+    /// knows before probing it, and attaches with uprobe_multi links;
+    /// semaphores are raised by the kernel while tracing and lowered when
+    /// sdtrace exits.
     #[command(after_help = "\
 Examples:
   sdtrace trace 'python:function__entry' -c 'python3.11 app.py'
@@ -216,7 +222,7 @@ Ends on Ctrl-C, SIGTERM, --duration, or when the traced processes exit.")]
         #[arg(long)]
         json: bool,
         /// Bytes copied from each string argument.
-        #[arg(long, default_value_t = 128, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(1..=4096))]
+        #[arg(long, default_value_t = 128, value_name = "BYTES", value_parser = clap::value_parser!(u16).range(8..=4096))]
         strsize: u16,
         /// Ring buffer size in MiB (a power of two, at most 1024).
         #[arg(long, default_value_t = 4, value_name = "MiB", value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -270,7 +276,7 @@ fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let options = d
+    let mut options: Vec<(String, Option<String>)> = d
         .options
         .iter()
         .map(|o| match o.split_once('=') {
@@ -278,6 +284,9 @@ fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
             None => (o.clone(), None),
         })
         .collect();
+    if d.json {
+        options.push(("oformat".into(), Some("json".into())));
+    }
     let cfg = drun::DConfig {
         source,
         pids: d.target.unique_pids(),
@@ -294,6 +303,8 @@ fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
             DumpStage::Bpf => drun::Dump::Bpf,
         }),
         list_only: d.list,
+        method: None,
+        report: drun::Report::Script,
     };
     let result = match &d.output {
         Some(path) => {
@@ -377,7 +388,8 @@ fn run() -> anyhow::Result<ExitCode> {
                 patterns: probes,
                 pids,
                 command,
-                style: if json { Style::Json } else { Style::Text },
+                json,
+                quiet,
                 strsize: strsize.into(),
                 bufsize: bufsize << 20,
                 switchrate: Duration::from_millis(switchrate.max(1)),
@@ -387,22 +399,23 @@ fn run() -> anyhow::Result<ExitCode> {
                     UprobeMethod::PerfEvent => Method::PerfEvent,
                 }),
                 allow_zero,
-                dump_script,
             };
             let stdout = io::stdout();
             let mut out = io::BufWriter::new(stdout.lock());
-            let summary = match trace::run(&cfg, &mut out) {
-                Ok(s) => s,
+            if dump_script {
+                out.write_all(trace::program(&cfg)?.as_bytes())?;
+                out.flush().context("writing output")?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            match trace::run(&cfg, &mut out) {
+                Ok(()) => {}
                 Err(e @ TraceError::NoMatch { .. }) => {
                     eprintln!("sdtrace: {e}");
                     return Ok(ExitCode::from(1));
                 }
                 Err(e) => return Err(e.into()),
-            };
-            out.flush().context("writing output")?;
-            if !quiet && !dump_script {
-                eprintln!("sdtrace: {} events from {} sites, {} dropped", summary.events, summary.sites, summary.drops);
             }
+            out.flush().context("writing output")?;
             Ok(ExitCode::SUCCESS)
         }
         Command::List { paths, pids, all, mut patterns, verbose, json } => {

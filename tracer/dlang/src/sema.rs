@@ -91,7 +91,11 @@ pub fn check_typed(
     describe: &dyn Fn(&ast::Clause) -> ClauseArgs,
 ) -> Result<Ir, Vec<Diagnostic>> {
     let pragma = |option: &str| program.items.iter().any(|i| matches!(i, Item::Pragma { name, .. } if name == option));
-    let quiet = macros.quiet || pragma("quiet");
+    // NDJSON output has no probe lines: a record says what it is.
+    let json = program.items.iter().any(
+        |i| matches!(i, Item::Pragma { name, value, .. } if name == "json" || (name == "oformat" && value.as_deref() == Some("json"))),
+    );
+    let quiet = macros.quiet || pragma("quiet") || json;
     let flowindent = macros.flowindent || pragma("flowindent");
     let mut c = Checker {
         quiet,

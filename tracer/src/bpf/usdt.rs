@@ -1,32 +1,14 @@
-//! The program that runs on a USDT probe hit: reserve an event in the ring
-//! buffer, fill in time, pid/tid, the site's cookie, comm and every
-//! argument read per its spec, copy strings, submit without a wake-up.
-//!
-//! One program serves every site whose arguments are fetched the same way
-//! (a uprobe_multi link attaches it to all of them); the cookie tells the
-//! consumer which site fired.
-//!
-//! Event layout (host byte order), shared with [`crate::consumer`]:
-//!
-//! ```text
-//! 0   u64 timestamp (bpf_ktime_get_ns)
-//! 8   u64 tgid << 32 | tid
-//! 16  u64 cookie (site id)
-//! 24  u8  comm[16]
-//! 40  u64 args[N]        integers sign- or zero-extended to 64 bits
-//! ..  u8  strings[S][strsize]   NUL-terminated, in argument order
-//! ```
+//! Reading USDT arguments in eBPF: each stapsdt argument spec (`-4@%eax`,
+//! `8@-8(%rbp)`, `$5`) becomes a plan ([`ArgPlan`]: where the value is,
+//! its size and sign, and whether it points at text), and [`emit_fetch`]
+//! emits the instructions that leave it in a register. The D code
+//! generator reads `argN` and `printevent()`'s arguments through it.
 
 use stap_notes::args::{aarch64, x86, Location, Register};
 use stap_notes::{Arch, ArgSpec};
 
 use super::asm::Asm;
-use super::insn::{helper, Alu, Cond, Insn, Reg, Size, R0, R1, R10, R2, R3, R6, R7};
-
-/// Byte offset of `args[0]` in an event.
-pub const ARGS_OFFSET: usize = 40;
-/// `BPF_RB_NO_WAKEUP`: the consumer polls on a timer instead.
-const BPF_RB_NO_WAKEUP: i32 = 1;
+use super::insn::{helper, Alu, Insn, Reg, Size, R1, R2, R3};
 
 /// How to fetch one argument value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -146,11 +128,6 @@ pub fn plan_arg(spec: &ArgSpec<'_>, arch: Arch, string: StringRead) -> Result<Ar
     Ok(ArgPlan { fetch, size: spec.ty.size, signed: spec.ty.signed && !spec.ty.float, string })
 }
 
-/// Size in bytes of the events a program with `args` writes.
-pub fn event_size(args: &[ArgPlan], strsize: usize) -> usize {
-    ARGS_OFFSET + 8 * args.len() + strsize * args.iter().filter(|a| a.string != StringRead::No).count()
-}
-
 /// Extend the low `size` bytes of `reg` to 64 bits.
 fn extend(a: &mut Asm, reg: super::insn::Reg, size: u8, signed: bool) {
     if size >= 8 {
@@ -203,92 +180,6 @@ pub fn emit_fetch(a: &mut Asm, arg: &ArgPlan, ctx: Reg, dst: Reg, buf: (Reg, i16
     extend(a, dst, arg.size, arg.signed);
 }
 
-/// Generate the program. `ringbuf_fd` and `drops_fd` are the ring buffer
-/// and the per-CPU drop counter; `strsize` bounds every string copy.
-pub fn generate(args: &[ArgPlan], strsize: usize, ringbuf_fd: i32, drops_fd: i32) -> Vec<Insn> {
-    let size = event_size(args, strsize) as i32;
-    let mut a = Asm::new();
-    let drop = a.label();
-    a.emit(Insn::mov(R6, R1));
-    a.emit_all(Insn::ld_map_fd(R1, ringbuf_fd));
-    a.emit(Insn::mov_imm(R2, size));
-    a.emit(Insn::mov_imm(R3, 0));
-    a.emit(Insn::call(helper::RINGBUF_RESERVE));
-    a.jmp_imm(Cond::Eq, R0, 0, drop);
-    a.emit(Insn::mov(R7, R0));
-
-    a.emit(Insn::call(helper::KTIME_GET_NS));
-    a.emit(Insn::store(Size::DW, R7, 0, R0));
-    a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
-    a.emit(Insn::store(Size::DW, R7, 8, R0));
-    a.emit(Insn::mov(R1, R6));
-    a.emit(Insn::call(helper::GET_ATTACH_COOKIE));
-    a.emit(Insn::store(Size::DW, R7, 16, R0));
-    a.emit(Insn::mov(R1, R7));
-    a.emit(Insn::alu_imm(Alu::Add, R1, 24));
-    a.emit(Insn::mov_imm(R2, 16));
-    a.emit(Insn::call(helper::GET_CURRENT_COMM));
-
-    for (i, arg) in args.iter().enumerate() {
-        let slot = (ARGS_OFFSET + 8 * i) as i16;
-        emit_fetch(&mut a, arg, R6, R1, (R7, slot));
-        a.emit(Insn::store(Size::DW, R7, slot, R1));
-    }
-
-    let mut str_off = ARGS_OFFSET + 8 * args.len();
-    for (i, arg) in args.iter().enumerate() {
-        let slot = (ARGS_OFFSET + 8 * i) as i16;
-        match arg.string {
-            StringRead::No => continue,
-            StringRead::NulTerminated => {
-                a.emit(Insn::store_imm(Size::B, R7, str_off as i16, 0));
-                a.emit(Insn::mov(R1, R7));
-                a.emit(Insn::alu_imm(Alu::Add, R1, str_off as i32));
-                a.emit(Insn::mov_imm(R2, strsize as i32));
-                a.emit(Insn::load(Size::DW, R3, R7, slot));
-                a.emit(Insn::call(helper::PROBE_READ_USER_STR));
-            }
-            StringRead::WithLength { len_arg } => {
-                // Copy min(len, strsize - 1) bytes; the consumer reads the
-                // length from its own slot, so no terminator is needed.
-                let len_slot = (ARGS_OFFSET + 8 * len_arg) as i16;
-                let ok = a.label();
-                a.emit(Insn::load(Size::DW, R2, R7, len_slot));
-                a.jmp_imm(Cond::Le, R2, strsize as i32, ok);
-                a.emit(Insn::mov_imm(R2, strsize as i32));
-                a.bind(ok);
-                a.emit(Insn::mov(R1, R7));
-                a.emit(Insn::alu_imm(Alu::Add, R1, str_off as i32));
-                a.emit(Insn::load(Size::DW, R3, R7, slot));
-                a.emit(Insn::call(helper::PROBE_READ_USER));
-            }
-        }
-        str_off += strsize;
-    }
-
-    a.emit(Insn::mov(R1, R7));
-    a.emit(Insn::mov_imm(R2, BPF_RB_NO_WAKEUP));
-    a.emit(Insn::call(helper::RINGBUF_SUBMIT));
-    let out = a.label();
-    a.goto(out);
-
-    // The ring buffer is full: count the drop in this CPU's slot.
-    a.bind(drop);
-    a.emit(Insn::store_imm(Size::W, R10, -4, 0));
-    a.emit_all(Insn::ld_map_fd(R1, drops_fd));
-    a.emit(Insn::mov(R2, R10));
-    a.emit(Insn::alu_imm(Alu::Add, R2, -4));
-    a.emit(Insn::call(helper::MAP_LOOKUP_ELEM));
-    a.jmp_imm(Cond::Eq, R0, 0, out);
-    a.emit(Insn::load(Size::DW, R1, R0, 0));
-    a.emit(Insn::alu_imm(Alu::Add, R1, 1));
-    a.emit(Insn::store(Size::DW, R0, 0, R1));
-    a.bind(out);
-    a.emit(Insn::mov_imm(R0, 0));
-    a.emit(Insn::exit());
-    a.finish()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,12 +201,5 @@ mod tests {
         assert!(plan("8f@%xmm0").unwrap_err().contains("xmm0 is not saved"));
         assert_eq!(plan("8f@%rax").unwrap().fetch, Fetch::Reg { ctx_off: 80, shift: 0 });
         assert!(plan("8@counter(%rip)").unwrap_err().contains("symbol"));
-    }
-
-    #[test]
-    fn event_size_counts_strings() {
-        let a = plan("8@%rdi").unwrap();
-        let s = ArgPlan { string: StringRead::NulTerminated, ..a };
-        assert_eq!(event_size(&[a, s], 64), 40 + 16 + 64);
     }
 }

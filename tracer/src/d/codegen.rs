@@ -76,6 +76,8 @@ pub mod tag {
     pub const COMMIT: u32 = 7;
     /// `discard(id)` of an active speculation: the u64 id.
     pub const DISCARD: u32 = 8;
+    /// `printevent()`: an event laid out as [`crate::d::events`] says.
+    pub const EVENT: u32 = 9;
 }
 
 /// What a string expression evaluated to: `strsize` bytes at `base + off`.

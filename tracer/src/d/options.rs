@@ -16,6 +16,8 @@ pub(super) struct Options {
     pub(super) nspec: u32,
     /// Bytes one speculation may buffer.
     pub(super) specsize: usize,
+    /// `oformat=json` (or `json`): NDJSON output.
+    pub(super) style: super::events::Style,
 }
 
 fn size_value(v: &str) -> Option<u64> {
@@ -51,6 +53,7 @@ pub(super) fn options(ir: &Ir, cfg: &DConfig) -> Result<Options, DError> {
         switchrate: Duration::from_millis(10),
         nspec: 1,
         specsize: 1 << 20,
+        style: super::events::Style::Text,
     };
     let from_program = ir.options.iter().map(|(n, v, _)| (n.clone(), v.clone()));
     for (name, value) in from_program.chain(cfg.options.iter().cloned()) {
@@ -60,6 +63,14 @@ pub(super) fn options(ir: &Ir, cfg: &DConfig) -> Result<Options, DError> {
         };
         match name.as_str() {
             "quiet" => o.quiet = true,
+            "json" if value.is_none() => o.style = super::events::Style::Json,
+            "oformat" => {
+                o.style = match value.as_deref() {
+                    Some("json") => super::events::Style::Json,
+                    Some("text") => super::events::Style::Text,
+                    _ => return Err(DError::Usage("oformat is `text` or `json`".into())),
+                }
+            }
             "nspec" => {
                 let v = value.as_deref().and_then(|v| v.parse::<u32>().ok()).filter(|n| (1..=1 << 20).contains(n));
                 o.nspec = v.ok_or_else(|| DError::Usage("nspec must be a number of speculations from 1".into()))?;

@@ -12,9 +12,10 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use super::codegen::{slot_size, tag, Layout};
+use super::events::{push_quoted, EventFormat, EventPrinter, Style};
 use super::histogram;
 use super::printf::Value;
-use super::probes::ProbeTable;
+use super::probes::{ProbeInfo, ProbeTable};
 use super::run::DError;
 use super::sema::{self, AggFunc, IStmt, Ir, Ty};
 use super::stacks::{self, Symbolizer};
@@ -102,6 +103,9 @@ pub(super) struct Printer<'a> {
     specsize: usize,
     /// Speculative records dropped (buffer full, or speculation 0).
     pub(super) spec_drops: u64,
+    /// `printevent()` records, and the output style.
+    pub(super) events: EventPrinter,
+    style: Style,
 }
 
 /// The argument types of each printf format.
@@ -147,9 +151,29 @@ impl<'a> Printer<'a> {
             specsize,
             spec_drops: 0,
             heading_printed: false,
+            events: EventPrinter::new(Style::Text, layout.strsize),
+            style: Style::Text,
             indent: 0,
             ustack_keys: ir.aggs.iter().any(|a| a.keys.iter().any(|k| matches!(k, Ty::Stack { user: true, .. }))),
         }
+    }
+
+    /// Print in `style`: text, or one JSON object a record.
+    pub(super) fn with_style(mut self, style: Style) -> Self {
+        self.style = style;
+        self.events = EventPrinter::new(style, self.layout.strsize);
+        self
+    }
+
+    /// What is printed before any record: the column header of
+    /// `printevent()` lines, when the program prints events as text.
+    pub(super) fn start(&mut self, out: &mut dyn Write) -> Result<(), DError> {
+        if self.ir.uses_events {
+            if let Some(h) = self.events.header() {
+                out.write_all(h.as_bytes())?;
+            }
+        }
+        Ok(())
     }
 
     /// Snapshot the mappings of `pids` (the `-c` and `-p` processes) and,
@@ -278,7 +302,7 @@ impl<'a> Printer<'a> {
                     return Ok(None);
                 };
                 let mut vals = self.values(tys, &rec[8..]);
-                if f.heading && !self.heading_printed {
+                if f.heading && !self.heading_printed && self.style == Style::Text {
                     self.heading_printed = true;
                     if f.flow {
                         writeln!(out, "{:>3} {:<41}", "CPU", "FUNCTION")?;
@@ -290,7 +314,38 @@ impl<'a> Printer<'a> {
                 if let (true, Some(&Value::Int(id))) = (f.flow, vals.get(1)) {
                     vals[1] = Value::Str(self.flow_name(id as u64));
                 }
-                out.write_all(f.render(&vals, None).as_bytes())?;
+                let text = f.render(&vals, None);
+                if self.style == Style::Json {
+                    let mut line = String::from("{\"output\":");
+                    push_quoted(&mut line, &text, true);
+                    line.push_str("}\n");
+                    out.write_all(line.as_bytes())?;
+                } else {
+                    out.write_all(text.as_bytes())?;
+                }
+            }
+            tag::EVENT => {
+                let ev = rec.get(8..).unwrap_or_default();
+                let Some(id) = ev.get(16..24).map(|b| u64::from_ne_bytes(b.try_into().expect("8 bytes"))) else {
+                    self.events.malformed += 1;
+                    return Ok(None);
+                };
+                let fallback;
+                let format = match self.table.0.get(id as usize) {
+                    Some(ProbeInfo { event: Some(f), .. }) => f.as_ref(),
+                    Some(p) => {
+                        fallback =
+                            EventFormat { provider: p.provider.clone(), probe: p.name.clone(), ..Default::default() };
+                        &fallback
+                    }
+                    None => {
+                        self.events.malformed += 1;
+                        return Ok(None);
+                    }
+                };
+                if let Some(line) = self.events.render(ev, format) {
+                    out.write_all(line.as_bytes())?;
+                }
             }
             tag::EXIT => return Ok(Some(word() as i32)),
             tag::PRINTA => {
@@ -434,6 +489,14 @@ impl<'a> Printer<'a> {
     /// follow on lines of their own.
     fn print_aggs(&mut self, aggs: &[usize], fmt: Option<usize>, out: &mut dyn Write) -> Result<(), DError> {
         let ir = self.ir;
+        if self.style == Style::Json {
+            for &agg in aggs {
+                self.printed[agg] = true;
+                let line = self.agg_json(agg);
+                out.write_all(line.as_bytes())?;
+            }
+            return Ok(());
+        }
         // Key tuple → (order, one datum per aggregation).
         let mut rows: Vec<(Vec<Value>, i64, Vec<Option<Datum>>)> = Vec::new();
         let mut row_of: HashMap<String, usize> = HashMap::new();
@@ -545,6 +608,44 @@ impl<'a> Printer<'a> {
         Ok(())
     }
 
+    /// One aggregation as an NDJSON line: `{"aggregation":"@name",
+    /// "function":"count","entries":[{"keys":[…],"value":N}]}`, entries
+    /// in the order text prints them; a histogram's entry has `buckets`
+    /// (`{"value":LABEL,"count":N}` per row of the text) instead of
+    /// `value`. Keys and labels that are integers are numbers.
+    fn agg_json(&self, agg: usize) -> String {
+        use serde_json::{json, Value as J};
+        let a = &self.ir.aggs[agg];
+        let key = |v: &Value| match v {
+            Value::Int(i) => J::from(*i),
+            Value::Float(f) => J::from(*f),
+            Value::Str(s) => J::from(s.as_str()),
+        };
+        let mut data = self.data(agg);
+        data.sort_by(|x, y| x.1.cmp(&y.1).then_with(|| key_order(&x.0, &y.0)));
+        let entries: Vec<J> = data
+            .into_iter()
+            .map(|(keys, _, datum)| {
+                let keys: Vec<J> = keys.iter().map(key).collect();
+                match datum {
+                    Datum::Int(v) => json!({ "keys": keys, "value": v }),
+                    Datum::Histogram(b) => {
+                        let rows: Vec<J> = histogram::rows(a.func, &b)
+                            .into_iter()
+                            .map(|(label, count)| {
+                                let value = label.parse::<i64>().map_or(J::from(label), J::from);
+                                json!({ "value": value, "count": count })
+                            })
+                            .collect();
+                        json!({ "keys": keys, "buckets": rows })
+                    }
+                }
+            })
+            .collect();
+        let obj = json!({ "aggregation": format!("@{}", a.name), "function": a.func.name(), "entries": entries });
+        format!("{obj}\n")
+    }
+
     fn agg_op(&mut self, agg: usize, keep: i64) {
         let entries = self.entries(agg);
         let map = &self.aggs[agg];
@@ -650,6 +751,61 @@ mod tests {
     }
 
     #[test]
+    fn in_json_each_aggregation_is_one_object_with_its_entries_in_text_order() {
+        let ir = ir("syscall::read:entry { @calls[execname] = count(); @q = quantize(arg0); }");
+        let layout = Layout::new(&ir, 16);
+        let calls = FakeMap::new();
+        calls.insert(str_key("ls", 16), vec![slots([3, 0, 0, 0]), slots([2, 0, 0, 0])]);
+        calls.insert(str_key("sh", 16), vec![slots([1, 0, 0, 0]), slots([0, 0, 0, 0])]);
+        let q = FakeMap::new();
+        // quantize's kernel key is the bucket: 1 holds the value 1, 2 holds 2 and 3.
+        q.insert(1i64.to_ne_bytes().to_vec(), vec![slots([2, 0, 0, 0])]);
+        q.insert(2i64.to_ne_bytes().to_vec(), vec![slots([1, 0, 0, 0]), slots([2, 0, 0, 0])]);
+        let mut p =
+            Printer::new(&ir, &layout, ProbeTable::default(), vec![&calls, &q], None, 1 << 20).with_style(Style::Json);
+        let text = print_all(&mut p);
+        let objs: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(objs.len(), 2, "{text}");
+        assert_eq!(objs[0]["aggregation"], "@calls");
+        assert_eq!(objs[0]["function"], "count");
+        assert_eq!(objs[0]["entries"], serde_json::json!([{"keys": ["sh"], "value": 1}, {"keys": ["ls"], "value": 5}]));
+        assert_eq!(objs[1]["function"], "quantize");
+        assert_eq!(
+            objs[1]["entries"][0]["buckets"],
+            serde_json::json!([
+                {"value": 0, "count": 0}, {"value": 1, "count": 2}, {"value": 2, "count": 3}, {"value": 4, "count": 0}
+            ])
+        );
+    }
+
+    #[test]
+    fn in_json_printf_is_an_output_object_and_events_are_trace_objects() {
+        let ir = ir("BEGIN { printf(\"a \\\"%d\\\"\\n\", 7); }");
+        let layout = Layout::new(&ir, 16);
+        let table =
+            ProbeTable(vec![ProbeInfo { provider: "dtrace".into(), name: "BEGIN".into(), ..Default::default() }]);
+        let mut p = Printer::new(&ir, &layout, table, vec![], None, 1 << 20).with_style(Style::Json);
+        let mut out = Vec::new();
+        p.record(&record(tag::PRINTF, 0, 7), &mut out).unwrap();
+        // An event of probe 0 (no arguments): time, pid/tid, id, comm.
+        let mut ev = tag::EVENT.to_ne_bytes().to_vec();
+        ev.extend(0u32.to_ne_bytes());
+        ev.extend(5u64.to_ne_bytes());
+        ev.extend(((9u64 << 32) | 10).to_ne_bytes());
+        ev.extend(0u64.to_ne_bytes());
+        ev.extend(*b"sh\0\0\0\0\0\0\0\0\0\0\0\0\0\0");
+        p.record(&ev, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines[0], serde_json::json!({"output": "a \"7\"\n"}), "{text}");
+        assert_eq!(lines[1]["pid"], 9);
+        assert_eq!(lines[1]["tid"], 10);
+        assert_eq!(lines[1]["comm"], "sh");
+        assert_eq!(lines[1]["probe"], "BEGIN");
+        assert_eq!(lines[1]["args"], serde_json::json!({}));
+    }
+
+    #[test]
     fn counts_are_summed_over_cpus_and_printed_smallest_first() {
         let ir = ir("syscall::read:entry { @[execname] = count(); }");
         let layout = Layout::new(&ir, 16);
@@ -674,6 +830,7 @@ mod tests {
                     module: "m".into(),
                     function: "f".into(),
                     name: n.to_string(),
+                    ..Default::default()
                 })
                 .collect(),
         );

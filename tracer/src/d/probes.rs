@@ -39,7 +39,7 @@ use self::functions::*;
 pub use self::matcher::*;
 
 /// A probe the run can see.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProbeInfo {
     /// Provider as DTrace names it (`python1234` for USDT).
     pub provider: String,
@@ -49,6 +49,9 @@ pub struct ProbeInfo {
     pub function: String,
     /// Name (`function-entry`: `__` shown as `-`).
     pub name: String,
+    /// What its `printevent()` records hold, for a USDT site of a program
+    /// that prints events; `None` prints the probe with no arguments.
+    pub event: Option<std::sync::Arc<super::events::EventFormat>>,
 }
 
 /// The probe table.
@@ -220,10 +223,33 @@ fn claimed(d: &ProbeDesc) -> bool {
     is_special(d, "BEGIN") || is_special(d, "END") || is_special(d, "ERROR") || is_timer(d) || is_proc(d)
 }
 
+/// Whether `d` names syscall probes: its provider field matches `syscall`.
+fn names_syscalls(d: &ProbeDesc) -> bool {
+    !claimed(d) && glob(&d.provider, false).is_ok_and(|g| g.matches("syscall"))
+}
+
+/// Whether `d` may name USDT (or pid-provider) probes: any provider field
+/// but `syscall` itself. A glob such as `*` (or an empty field) names both
+/// kinds, as `*:::entry` names every provider's probes in dtrace(1).
+pub(super) fn names_usdt(d: &ProbeDesc) -> bool {
+    !claimed(d) && d.provider != "syscall"
+}
+
+/// Whether `d`, read as a syscall description, matches some syscall.
+fn matches_syscalls(d: &ProbeDesc) -> bool {
+    let (Ok(mg), Ok(fg), Ok(ng)) = (glob(&d.module, false), glob(&d.function, false), glob(&d.name, false)) else {
+        return false;
+    };
+    names_syscalls(d)
+        && mg.matches("vmlinux")
+        && ["entry", "return"].iter().any(|n| ng.matches(n))
+        && syscalls::all().any(|(_, s)| fg.matches(s))
+}
+
 /// Whether a description of `program` may name USDT probes, which are
 /// attached as uprobes (see [`crate::kernel::uprobe::warm_up`]).
 pub fn may_use_uprobes(program: &super::ast::Program) -> bool {
-    program.descs().any(|d| !claimed(d) && !glob(&d.provider, false).is_ok_and(|g| g.matches("syscall")))
+    program.descs().any(names_usdt)
 }
 
 /// DTrace providers that sdtrace does not offer, named exactly in a
@@ -295,6 +321,7 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
                     module: String::new(),
                     function: String::new(),
                     name: which.into(),
+                    ..Default::default()
                 },
             );
             p.matched += 1;
@@ -325,7 +352,7 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
         }
     }
     for (name, timer, clauses) in timers {
-        let info = ProbeInfo { provider: "profile".into(), module: String::new(), function: String::new(), name };
+        let info = ProbeInfo { provider: "profile".into(), name, ..Default::default() };
         let id = add(&mut p, info);
         p.matched += 1;
         p.timers.push((ProgramSpec { context: Context::Timer(id), clauses, ids: vec![id], on_error: None }, timer));
@@ -348,12 +375,7 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
             .map(|(i, _)| (i, Filter::All))
             .collect();
         if !clauses.is_empty() {
-            let info = ProbeInfo {
-                provider: "proc".into(),
-                module: String::new(),
-                function: String::new(),
-                name: probe.name().into(),
-            };
+            let info = ProbeInfo { provider: "proc".into(), name: probe.name().into(), ..Default::default() };
             let id = add(&mut p, info);
             p.matched += 1;
             p.proc.push((
@@ -364,10 +386,7 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
     }
 
     // Syscalls: two ranges of ids, entry and return.
-    let uses_syscalls = ir
-        .clauses
-        .iter()
-        .any(|c| c.descs.iter().any(|d| !claimed(d) && glob(&d.provider, false).is_ok_and(|g| g.matches("syscall"))));
+    let uses_syscalls = ir.clauses.iter().any(|c| c.descs.iter().any(names_syscalls));
     if uses_syscalls {
         let n = syscalls::count();
         for (dir, is_entry) in [("entry", true), ("return", false)] {
@@ -376,7 +395,13 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
                 let function = syscalls::name(nr).unwrap_or("").to_string();
                 add(
                     &mut p,
-                    ProbeInfo { provider: "syscall".into(), module: "vmlinux".into(), function, name: dir.into() },
+                    ProbeInfo {
+                        provider: "syscall".into(),
+                        module: "vmlinux".into(),
+                        function,
+                        name: dir.into(),
+                        ..Default::default()
+                    },
                 );
             }
             let mut clauses = Vec::new();
@@ -427,12 +452,7 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
     }
 
     // USDT.
-    let usdt_descs: Vec<&ProbeDesc> = ir
-        .clauses
-        .iter()
-        .flat_map(|c| &c.descs)
-        .filter(|d| !claimed(d) && !glob(&d.provider, false).is_ok_and(|g| g.matches("syscall")))
-        .collect();
+    let usdt_descs: Vec<&ProbeDesc> = ir.clauses.iter().flat_map(|c| &c.descs).filter(|d| names_usdt(d)).collect();
     // Descriptions with `$target` need one.
     for d in &usdt_descs {
         if d.provider.contains("$target") && target.is_none() && !d.module.starts_with('/') {
@@ -442,7 +462,9 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
         }
     }
     if !usdt_descs.is_empty() && !catalog.any_scope {
-        for d in &usdt_descs {
+        // A description that names syscalls too (`*:::entry`) may be
+        // satisfied by them.
+        for d in usdt_descs.iter().filter(|d| !names_syscalls(d)) {
             if let Some(diag) = unsupported_provider(&d.provider, &d.text, d.span) {
                 diags.push(diag);
                 continue;
@@ -455,7 +477,9 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
                     ),
             );
         }
-        return Err(diags);
+        if !diags.is_empty() {
+            return Err(diags);
+        }
     }
     let mut matcher = match UsdtMatcher::new(ir, target) {
         Ok(m) => m,
@@ -465,7 +489,14 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
         }
     };
     // The objects were read once, for typing, before.
+    let mut known: Vec<String> = Vec::new();
     for (scope, _, objects) in catalog.objects {
+        for probe in &objects.probes {
+            let name = format!("{}:{}", probe.provider, probe.name);
+            if !known.contains(&name) {
+                known.push(name);
+            }
+        }
         let found = matcher.scan_probes(&scope, objects, &mut p.table);
         diags.extend(found.diags);
         for w in found.warnings {
@@ -479,7 +510,8 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
     p.usdt = std::mem::take(&mut matcher.programs).into_values().collect();
     if !allow_empty {
         for (k, d) in matcher.descs.iter().enumerate() {
-            if !matcher.matched[k] && !matcher.descs[..k].iter().any(|e| e.text == d.text) {
+            let by_syscalls = ir.clauses[d.clause].descs.iter().any(|e| e.span == d.span && matches_syscalls(e));
+            if !matcher.matched[k] && !by_syscalls && !matcher.descs[..k].iter().any(|e| e.text == d.text) {
                 if d.pid_provider.is_some() {
                     diags.push(Diagnostic::no_match(d.span, &d.text).with_hint(
                         "pid provider probes are pidPID:MODULE:FUNCTION:entry and :return, where FUNCTION is \
@@ -492,10 +524,12 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
                     diags.push(diag);
                     continue;
                 }
-                diags.push(
-                    Diagnostic::no_match(d.span, &d.text)
-                        .with_hint("list what there is with `sdtrace list -p PID`, or allow it with -Z"),
-                );
+                let list = "list what there is with `sdtrace list -p PID`, or allow it with -Z";
+                let hint = match closest(d, &known) {
+                    Some(close) => format!("did you mean {close}? ({list})"),
+                    None => list.to_string(),
+                };
+                diags.push(Diagnostic::no_match(d.span, &d.text).with_hint(hint));
             }
         }
         for c in &ir.clauses {
@@ -518,8 +552,10 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
                     }
                     continue;
                 }
+                // One that may name USDT probes too is judged above.
                 if pg.matches("syscall")
                     && !claimed(d)
+                    && !names_usdt(d)
                     && (!["entry", "return"].iter().any(|n| ng.matches(n))
                         || !syscalls::all().any(|(_, s)| fg.matches(s)))
                 {
@@ -543,12 +579,7 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
         .map(|(i, _)| i)
         .collect();
     if !error_clauses.is_empty() {
-        let info = ProbeInfo {
-            provider: "dtrace".into(),
-            module: String::new(),
-            function: String::new(),
-            name: "ERROR".into(),
-        };
+        let info = ProbeInfo { provider: "dtrace".into(), name: "ERROR".into(), ..Default::default() };
         let id = add(&mut p, info);
         p.matched += 1;
         let handler = ErrorHandler { id, clauses: error_clauses };
@@ -562,6 +593,32 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
     } else {
         Err(diags)
     }
+}
+
+/// The (at most three) probe names of `known` closest to description
+/// `d`'s provider and name, as `provider:name`.
+fn closest(d: &DescPattern, known: &[String]) -> Option<String> {
+    let prov = d.text.split(':').next().unwrap_or("").replace("$target", "");
+    let name = d.text.rsplit(':').next().unwrap_or("").replace('-', "__");
+    let wanted = format!("{}:{name}", prov.trim_end_matches(|c: char| c.is_ascii_digit()));
+    let mut scored: Vec<(usize, &String)> = known.iter().map(|k| (edit_distance(&wanted, k), k)).collect();
+    scored.sort();
+    let close: Vec<&str> = scored.iter().take(3).map(|(_, k)| k.as_str()).collect();
+    (!close.is_empty()).then(|| close.join(", "))
+}
+
+/// Levenshtein distance, by characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 impl Plan {

@@ -59,6 +59,23 @@ pub struct DConfig {
     pub dump: Option<Dump>,
     /// `-l`: list the probes the program matches and stop.
     pub list_only: bool,
+    /// How to attach uprobes; `None` picks uprobe_multi links where the
+    /// kernel has them and perf_event uprobes otherwise.
+    pub method: Option<Method>,
+    /// What is said on stderr around the output.
+    pub report: Report,
+}
+
+/// What a run says on stderr besides warnings and errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Report {
+    /// dtrace(1)'s: `script 'NAME' matched N probes` at the start (not
+    /// with `-q`).
+    #[default]
+    Script,
+    /// `sdtrace trace`'s: `N events from M sites, D dropped` at the end
+    /// (not with `-q`).
+    Events,
 }
 
 /// Compiler stages `--dump` can show.
@@ -166,7 +183,11 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let held_placeholder = exe.as_ref().map(|_| 0);
     let mut target = held_placeholder.or(cfg.pids.first().copied());
     let mut scopes = usdt_scopes(cfg, exe.as_deref(), target, &ast)?;
-    let quiet = cfg.quiet || cfg.options.iter().any(|(name, _)| name == "quiet");
+    // NDJSON output has no probe lines (a record says what it is).
+    let quiet = cfg.quiet
+        || cfg.options.iter().any(|(name, value)| {
+            name == "quiet" || name == "json" || (name == "oformat" && value.as_deref() == Some("json"))
+        });
     let flowindent = cfg.flowindent || cfg.options.iter().any(|(name, _)| name == "flowindent");
     let mut macros = Macros { target, args: cfg.args.clone(), quiet, flowindent };
     let mut catalog = probes::ArgCatalog::discover(&scopes);
@@ -240,8 +261,17 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let late_sizing = late_matcher.as_ref().map(|m| {
         let mut clauses: Vec<usize> = m.descs.iter().map(|d| d.clause).collect();
         clauses.dedup();
+        // A `printevent()` of a probe found later may read up to 12
+        // arguments, every one a string.
+        let widest = crate::bpf::usdt::ArgPlan {
+            fetch: crate::bpf::usdt::Fetch::Const(0),
+            size: 8,
+            signed: false,
+            string: crate::bpf::usdt::StringRead::NulTerminated,
+        };
+        let plans = if ir.uses_events { vec![widest; 12] } else { Vec::new() };
         ProgramSpec {
-            context: codegen::Context::Usdt(Vec::new()),
+            context: codegen::Context::Usdt(plans),
             clauses: clauses.into_iter().map(|c| (c, codegen::Filter::All)).collect(),
             ids: Vec::new(),
             on_error: plan.error_handler.clone(),
@@ -260,7 +290,14 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         code.push(insns);
     }
     if let Some(s) = &late_sizing {
-        scratch = scratch.max(codegen::generate(&ir, &layout, &refs, s, &plan.table)?.1);
+        // As much as the kernel allows when the widest case needs more: a
+        // program made later that needs more than there is is refused
+        // then, naming its object, rather than every run at the start.
+        let need = match codegen::generate(&ir, &layout, &refs, s, &plan.table) {
+            Ok((_, need)) => need,
+            Err(_) => codegen::SCRATCH_MAX,
+        };
+        scratch = scratch.max(need.min(codegen::SCRATCH_MAX));
     }
     if cfg.dump == Some(Dump::Bpf) {
         let names = refs.names(&ir);
@@ -348,7 +385,8 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     };
 
     // Programs.
-    let method = if uprobe::multi_supported() { Method::Multi } else { Method::PerfEvent };
+    let method =
+        cfg.method.unwrap_or_else(|| if uprobe::multi_supported() { Method::Multi } else { Method::PerfEvent });
     let relocation = refs.relocation_to(&fds);
     let fd_of = |r: i32| relocation.iter().find(|(k, _)| *k == r).map(|(_, fd)| *fd);
     // A program's code: generated above for the programs of the plan, now
@@ -356,7 +394,16 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let load_kind = |spec: &ProgramSpec, name: &str, kind: ProgKind, table: &ProbeTable| -> Result<Program, DError> {
         let mut insns = match specs.iter().position(|s| std::ptr::eq(*s, spec)) {
             Some(i) => code[i].clone(),
-            None => codegen::generate(&ir, &layout, &refs, spec, table)?.0,
+            None => {
+                let (insns, need) = codegen::generate(&ir, &layout, &refs, spec, table)?;
+                if need > scratch {
+                    return Err(DError::Codegen(CodegenError(format!(
+                        "its program needs {need} bytes of scratch space per CPU, more than the {scratch} the run \
+                         made at the start; lower strsize (-x strsize=N)"
+                    ))));
+                }
+                insns
+            }
         };
         crate::bpf::insn::relocate_maps(&mut insns, fd_of).map_err(|e| DError::Codegen(CodegenError(e.to_string())))?;
         let loaded = match kind {
@@ -424,7 +471,8 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             aggs.iter().map(|m| m as &dyn MapEntries).collect(),
             stacks.as_ref().map(|m| m as &dyn MapEntries),
             opts.specsize,
-        ),
+        )
+        .with_style(opts.style),
         out,
         status: None,
         error: None,
@@ -480,6 +528,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             links.push(attach_usdt(method, prog, a, &plan.table)?);
         }
     }
+    let mut sites: usize = links.iter().map(|l| l.sites).sum();
     drop(warmup);
     if let Some(p) = &sys_enter {
         tp_links.push(p.attach_raw_tp("sys_enter")?);
@@ -500,13 +549,18 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             }
         }
     }
-    if !opts.quiet {
+    if !opts.quiet && cfg.report == Report::Script {
         eprintln!(
             "sdtrace: script '{}' matched {} probe{}",
             src.name,
             plan.matched,
             if plan.matched == 1 { "" } else { "s" }
         );
+    }
+    {
+        let mut s = state.borrow_mut();
+        let Sink { printer, out, .. } = &mut *s;
+        printer.start(&mut **out)?;
     }
     stop::arm();
     if let Some(b) = &begin {
@@ -558,14 +612,15 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             for d in &found.diags {
                 eprintln!("sdtrace: warning: pid {pid}: {}", d.message);
             }
-            let mut sites = 0;
+            let mut more = 0;
             for (mut spec, attaches) in found.programs {
                 spec.on_error = plan.error_handler.clone();
                 let name = format!("sdtrace_d_u{}", usdt_programs.len());
                 let attached = load_kind(&spec, &name, ProgKind::Uprobe, &table).and_then(|prog| {
                     for a in &attaches {
-                        links.push(attach_usdt(method, &prog, a, &table)?);
-                        sites += a.sites.len();
+                        let link = attach_usdt(method, &prog, a, &table)?;
+                        more += link.sites;
+                        links.push(link);
                     }
                     usdt_programs.push(prog);
                     Ok(())
@@ -574,11 +629,13 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
                     eprintln!("sdtrace: warning: pid {pid}: {}: not traced: {e}", obj.name);
                 }
             }
-            if sites > 0 && !opts.quiet {
+            sites += more;
+            let what = if cfg.report == Report::Events { "site" } else { "probe" };
+            if more > 0 && (!opts.quiet || cfg.report == Report::Events) {
                 eprintln!(
-                    "sdtrace: pid {pid} mapped {}: {sites} more probe{}",
+                    "sdtrace: pid {pid} mapped {}: {more} more {what}{}",
                     obj.name,
-                    if sites == 1 { "" } else { "s" }
+                    if more == 1 { "" } else { "s" }
                 );
             }
         }
@@ -613,8 +670,21 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let divzero = counters.percpu_sum(codegen::counter::DIVZERO as u32)?;
     let nested = counters.percpu_sum(codegen::counter::NESTED as u32)?;
     let full = counters.percpu_sum(codegen::counter::FULL as u32)?;
-    if drops > 0 {
-        eprintln!("sdtrace: {drops} record(s) dropped: the buffer was full (raise it with -x bufsize=16m)");
+    match cfg.report {
+        Report::Events if !opts.quiet => {
+            eprintln!("sdtrace: {} events from {sites} sites, {drops} dropped", printer.events.events)
+        }
+        Report::Events => {}
+        Report::Script if drops > 0 => {
+            eprintln!("sdtrace: {drops} record(s) dropped: the buffer was full (raise it with -x bufsize=16m)")
+        }
+        Report::Script => {}
+    }
+    if printer.events.malformed > 0 {
+        eprintln!(
+            "sdtrace: {} event record(s) could not be decoded (a bug: please report it)",
+            printer.events.malformed
+        );
     }
     if nested > 0 {
         eprintln!("{}", nested_message(nested));

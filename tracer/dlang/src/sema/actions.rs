@@ -5,7 +5,7 @@ use super::*;
 
 impl Checker<'_> {
     pub(super) fn action(&mut self, func: &str, func_span: Span, args: &[Expr], span: Span) -> IStmt {
-        if matches!(func, "printf" | "trace" | "printa" | "stack" | "ustack") {
+        if matches!(func, "printf" | "trace" | "printa" | "stack" | "ustack" | "printevent") {
             self.recorded.get_or_insert(span);
         }
         match func {
@@ -107,6 +107,14 @@ impl Checker<'_> {
                 IStmt::Printf { format, args: vec![v] }
             }
             "printa" => self.printa(args, span),
+            "printevent" => {
+                if !args.is_empty() {
+                    self.err(span, "printevent takes no arguments: it prints every argument of the probe");
+                    return IStmt::Nop;
+                }
+                self.ir.uses_events = true;
+                IStmt::Event
+            }
             "clear" | "trunc" => {
                 let Some(first) = args.first() else {
                     self.err(span, format!("{func} takes an aggregation"));
@@ -274,7 +282,7 @@ impl Checker<'_> {
                 let ty = if f == StrFn::Index { Ty::I64 } else { Ty::Str };
                 TExpr { kind: TKind::StrFn(f, vals), ty, span }
             }
-            "printf" | "printa" | "trace" | "exit" | "clear" | "trunc" | "normalize" | "denormalize" => {
+            "printf" | "printa" | "trace" | "exit" | "clear" | "trunc" | "normalize" | "denormalize" | "printevent" => {
                 self.err(func_span, format!("`{func}` is an action; it cannot be used as a value"));
                 bad
             }

@@ -231,6 +231,21 @@ pub fn llquantize_bounds(factor: i64, low: u32, high: u32, nsteps: i64) -> Vec<i
 }
 
 impl AggFunc {
+    /// The function's D name (`count`, `lquantize`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            AggFunc::Count => "count",
+            AggFunc::Sum => "sum",
+            AggFunc::Avg => "avg",
+            AggFunc::Min => "min",
+            AggFunc::Max => "max",
+            AggFunc::Quantize => "quantize",
+            AggFunc::Lquantize { .. } => "lquantize",
+            AggFunc::Llquantize { .. } => "llquantize",
+            AggFunc::Stddev => "stddev",
+        }
+    }
+
     /// Whether the function keeps a histogram (its last key is a bucket).
     pub fn is_histogram(self) -> bool {
         matches!(self, AggFunc::Quantize | AggFunc::Lquantize { .. } | AggFunc::Llquantize { .. })
@@ -435,6 +450,12 @@ pub enum IStmt {
     },
     /// `printa([fmt,] @a, ...)`: an index into [`Ir::printas`].
     Printa(usize),
+    /// `printevent()`: one event as `sdtrace trace` prints it (time, pid,
+    /// tid, execname, the probe, and every argument by its name and
+    /// type). The record's shape is the probe's, so it is laid out when
+    /// the program of each probe is generated, not here: a probe that
+    /// appears later (`-Z`) prints as well as one there at the start.
+    Event,
     /// `clear(@a)`, `trunc(@a[, n])`.
     AggOp {
         /// Index into [`Ir::aggs`].
@@ -518,6 +539,9 @@ pub struct Ir {
     /// Whether any clause reads `vtimestamp` (the runner then counts
     /// on-CPU time per thread at every context switch).
     pub uses_vtime: bool,
+    /// Whether any clause calls `printevent()` (USDT sites then read their
+    /// arguments as their descriptions say, strings included).
+    pub uses_events: bool,
 }
 
 /// Values the program refers to with `$`.

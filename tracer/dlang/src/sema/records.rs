@@ -25,7 +25,8 @@ pub(super) fn trace_format(ty: Ty, quiet: bool) -> Format {
 }
 
 /// Whether a clause body records data, so that dtrace(1) prints its probe
-/// line: any action but assignments and aggregations.
+/// line: any action but assignments, aggregations and `printevent()`
+/// (whose line names the probe itself).
 pub(super) fn records_data(body: &[IStmt]) -> bool {
     body.iter().any(|s| match s {
         IStmt::Printf { .. }
@@ -36,7 +37,12 @@ pub(super) fn records_data(body: &[IStmt]) -> bool {
         | IStmt::Speculate(_)
         | IStmt::EndSpeculation { .. } => true,
         IStmt::If(_, t, e) => records_data(t) || records_data(e),
-        IStmt::Nop | IStmt::Assign(..) | IStmt::Free(_) | IStmt::ArraySet { .. } | IStmt::Aggregate { .. } => false,
+        IStmt::Nop
+        | IStmt::Event
+        | IStmt::Assign(..)
+        | IStmt::Free(_)
+        | IStmt::ArraySet { .. }
+        | IStmt::Aggregate { .. } => false,
     })
 }
 
@@ -101,6 +107,7 @@ pub(super) fn uses_args_clause(pred: Option<&TExpr>, body: &[IStmt]) -> bool {
             IStmt::ArraySet { keys, value, .. } => keys.iter().any(e) || e(value),
             IStmt::Aggregate { keys, value, .. } => keys.iter().any(e) || value.as_ref().is_some_and(e),
             IStmt::Printf { args, .. } => args.iter().any(e),
+            IStmt::Event => true,
             IStmt::If(c, a, b) => e(c) || a.iter().any(s) || b.iter().any(s),
             _ => false,
         }

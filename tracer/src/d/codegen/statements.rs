@@ -2,6 +2,7 @@
 //! arrays.
 
 use super::*;
+use crate::bpf::usdt::StringRead;
 
 impl Gen<'_> {
     pub(super) fn stmts(&mut self, stmts: &[IStmt], out: Label) -> Result<(), CodegenError> {
@@ -47,6 +48,7 @@ impl Gen<'_> {
                 }
                 self.output(rec, size);
             }
+            IStmt::Event => self.event(),
             IStmt::Exit(v) => {
                 let rec = self.alloc(16);
                 self.int(v)?;
@@ -119,6 +121,64 @@ impl Gen<'_> {
         }
         self.scratch = mark;
         Ok(())
+    }
+
+    /// `printevent()`: time, pid and tid, the probe id, comm, every
+    /// argument of a USDT site as its plans read it, then the strings the
+    /// plans mark (a C string up to `strsize` bytes with its NUL, a
+    /// pointer and length as at most `strsize` bytes). A read that fails
+    /// leaves zeros (the helpers clear their buffer). Other probes'
+    /// events have no arguments.
+    fn event(&mut self) {
+        let plans: Vec<ArgPlan> = match &self.spec.context {
+            Context::Usdt(p) => p.clone(),
+            _ => Vec::new(),
+        };
+        let strsize = self.layout.strsize;
+        let size = 8 + crate::d::events::event_size(&plans, strsize);
+        let rec = self.alloc(size);
+        self.header(rec, tag::EVENT, 0);
+        let at = |off: usize| (rec as usize + 8 + off) as i16;
+        self.a.emit(Insn::call(helper::KTIME_GET_NS));
+        self.a.emit(Insn::store(Size::DW, R7, at(0), R0));
+        self.a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+        self.a.emit(Insn::store(Size::DW, R7, at(8), R0));
+        self.a.emit(Insn::store(Size::DW, R7, at(16), R9));
+        self.a.emit(Insn::mov(R1, R7));
+        self.a.emit(Insn::alu_imm(Alu::Add, R1, i32::from(at(24))));
+        self.a.emit(Insn::mov_imm(R2, 16));
+        self.a.emit(Insn::call(helper::GET_CURRENT_COMM));
+        let slot = |i: usize| at(crate::d::events::ARGS_OFFSET + 8 * i);
+        for (i, p) in plans.iter().enumerate() {
+            self.usdt_arg(*p);
+            self.a.emit(Insn::store(Size::DW, R7, slot(i), R0));
+        }
+        let mut strings = crate::d::events::ARGS_OFFSET + 8 * plans.len();
+        for (i, p) in plans.iter().enumerate() {
+            match p.string {
+                StringRead::No => continue,
+                StringRead::NulTerminated => {
+                    self.a.emit(Insn::mov_imm(R2, strsize as i32));
+                    self.a.emit(Insn::load(Size::DW, R3, R7, slot(i)));
+                    self.a.emit(Insn::mov(R1, R7));
+                    self.a.emit(Insn::alu_imm(Alu::Add, R1, i32::from(at(strings))));
+                    self.a.emit(Insn::call(helper::PROBE_READ_USER_STR));
+                }
+                StringRead::WithLength { len_arg } => {
+                    let ok = self.a.label();
+                    self.a.emit(Insn::load(Size::DW, R2, R7, slot(len_arg)));
+                    self.a.jmp_imm(Cond::Le, R2, strsize as i32, ok);
+                    self.a.emit(Insn::mov_imm(R2, strsize as i32));
+                    self.a.bind(ok);
+                    self.a.emit(Insn::load(Size::DW, R3, R7, slot(i)));
+                    self.a.emit(Insn::mov(R1, R7));
+                    self.a.emit(Insn::alu_imm(Alu::Add, R1, i32::from(at(strings))));
+                    self.a.emit(Insn::call(helper::PROBE_READ_USER));
+                }
+            }
+            strings += strsize;
+        }
+        self.output(rec, size);
     }
 
     /// Evaluate `v` and store it (8 bytes, or strsize for strings) at `base + off`.

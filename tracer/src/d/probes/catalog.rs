@@ -49,14 +49,11 @@ impl ArgCatalog {
     pub fn describe(&self, clause: &crate::d::ast::Clause, target: Option<u32>) -> ClauseArgs {
         let mut seen: Vec<(String, Option<Described>)> = Vec::new();
         let mut usdt = false;
-        for d in clause.descs.iter().filter(|d| !claimed(d)) {
+        for d in clause.descs.iter().filter(|d| names_usdt(d)) {
             let prov = d.provider.replace("$target", &target.map(|t| t.to_string()).unwrap_or_default());
             let (Ok(pg), Ok(mg), Ok(ng)) = (glob(&prov, false), glob(&d.module, false), glob(&d.name, true)) else {
                 continue;
             };
-            if pg.matches("syscall") {
-                continue;
-            }
             usdt = true;
             for (scope, module, objects) in &self.objects {
                 let with_pid = scope.pid.map(|p| format!("{p}"));

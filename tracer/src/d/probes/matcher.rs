@@ -36,6 +36,9 @@ pub struct UsdtMatcher {
     /// Which descriptions matched a site so far.
     pub matched: Vec<bool>,
     pub(super) needs_functions: bool,
+    /// The program calls `printevent()`: sites read their arguments as
+    /// their descriptions say, and the probe table says how to print them.
+    pub(super) events: bool,
     pub(super) nop10_results: Vec<([u8; 10], bool)>,
     pub(super) programs: Programs,
 }
@@ -59,7 +62,7 @@ impl UsdtMatcher {
         let mut descs = Vec::new();
         for (clause, c) in ir.clauses.iter().enumerate() {
             for d in &c.descs {
-                if claimed(d) || glob(&d.provider, false).is_ok_and(|g| g.matches("syscall")) {
+                if !names_usdt(d) {
                     continue;
                 }
                 let prov = d.provider.replace("$target", &target.map(|t| t.to_string()).unwrap_or_default());
@@ -84,6 +87,7 @@ impl UsdtMatcher {
             matched: vec![false; descs.len()],
             descs,
             needs_functions,
+            events: ir.uses_events,
             nop10_results: Vec::new(),
             programs: BTreeMap::new(),
         })
@@ -162,7 +166,13 @@ impl UsdtMatcher {
                         continue;
                     }
                 };
-                let plans = match plan_args(&site.raw_args, arch) {
+                let planned = if self.events {
+                    crate::d::events::plan(probe, &site.raw_args, arch)
+                        .map(|(plans, format)| (plans, Some(std::sync::Arc::new(format))))
+                } else {
+                    plan_args(&site.raw_args, arch).map(|plans| (plans, None))
+                };
+                let (plans, event) = match planned {
                     Ok(p) => p,
                     Err(e) => {
                         found.diags.push(site_err(e));
@@ -185,6 +195,7 @@ impl UsdtMatcher {
                     module: module.clone(),
                     function: function.clone(),
                     name: probe.name.replace("__", "-"),
+                    event,
                 };
                 let site = SiteAttach { offset, ref_ctr_offset, cookie: 0, ret: false };
                 add_site(table, &mut programs, scope, info, &clauses, &plans, site);
@@ -276,6 +287,7 @@ impl UsdtMatcher {
                     module: module.to_string(),
                     function: function.clone(),
                     name: name.to_string(),
+                    ..Default::default()
                 };
                 let plans = if ret { &return_plans } else { &entry_plans };
                 let site = SiteAttach { offset, ref_ctr_offset: 0, cookie: 0, ret };
