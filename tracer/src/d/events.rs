@@ -148,6 +148,12 @@ fn u64_at(b: &[u8], off: usize) -> u64 {
 /// escaped (JSON's `\u00XX`, or `\xXX` in text).
 pub fn push_quoted(line: &mut String, s: &str, json: bool) {
     line.push('"');
+    // Most text needs no escape: copy it whole.
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        line.push_str(s);
+        line.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => line.push_str("\\\""),
@@ -202,8 +208,13 @@ impl EventPrinter {
             push_quoted(line, &format.probe, true);
             line.push_str(",\"args\":{");
         } else {
-            let probe = format!("{}:{}", format.provider, format.probe);
-            let _ = write!(line, "{:>14.9} {pid:>7} {tid:>7} {comm:<16} {probe:<28}", rel as f64 / 1e9);
+            let _ = write!(line, "{:>4}.{:09} {pid:>7} {tid:>7} {comm:<16} ", rel / 1_000_000_000, rel % 1_000_000_000);
+            // `provider:probe` left-aligned in 28 columns, without a
+            // string made for it.
+            let from = line.len();
+            let _ = write!(line, "{}:{}", format.provider, format.probe);
+            let width = line[from..].chars().count();
+            line.extend(std::iter::repeat_n(' ', 28usize.saturating_sub(width)));
         }
         let strings_at = ARGS_OFFSET + 8 * format.slots;
         for (i, a) in format.args.iter().enumerate() {
