@@ -45,6 +45,7 @@ fuzz_target!(|data: &[u8]| {
         module: "m".into(),
         function: "f".into(),
         name: "n".into(),
+        ..Default::default()
     }]);
     let spec = ProgramSpec {
         context: Context::Special(0),
