@@ -599,6 +599,13 @@ fn one_bad_note_keeps_the_good_probes_and_is_reported() {
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(doc["objects"][0]["probes"].as_array().unwrap().len(), 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("stapsdt note 1 "));
+    // A D program over the file names the bad note too, and lists the good probes.
+    let desc = format!("app:{}::*", path.display());
+    let out = sdtrace_within(&[os("-l"), os("-n"), os(&desc)], 20);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("first") && stdout.contains("last") && !stdout.contains("broken"), "{stdout}");
+    assert!(stderr.contains(&want) && stderr.contains("string is not UTF-8"), "{stderr}");
     // A file whose only notes are bad lists nothing: that is an error.
     let mut only_bad = elf_with(vec![probe_def("app", "broken", "")]);
     let at = only_bad.windows(7).position(|w| w == b"broken\0").unwrap();

@@ -133,6 +133,9 @@ pub struct ObjectProbes {
     /// What was wrong in the file and left out (malformed notes and
     /// records), one line each: which note, its file offset, and why.
     pub warnings: Vec<String>,
+    /// The writable `PT_LOAD` segments: file offset and size of each (for
+    /// [`crate::site::semaphore_page_is_shared`]).
+    pub writable_segments: Vec<(u64, u64)>,
 }
 
 /// Read every probe of the ELF file at `path`.
@@ -260,6 +263,7 @@ pub fn discover_file(path: &Path) -> Result<ObjectProbes, DiscoveryError> {
         orphan_records,
         discarded_sites,
         warnings,
+        writable_segments: loads.iter().filter(|s| s.flags & 2 != 0).map(|s| (s.offset, s.filesz)).collect(),
     })
 }
 

@@ -366,6 +366,7 @@ mod tests {
             orphan_records: 0,
             discarded_sites: 0,
             warnings: Vec::new(),
+            writable_segments: Vec::new(),
         }
     }
 

@@ -47,25 +47,61 @@ pub fn check_site_bytes(file: &[u8], offset: u64, arch: Arch) -> Result<SiteForm
 }
 
 /// Whether the semaphore at file offset `off` lies in the file pages of
-/// more than one writable `PT_LOAD` segment. Linkers such as lld let the
-/// RELRO segment's last file page also start the `.data` segment; while
-/// the program loads, both mappings are writable and the kernel, looking
-/// for the semaphore by file offset, may raise the copy in the RELRO
-/// mapping, which the program never reads.
-pub fn semaphore_page_is_shared(file: &[u8], off: u64) -> bool {
-    let Ok(elf) = stap_notes::ElfFile::parse(file) else { return false };
+/// more than one writable `PT_LOAD` segment (`writable`: each one's file
+/// offset and size, as [`crate::discovery::ObjectProbes::writable_segments`]
+/// has them). Linkers such as lld let the RELRO segment's last file page
+/// also start the `.data` segment; while the program loads, both mappings
+/// are writable and the kernel, looking for the semaphore by file offset,
+/// may raise the copy in the RELRO mapping, which the program never reads.
+pub fn semaphore_page_is_shared(writable: &[(u64, u64)], off: u64) -> bool {
     let page = 4096u64;
-    let covering = elf
-        .segments()
+    let covering = writable
         .iter()
-        .filter(|s| s.flags & 2 != 0)
-        .filter(|s| {
-            let lo = s.offset & !(page - 1);
-            let hi = (s.offset + s.filesz).div_ceil(page) * page;
+        .filter(|&&(offset, filesz)| {
+            let lo = offset & !(page - 1);
+            let hi = offset.saturating_add(filesz).div_ceil(page).saturating_mul(page);
             (lo..hi).contains(&off)
         })
         .count();
     covering > 1
+}
+
+/// An object's file, opened to read the bytes at its probe sites: a few
+/// bytes per site with `pread`, never a mapping, so a file truncated or
+/// rewritten while sdtrace reads it gives an error, not a SIGBUS, and a
+/// FIFO put in the file's place does not block the open.
+#[derive(Debug)]
+pub struct SiteFile {
+    file: std::fs::File,
+}
+
+impl SiteFile {
+    /// Open `path` for reading site bytes.
+    pub fn open(path: &std::path::Path) -> std::io::Result<Self> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let file = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path)?;
+        if !file.metadata()?.is_file() {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a regular file"));
+        }
+        Ok(SiteFile { file })
+    }
+
+    /// The form of the site at file offset `offset` ([`check_site_bytes`]
+    /// on the bytes there).
+    pub fn form(&self, offset: u64, arch: Arch) -> Result<SiteForm, String> {
+        use std::os::unix::fs::FileExt;
+        let mut window = [0u8; 11];
+        let mut got = 0;
+        while got < window.len() {
+            match self.file.read_at(&mut window[got..], offset.saturating_add(got as u64)) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(format!("reading the site: {e}")),
+            }
+        }
+        check_site_bytes(&window[..got], 0, arch)
+    }
 }
 
 /// Whether the kernel optimises the 10-byte nop `nop10` safely, asked once
@@ -94,5 +130,32 @@ mod tests {
         assert!(e.contains("[0f]") && e.contains("refusing"), "{e}");
         assert!(check_site_bytes(&[0x90], 1, Arch::X86_64).is_err());
         assert!(check_site_bytes(&[0x1f, 0x20, 0x03, 0xd5], 0, Arch::AArch64).is_ok());
+    }
+
+    #[test]
+    fn a_site_is_read_from_its_offset_and_past_the_end_is_refused() {
+        let dir = std::env::temp_dir().join(format!("sdtrace-site-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("obj");
+        let mut bytes = vec![0xccu8; 64];
+        bytes[40] = 0x90;
+        std::fs::write(&path, &bytes).unwrap();
+        let f = SiteFile::open(&path).unwrap();
+        assert_eq!(f.form(40, Arch::X86_64), Ok(SiteForm::Nop));
+        assert!(f.form(41, Arch::X86_64).unwrap_err().contains("[cc]"));
+        assert!(f.form(64, Arch::X86_64).unwrap_err().contains("outside the file"));
+        assert!(SiteFile::open(&dir).is_err(), "a directory is not a site file");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_semaphore_page_is_shared_only_when_two_writable_segments_cover_it() {
+        // RELRO ending at 0x2100 and .data starting at 0x2100: page 0x2000 shared.
+        let lld = [(0x1000, 0x1100), (0x2100, 0x300)];
+        assert!(semaphore_page_is_shared(&lld, 0x2200));
+        assert!(!semaphore_page_is_shared(&lld, 0x1200));
+        let apart = [(0x1000, 0x100), (0x3000, 0x300)];
+        assert!(!semaphore_page_is_shared(&apart, 0x3010));
+        assert!(!semaphore_page_is_shared(&[(u64::MAX - 10, 100)], 5));
     }
 }

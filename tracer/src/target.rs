@@ -212,8 +212,8 @@ pub fn needed_libraries(exe: &Path) -> Vec<PathBuf> {
     for _depth in 0..2 {
         let mut next = Vec::new();
         for obj in &queue {
-            let Ok(map) = stap_notes::Mapped::open(obj) else { continue };
-            let Ok(elf) = stap_notes::ElfFile::parse(&map) else { continue };
+            let Ok(image) = stap_notes::ElfImage::read(obj) else { continue };
+            let Ok(elf) = stap_notes::ElfFile::parse_image(&image) else { continue };
             let origin = obj.parent().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
             let mut dirs: Vec<PathBuf> = elf
                 .run_paths()

@@ -25,7 +25,7 @@ use super::syscalls;
 use crate::bpf::usdt::{ArgPlan, StringRead};
 use crate::discovery::{annotate_sites, discover_file};
 use crate::kernel::uprobe::SiteAttach;
-use crate::site::{check_site_bytes, nop10_safe, semaphore_page_is_shared, SiteForm};
+use crate::site::{nop10_safe, semaphore_page_is_shared, SiteForm};
 use stap_notes::meta::ArgKind;
 
 mod catalog;

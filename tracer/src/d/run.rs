@@ -615,6 +615,9 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             for d in &found.diags {
                 eprintln!("sdtrace: warning: pid {pid}: {}", d.message);
             }
+            for w in &found.warnings {
+                eprintln!("sdtrace: warning: pid {pid}: {w}");
+            }
             let mut more = 0;
             for (mut spec, attaches) in found.programs {
                 spec.on_error = plan.error_handler.clone();

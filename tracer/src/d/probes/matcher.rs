@@ -120,7 +120,10 @@ impl UsdtMatcher {
         if self.needs_functions {
             annotate_sites(&mut objects);
         }
-        let Ok(file) = stap_notes::Mapped::open(&scope.open_path) else { return found };
+        for w in &objects.warnings {
+            found.warnings.push(format!("{}: {w}", scope.shown));
+        }
+        let Ok(file) = crate::site::SiteFile::open(&scope.open_path) else { return found };
         let module =
             PathBuf::from(&scope.shown).file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
         let mut programs: Programs = BTreeMap::new();
@@ -158,7 +161,7 @@ impl UsdtMatcher {
                     found.diags.push(site_err("the site is not in the file".into()));
                     continue;
                 };
-                let offset = match check_site_bytes(&file, offset, arch) {
+                let offset = match file.form(offset, arch) {
                     Ok(SiteForm::NopNop10(n)) if nop10_safe(&mut self.nop10_results, n) => offset + 1,
                     Ok(_) => offset,
                     Err(e) => {
@@ -180,7 +183,10 @@ impl UsdtMatcher {
                     }
                 };
                 let ref_ctr_offset = probe.semaphore.and_then(|(_, off)| off).unwrap_or(0);
-                if ref_ctr_offset != 0 && scope.held && semaphore_page_is_shared(&file, ref_ctr_offset) {
+                if ref_ctr_offset != 0
+                    && scope.held
+                    && semaphore_page_is_shared(&objects.writable_segments, ref_ctr_offset)
+                {
                     let w = format!(
                         "{}: the semaphore of {shown} shares a file page with another writable segment; with -c \
                          the probe may stay off (docs/tracing.md): trace the running process with -p instead",
