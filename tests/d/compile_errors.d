@@ -4,7 +4,7 @@
  * status: 2
  * stderr:
  * compile_errors.d:15:24: error: `%d` needs an integer, this is a string
- * compile_errors.d:16:6: error: `y` is used before anything is assigned to it
+ * compile_errors.d:16:6: error: `y` is read but never assigned
  */
 /* Two type errors, both reported, with file:line:col. */
 BEGIN

@@ -55,6 +55,22 @@ pub enum Item {
     },
     /// A variable declaration such as `self int depth;`.
     Decl(Decl),
+    /// `inline int MAX = 1024;`: a name for a typed expression, which
+    /// every use of the name stands for.
+    Inline(Inline),
+}
+
+/// An `inline` declaration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inline {
+    /// The declared type, which the value is converted to.
+    pub ty: TypeName,
+    /// The name.
+    pub name: String,
+    /// The expression the name stands for.
+    pub value: Expr,
+    /// From `inline` to the end of the value (not the `;`).
+    pub span: Span,
 }
 
 impl Item {
@@ -64,6 +80,7 @@ impl Item {
             Item::Clause(c) => c.span,
             Item::Pragma { span, .. } => *span,
             Item::Decl(d) => d.span,
+            Item::Inline(i) => i.span,
         }
     }
 }

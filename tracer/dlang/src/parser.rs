@@ -1,13 +1,14 @@
 //! The D parser: tokens to a [`Program`], by hand-written recursive
 //! descent over the token list the [`lexer`] produces.
 //!
-//! Grammar (DTrace's, without translators, `inline`, unions and enums):
+//! Grammar (DTrace's, without translators, unions and enums):
 //!
 //! ```text
 //! program   := item*
-//! item      := PRAGMA | decl ';' | clause | 'provider' ... ';' (skipped) | ';'
+//! item      := PRAGMA | decl ';' | inline | clause | 'provider' ... ';' (skipped) | ';'
 //! clause    := DESC (',' DESC)* ['/' expr '/'] ['{' stmt* '}']
 //! decl      := ['self' | 'this'] type NAME ['[' type (',' type)* ']']
+//! inline    := 'inline' type NAME '=' expr ';'
 //! stmt      := ';' | decl ';' | expr ';' | 'if' '(' expr ')' branch ['else' branch]
 //! branch    := '{' stmt* '}' | stmt
 //! ```
@@ -33,7 +34,9 @@
 
 mod expr;
 
-use super::ast::{BaseType, Clause, Decl, Expr, Item, ProbeDesc, Program, Scope, Signedness, Stmt, StmtKind, TypeName};
+use super::ast::{
+    BaseType, Clause, Decl, Expr, Inline, Item, ProbeDesc, Program, Scope, Signedness, Stmt, StmtKind, TypeName,
+};
 use super::diag::{Diagnostic, Diagnostics, Source, Span};
 use super::lexer::{self, Keyword, Punct, Token, TokenKind};
 
@@ -204,14 +207,10 @@ impl<'s> Parser<'s> {
                     items.push(Item::Clause(clause));
                 }
                 TokenKind::Keyword(Keyword::Provider) => self.skip_item(),
-                TokenKind::Keyword(Keyword::Inline) => {
-                    let span = self.tok().span;
-                    self.error(
-                        Diagnostic::error(span, "`inline` declarations are not supported")
-                            .with_hint("use a global variable set in a `BEGIN` clause"),
-                    );
-                    self.skip_item();
-                }
+                TokenKind::Keyword(Keyword::Inline) => match self.inline() {
+                    Ok(i) => items.push(Item::Inline(i)),
+                    Err(Reported) => self.skip_item(),
+                },
                 TokenKind::Keyword(k) if *k == Keyword::Self_ || *k == Keyword::This || k.starts_type() => {
                     self.top_level_decl(&mut items);
                 }
@@ -303,6 +302,30 @@ impl<'s> Parser<'s> {
             }
             self.bump();
         }
+    }
+
+    /// `inline TYPE NAME = EXPR;`, at `inline`.
+    fn inline(&mut self) -> PResult<Inline> {
+        let start = self.bump().span.lo;
+        let ty = self.type_name()?;
+        let TokenKind::Ident(name) = self.peek() else {
+            return Err(self.unexpected("the name of the inline"));
+        };
+        let name = name.clone();
+        self.bump();
+        if self.eat(Punct::Assign).is_none() {
+            let span = self.tok().span;
+            return Err(self.error(
+                Diagnostic::error(span, format!("expected `=` after `inline … {name}`"))
+                    .with_hint("an inline names a value: `inline int MAX = 1024;`"),
+            ));
+        }
+        let value = self.expr()?;
+        let span = Span::new(start, self.prev_end());
+        if self.eat(Punct::Semi).is_none() {
+            self.error(Diagnostic::error(Span::point(self.prev_end()), "expected `;` after the inline's value"));
+        }
+        Ok(Inline { ty, name, value, span })
     }
 
     fn top_level_decl(&mut self, items: &mut Vec<Item>) {

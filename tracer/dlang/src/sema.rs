@@ -18,7 +18,7 @@
 //! `actions` actions and built-in calls, `expressions` operators, built-in
 //! variables and macros, `records` the shaping of ring-buffer records.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use stap_notes::meta::ArgKind;
 
@@ -74,6 +74,19 @@ struct Checker<'m> {
     /// Whether a float argument may appear here (directly as a `printf`
     /// or `trace` argument).
     float_ok: bool,
+    /// `inline` names: each one's type and the expression it stands for.
+    inlines: HashMap<String, (Ty, Expr)>,
+    /// The inlines being expanded (so that one naming itself is an error).
+    expanding: Vec<String>,
+    /// A survey of the program's assignments (see [`check_typed`]).
+    survey: bool,
+    /// The types surveys learnt: a variable read before the clause that
+    /// assigns it has its type.
+    known: Known,
+    /// The spans of zeros whose type their use decides: `NULL`, and in a
+    /// survey a variable not yet typed. Such a zero compared with, or
+    /// chosen instead of, a string is the empty string.
+    zeros: HashSet<Span>,
 }
 
 /// Check `program` and lower it, or return every error found. `args[N]`
@@ -90,6 +103,68 @@ pub fn check_typed(
     macros: &Macros,
     describe: &dyn Fn(&ast::Clause) -> ClauseArgs,
 ) -> Result<Ir, Vec<Diagnostic>> {
+    let args: Vec<ClauseArgs> = program
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            Item::Clause(cl) => Some(describe(cl)),
+            _ => None,
+        })
+        .collect();
+    // DTrace lets a clause read a variable that only a later clause
+    // assigns (it reads 0 or ""), so the types of variables come from
+    // surveys of the whole program first: each survey's assignments type
+    // what the next one reads, until nothing new is learnt.
+    let mut known = Known::default();
+    for _ in 0..4 {
+        let survey = check_pass(program, macros, &args, &known, true).ir;
+        let learnt = Known::from_ir(&survey);
+        if learnt == known {
+            break;
+        }
+        known = learnt;
+    }
+    let c = check_pass(program, macros, &args, &known, false);
+    if c.diags.is_empty() {
+        Ok(c.ir)
+    } else {
+        Err(c.diags)
+    }
+}
+
+/// Types of variables and arrays that some clause assigns, learnt by a
+/// survey of the program.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Known {
+    vars: HashMap<(Scope, String), Ty>,
+    arrays: Vec<Array>,
+}
+
+impl Known {
+    fn from_ir(ir: &Ir) -> Known {
+        let mut vars = HashMap::new();
+        for (scope, list) in
+            [(Scope::Global, &ir.globals), (Scope::ThreadLocal, &ir.thread_vars), (Scope::ClauseLocal, &ir.clause_vars)]
+        {
+            for v in list {
+                vars.insert((scope, v.name.clone()), v.ty);
+            }
+        }
+        Known { vars, arrays: ir.arrays.clone() }
+    }
+}
+
+/// One pass of the checker over `program`, knowing the types `known` of
+/// variables that some clause assigns. A `survey` leaves variables that
+/// nothing is known of untyped where they are read (its diagnostics are
+/// not shown).
+fn check_pass<'m>(
+    program: &ast::Program,
+    macros: &'m Macros,
+    args: &[ClauseArgs],
+    known: &Known,
+    survey: bool,
+) -> Checker<'m> {
     let pragma = |option: &str| program.items.iter().any(|i| matches!(i, Item::Pragma { name, .. } if name == option));
     // NDJSON output has no probe lines: a record says what it is.
     let json = program.items.iter().any(
@@ -113,13 +188,20 @@ pub fn check_typed(
         unspeculable: None,
         if_depth: 0,
         float_ok: false,
+        inlines: HashMap::new(),
+        expanding: Vec::new(),
+        survey,
+        known: known.clone(),
+        zeros: HashSet::new(),
     };
+    let mut args = args.iter();
     for item in &program.items {
         match item {
             Item::Pragma { name, value, span } => c.ir.options.push((name.clone(), value.clone(), *span)),
             Item::Decl(d) => c.declare(d),
+            Item::Inline(i) => c.define_inline(i),
             Item::Clause(cl) => {
-                c.clause_args = describe(cl);
+                c.clause_args = args.next().cloned().unwrap_or(ClauseArgs::Unknown);
                 c.speculated = None;
                 c.recorded = None;
                 c.unspeculable = None;
@@ -147,11 +229,7 @@ pub fn check_typed(
             }
         }
     }
-    if c.diags.is_empty() {
-        Ok(c.ir)
-    } else {
-        Err(c.diags)
-    }
+    c
 }
 
 /// An argument asked for by position (`args[N]`) or name (`args->name`).

@@ -209,6 +209,12 @@ pub fn generate(
     g.a.emit(Insn::mov_imm(R0, 0));
     g.a.emit(Insn::exit());
     g.a.bind(start);
+    // Clause-local variables start at zero in each firing (a clause may
+    // read one before it is assigned), and the clauses of one firing share
+    // them.
+    if !ir.clause_vars.is_empty() {
+        g.zero_scratch(SCRATCH_HEADER as i32, layout.temps - SCRATCH_HEADER);
+    }
     for (ci, filter) in &spec.clauses {
         let clause = &ir.clauses[*ci];
         let skip = g.a.label();

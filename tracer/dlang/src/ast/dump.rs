@@ -53,6 +53,7 @@ pub fn dump(program: &Program) -> String {
                 out.push_str(&format!("(pragma {name} {})", quote(value)));
             }
             Item::Decl(decl) => out.push_str(&self::decl(decl)),
+            Item::Inline(i) => out.push_str(&format!("(inline <{}> {} {})", i.ty, i.name, expr(&i.value))),
             Item::Clause(clause) => self::clause(&mut out, clause),
         }
         out.push('\n');

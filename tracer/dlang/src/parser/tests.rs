@@ -217,7 +217,7 @@ fn bad_declarations() {
     assert_eq!(errors("long long long x;"), ["`long long long` is not a valid type"]);
     assert_eq!(errors("union u x;"), ["`union` types are not supported"]);
     assert_eq!(errors("self int;"), ["expected a variable name, found `;`"]);
-    assert_eq!(errors("inline int N = 5;\nBEGIN {}"), ["`inline` declarations are not supported"]);
+    assert_eq!(errors("inline int N 5;\nBEGIN {}"), ["expected `=` after `inline … N`"]);
     assert_eq!(errors("typedef int foo_t;\nBEGIN {}"), ["`typedef` is not supported"]);
     // A declaration missing its `;` before a new line does not swallow the clause.
     assert_eq!(errors("self int depth\nBEGIN { x = 1; }"), ["expected `;` after declaration"]);
@@ -504,4 +504,14 @@ fn no_input_makes_the_parser_panic() {
             survive(&String::from_utf8_lossy(&bytes));
         }
     }
+}
+
+#[test]
+fn inline_declarations_name_an_expression() {
+    let t = tree("inline int MAXCPUID = 1024;\ninline string ME = \"x\" ;\nBEGIN { trace(MAXCPUID * 2); }");
+    let lines: Vec<&str> = t.lines().collect();
+    assert_eq!(lines[0], "(inline <int> MAXCPUID 1024)");
+    assert_eq!(lines[1], "(inline <string> ME \"x\")");
+    assert!(lines[2].starts_with("(clause"), "{t}");
+    assert_eq!(tree("inline uint64_t N = 1 << 3;"), "(inline <uint64_t> N (<< 1 3))\n");
 }

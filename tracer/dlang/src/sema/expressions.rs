@@ -5,7 +5,32 @@
 use super::*;
 
 impl Checker<'_> {
+    /// Whether `e` is a zero whose type its use decides (see `zeros`).
+    pub(super) fn is_zero(&self, e: &TExpr) -> bool {
+        e.kind == TKind::Int(0) && self.zeros.contains(&e.span)
+    }
+
+    /// `e` as the other operand's type: a zero of undecided type beside a
+    /// string is the empty string (`s != NULL` is `s != ""`).
+    pub(super) fn adopt(&self, e: TExpr, other: Ty) -> TExpr {
+        if other == Ty::Str && self.is_zero(&e) {
+            TExpr { kind: TKind::Str(String::new()), ty: Ty::Str, span: e.span }
+        } else {
+            e
+        }
+    }
+
+    /// A variable that is read but not typed yet: 0, typed by its use.
+    pub(super) fn untyped(&mut self, span: Span) -> TExpr {
+        if self.survey {
+            self.zeros.insert(span);
+        }
+        TExpr { kind: TKind::Int(0), ty: Ty::I64, span }
+    }
+
     pub(super) fn binary(&mut self, op: BinOp, l: TExpr, r: TExpr, span: Span) -> TExpr {
+        let (lt, rt) = (l.ty, r.ty);
+        let (l, r) = (self.adopt(l, rt), self.adopt(r, lt));
         let cmp = matches!(op, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge);
         if l.ty.is_stringy() || r.ty.is_stringy() {
             if !cmp {
@@ -59,6 +84,10 @@ impl Checker<'_> {
             }
             ExprKind::Char(c) => int(TKind::Int(i64::from(*c)), Ty::Int { size: 1, signed: true }),
             ExprKind::Str(s) => TExpr { kind: TKind::Str(s.clone()), ty: Ty::Str, span },
+            ExprKind::Ident(name) if name == "NULL" => {
+                self.zeros.insert(span);
+                int(TKind::Int(0), Ty::U64)
+            }
             ExprKind::Ident(name) => match builtin(name) {
                 Some(b) => {
                     self.ir.uses_probefunc |= b == Builtin::Probe(ProbeField::Function);
@@ -66,6 +95,7 @@ impl Checker<'_> {
                     self.ir.uses_vtime |= b == Builtin::Vtimestamp;
                     int(TKind::Builtin(b), builtin_type(b))
                 }
+                None if self.inlines.contains_key(name) => self.inline_value(name, span).expect("an inline's value"),
                 None => match self.var(
                     Scope::Global,
                     name,
@@ -80,7 +110,7 @@ impl Checker<'_> {
                                 d.hint = None;
                             }
                         }
-                        int(TKind::Int(0), Ty::I64)
+                        self.untyped(span)
                     }
                 },
             },
@@ -91,7 +121,7 @@ impl Checker<'_> {
                 let declared = self.declared.get(&(scope, n.clone())).copied();
                 match self.var(scope, n, declared, span) {
                     Some((v, ty)) => int(TKind::Var(v), ty),
-                    None => int(TKind::Int(0), Ty::I64),
+                    None => self.untyped(span),
                 }
             }
             ExprKind::Agg { .. } => {
@@ -116,7 +146,7 @@ impl Checker<'_> {
                 match array_target(e) {
                     Some((thread, name, index)) => match self.array(thread, name, index, None, span) {
                         Some((array, keys, ty)) => int(TKind::ArrayGet(array, keys), ty),
-                        None => int(TKind::Int(0), Ty::I64),
+                        None => self.untyped(span),
                     },
                     None => {
                         self.err(base.span, "only associative arrays and args[] can be indexed");
@@ -170,6 +200,8 @@ impl Checker<'_> {
                 let a = self.expr(then);
                 let b = self.expr(else_);
                 self.no_hoist -= 1;
+                let (at, bt) = (a.ty, b.ty);
+                let (a, b) = (self.adopt(a, bt), self.adopt(b, at));
                 if a.ty.is_stringy() != b.ty.is_stringy() {
                     self.err(span, "both branches of `?:` must be strings, or both integers");
                 }

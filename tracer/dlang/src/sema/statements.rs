@@ -71,6 +71,14 @@ impl Checker<'_> {
 
     pub(super) fn place(&mut self, e: &Expr, ty: Option<Ty>) -> Option<(VarRef, Ty)> {
         let (scope, name) = match &e.kind {
+            ExprKind::Ident(n) if n == "NULL" => {
+                self.err(e.span, "`NULL` cannot be assigned to");
+                return None;
+            }
+            ExprKind::Ident(n) if self.inlines.contains_key(n) => {
+                self.err(e.span, format!("`{n}` is an inline, which cannot be assigned to"));
+                return None;
+            }
             ExprKind::Ident(n) if builtin(n).is_none() => (Scope::Global, n),
             ExprKind::SelfVar(n) => (Scope::ThreadLocal, n),
             ExprKind::ThisVar(n) => (Scope::ClauseLocal, n),
@@ -97,7 +105,15 @@ impl Checker<'_> {
                     return self.array_store(target, lhs, value, *op, e.span);
                 }
                 let value = self.expr(rhs);
-                let Some((place, ty)) = self.place(lhs, Some(value.ty)) else { return IStmt::Nop };
+                // A zero of undecided type (NULL) does not type a variable
+                // in a survey: a later assignment may.
+                let typed = !(self.survey && self.is_zero(&value));
+                let Some((place, ty)) = self.place(lhs, typed.then_some(value.ty)) else { return IStmt::Nop };
+                let value = if ty == Ty::Str && self.is_zero(&value) {
+                    TExpr { kind: TKind::Str(String::new()), ty: Ty::Str, span: value.span }
+                } else {
+                    value
+                };
                 let value = match op {
                     None => value,
                     Some(op) => {

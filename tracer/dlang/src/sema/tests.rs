@@ -288,7 +288,7 @@ fn type_errors_point_at_the_source() {
     let e = check_src("BEGIN { printf(\"%d\\n\", execname); }").unwrap_err();
     assert!(e.contains("t.d:1:24: error: `%d` needs an integer, this is a string"), "{e}");
     let e = check_src("BEGIN { y = z + 1; }").unwrap_err();
-    assert!(e.contains("`z` is used before anything is assigned to it"), "{e}");
+    assert!(e.contains("`z` is read but never assigned"), "{e}");
     let e = check_src("BEGIN { @a = count(); @a = sum(1); }").unwrap_err();
     assert!(e.contains("one aggregation takes one function"), "{e}");
     let e = check_src("BEGIN { printf(\"%d %d\\n\", 1); }").unwrap_err();
@@ -348,7 +348,7 @@ fn array_misuse_is_reported_with_its_span() {
     let e = check_src("BEGIN { a[1] = \"s\"; a[2] = 3; }").unwrap_err();
     assert!(e.contains("cannot store an integer in `a[…]`, which holds strings"), "{e}");
     let e = check_src("BEGIN { y = b[1]; }").unwrap_err();
-    assert!(e.contains("`b` is used before anything is assigned to it"), "{e}");
+    assert!(e.contains("`b` is read but never assigned"), "{e}");
 }
 
 #[test]
@@ -438,4 +438,30 @@ fn a_constant_zero_divisor_is_a_compile_error() {
         assert!(e.contains("error: division by zero"), "{e}");
     }
     assert!(check_src("BEGIN { z = 0; x = 1 / z; }").is_ok());
+}
+
+#[test]
+fn a_variable_read_before_the_clause_that_assigns_it_has_that_type() {
+    let ir = check_src("BEGIN { printf(\"%s %d\\n\", s, self->n); } END { s = execname; self->n = 1; }").unwrap();
+    assert_eq!(ir.globals, [Var { name: "s".into(), ty: Ty::Str }]);
+    assert_eq!(ir.thread_vars, [Var { name: "n".into(), ty: Ty::I64 }]);
+    // A chain of reads is followed: a's type is b's, which is known only later.
+    let ir = check_src("BEGIN { self->a = self->b; } END { self->b = \"x\"; }").unwrap();
+    assert!(ir.thread_vars.iter().all(|v| v.ty == Ty::Str), "{:?}", ir.thread_vars);
+    // NULL beside a string is the empty string; assigned, it does not type.
+    let ir = check_src("BEGIN { this->f = NULL; this->f = this->f != NULL ? this->f : \".\"; }").unwrap();
+    assert_eq!(ir.clause_vars, [Var { name: "f".into(), ty: Ty::Str }]);
+    let e = check_src("BEGIN { NULL = 1; }").unwrap_err();
+    assert!(e.contains("`NULL` cannot be assigned to"), "{e}");
+}
+
+#[test]
+fn inline_values_are_typed_and_folded() {
+    let ir = check_src("inline uint8_t N = 257; BEGIN { x = N; }").unwrap();
+    let IStmt::Assign(_, v) = &ir.clauses[0].body[0] else { panic!("{:?}", ir.clauses[0].body) };
+    assert_eq!((&v.kind, v.ty), (&TKind::Int(1), Ty::Int { size: 1, signed: false }));
+    let e = check_src("inline int N = 1; inline int N = 2; BEGIN { }").unwrap_err();
+    assert!(e.contains("`N` is already defined"), "{e}");
+    let e = check_src("inline string S = 1; BEGIN { }").unwrap_err();
+    assert!(e.contains("`S` is declared a string, but its value is an integer"), "{e}");
 }

@@ -48,6 +48,46 @@ pub(super) fn fixed_width(b: &BaseType) -> Option<Ty> {
 }
 
 impl Checker<'_> {
+    /// `inline int N = 5;`: the value is checked here, where its errors
+    /// are reported, and again at each use of the name.
+    pub(super) fn define_inline(&mut self, i: &ast::Inline) {
+        let ty = match type_of(&i.ty) {
+            Ok(ty) => ty,
+            Err(e) => return self.err(i.ty.span, e),
+        };
+        if self.inlines.contains_key(&i.name) || builtin(&i.name).is_some() || self.scalar_exists(false, &i.name) {
+            return self.err(i.span, format!("`{}` is already defined", i.name));
+        }
+        self.expanding.push(i.name.clone());
+        let v = self.expr(&i.value);
+        self.expanding.pop();
+        if (ty == Ty::Str) != v.ty.is_stringy() {
+            let msg = format!("`{}` is declared {}, but its value is {}", i.name, with_article(ty), with_article(v.ty));
+            return self.err(i.value.span, msg);
+        }
+        self.inlines.insert(i.name.clone(), (ty, i.value.clone()));
+    }
+
+    /// A use of the inline `name`: its value, converted to its type.
+    pub(super) fn inline_value(&mut self, name: &str, span: Span) -> Option<TExpr> {
+        let (ty, value) = self.inlines.get(name).cloned()?;
+        if self.expanding.iter().any(|n| n == name) {
+            self.err(span, format!("the inline `{name}` is defined in terms of itself"));
+            return Some(TExpr { kind: TKind::Int(0), ty: Ty::I64, span });
+        }
+        // Errors in the value were reported where it is defined.
+        let before = self.diags.len();
+        self.expanding.push(name.to_string());
+        let v = self.expr(&value);
+        self.expanding.pop();
+        self.diags.truncate(before);
+        Some(match (ty, v.kind) {
+            (Ty::Str, kind) => TExpr { kind, ty: v.ty, span },
+            (_, TKind::Int(x)) => TExpr { kind: TKind::Int(truncate(x, ty)), ty, span },
+            (_, kind) => TExpr { kind: TKind::Cast(Box::new(TExpr { kind, ty: v.ty, span })), ty, span },
+        })
+    }
+
     pub(super) fn declare(&mut self, d: &ast::Decl) {
         if let Some(index) = &d.array_index {
             self.declare_array(d, index);
@@ -125,7 +165,15 @@ impl Checker<'_> {
         }
         let key_tys: Vec<Ty> = keys.iter().map(|k| k.ty).collect();
         let describe = |tys: &[Ty]| tys.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ");
-        match self.ir.arrays.iter().position(|a| a.name == name && a.thread == thread) {
+        let mut at = self.ir.arrays.iter().position(|a| a.name == name && a.thread == thread);
+        if at.is_none() {
+            // A clause may read what a later one assigns: the survey knows it.
+            if let Some(a) = self.known.arrays.iter().find(|a| a.name == name && a.thread == thread) {
+                self.ir.arrays.push(a.clone());
+                at = Some(self.ir.arrays.len() - 1);
+            }
+        }
+        match at {
             Some(i) => {
                 let a = &self.ir.arrays[i];
                 let same = a.keys.len() == key_tys.len()
@@ -146,10 +194,11 @@ impl Checker<'_> {
                     self.ir.arrays.push(Array { name: name.to_string(), thread, keys: key_tys, value: v });
                     Some((self.ir.arrays.len() - 1, keys, v))
                 }
+                None if self.survey => None,
                 None => {
                     self.diags.push(
-                        Diagnostic::error(span, format!("`{shown}` is used before anything is assigned to it"))
-                            .with_hint("assign an element in an earlier clause, or declare it (`int a[string];`)"),
+                        Diagnostic::error(span, format!("`{shown}` is read but never assigned"))
+                            .with_hint("assign an element in some clause, or declare it (`int a[string];`)"),
                     );
                     None
                 }
@@ -213,15 +262,17 @@ impl Checker<'_> {
             Scope::ThreadLocal => "self->",
             Scope::ClauseLocal => "this->",
         };
-        match ty {
+        // A clause may read what a later one assigns: the survey knows its type.
+        match self.known.vars.get(&(scope, name.to_string())).copied().or(ty) {
             Some(ty) => {
                 list.push(Var { name: name.to_string(), ty });
                 Some((mk(list.len() - 1), ty))
             }
+            None if self.survey => None,
             None => {
                 self.diags.push(
-                    Diagnostic::error(span, format!("`{prefix}{name}` is used before anything is assigned to it"))
-                        .with_hint("assign it in an earlier clause, or declare it (`self int x;`)"),
+                    Diagnostic::error(span, format!("`{prefix}{name}` is read but never assigned"))
+                        .with_hint("assign it in some clause, or declare it (`self int x;`)"),
                 );
                 None
             }
