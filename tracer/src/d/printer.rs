@@ -11,7 +11,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::io::Write;
 
-use super::codegen::{slot_size, tag, Layout};
+use super::codegen::{probe_in_string, slot_size, tag, Layout};
 use super::events::{push_quoted, EventFormat, EventPrinter, Style};
 use super::histogram;
 use super::printf::Value;
@@ -234,6 +234,11 @@ impl<'a> Printer<'a> {
     fn value(&self, ty: Ty, bytes: &[u8]) -> Value {
         match ty {
             Ty::Str => {
+                if let Some((field, id)) = probe_in_string(bytes) {
+                    return Value::Str(
+                        self.table.0.get(id as usize).map(|p| p.get(field).to_string()).unwrap_or_default(),
+                    );
+                }
                 let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
                 Value::Str(String::from_utf8_lossy(&bytes[..end]).into_owned())
             }

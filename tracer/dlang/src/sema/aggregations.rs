@@ -131,8 +131,16 @@ impl Checker<'_> {
                     let msg = format!("@{name} is used with {afunc:?} elsewhere; one aggregation takes one function");
                     self.err(*func_span, msg);
                 }
-                if akeys != key_tys {
-                    self.err(span, format!("@{name} has different keys elsewhere"));
+                match unify_keys(&akeys, &key_tys) {
+                    Some(keys) => self.ir.aggs[i].keys = keys,
+                    None => {
+                        let msg = format!(
+                            "@{name} is keyed by [{}] elsewhere, not by [{}]",
+                            type_list(&akeys),
+                            type_list(&key_tys)
+                        );
+                        self.err(span, msg);
+                    }
                 }
                 i
             }
@@ -240,4 +248,24 @@ impl Checker<'_> {
         }
         self.unspeculable.get_or_insert((span, what));
     }
+}
+
+/// The key types of an aggregation that two uses key by `a` and `b`, when
+/// they agree by kind of value, as DTrace types them: integers of any
+/// width and sign are 64-bit integers (signed, unless both are unsigned
+/// 64-bit), and a string is a string whether the program built it or it
+/// names the probe (`probefunc` beside `copyinstr(arg1)`).
+pub(super) fn unify_keys(a: &[Ty], b: &[Ty]) -> Option<Vec<Ty>> {
+    if a.len() != b.len() {
+        return None;
+    }
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| match (x, y) {
+            _ if x == y => Some(x),
+            (Ty::Int { .. }, Ty::Int { .. }) => Some(Ty::I64),
+            (Ty::Str | Ty::Probe(_), Ty::Str | Ty::Probe(_)) => Some(Ty::Str),
+            _ => None,
+        })
+        .collect()
 }

@@ -465,3 +465,16 @@ fn inline_values_are_typed_and_folded() {
     let e = check_src("inline string S = 1; BEGIN { }").unwrap_err();
     assert!(e.contains("`S` is declared a string, but its value is an integer"), "{e}");
 }
+
+#[test]
+fn aggregation_keys_are_typed_by_kind_of_value() {
+    let ir = check_src(
+        "BEGIN { @a[basename(execname), probefunc] = count(); @a[execname, \"x\"] = count(); \
+         @n[pid] = count(); @n[arg0] = count(); }",
+    )
+    .unwrap();
+    assert_eq!(ir.aggs[0].keys, [Ty::Str, Ty::Str]);
+    assert_eq!(ir.aggs[1].keys, [Ty::I64]);
+    let e = check_src("BEGIN { @a[1] = count(); @a[\"s\"] = count(); }").unwrap_err();
+    assert!(e.contains("@a is keyed by [integer] elsewhere, not by [string]"), "{e}");
+}

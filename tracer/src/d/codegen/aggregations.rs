@@ -94,8 +94,19 @@ impl Gen<'_> {
         let (offs, key_size) = self.layout.agg_keys[agg].clone();
         let key = self.alloc(key_size);
         self.zero_scratch(key, key_size);
-        for (k, off) in keys.iter().zip(offs) {
-            self.store_value(k, R7, key + off as i32)?;
+        let slot_tys = self.ir.aggs[agg].keys.clone();
+        for ((k, off), slot_ty) in keys.iter().zip(offs).zip(slot_tys) {
+            let at = key + off as i32;
+            match k.ty {
+                // A probe name where other uses of the aggregation put strings.
+                Ty::Probe(field) if slot_ty == Ty::Str => {
+                    self.int(k)?;
+                    self.a.emit(Insn::store_imm(Size::B, R7, (at + 1) as i16, i32::from(PROBE_IN_STRING)));
+                    self.a.emit(Insn::store_imm(Size::B, R7, (at + 2) as i16, i32::from(probe_field_code(field))));
+                    self.a.emit(Insn::store(Size::W, R7, (at + 4) as i16, R0));
+                }
+                _ => self.store_value(k, R7, at)?,
+            }
         }
         let slot = self.push()?;
         if let Some(v) = value {

@@ -322,6 +322,33 @@ pub struct KernelFacts {
     pub exit_has_group_dead: bool,
 }
 
+/// A probe name (`probefunc`…) kept in a string slot of an aggregation key,
+/// where other uses of the aggregation put strings there: byte 0 is 0 (so
+/// the slot is no string the program could build: a string's bytes after
+/// its end are 0), byte 1 this mark, byte 2 the field, bytes 4..8 the probe
+/// id. The consumer turns it into the name.
+pub const PROBE_IN_STRING: u8 = 0xff;
+
+const PROBE_FIELDS: [ProbeField; 5] =
+    [ProbeField::Provider, ProbeField::Module, ProbeField::Function, ProbeField::Name, ProbeField::FunctionName];
+
+/// The byte 2 of a [`PROBE_IN_STRING`] slot for `field`.
+pub fn probe_field_code(field: ProbeField) -> u8 {
+    PROBE_FIELDS.iter().position(|f| *f == field).expect("every field is listed") as u8
+}
+
+/// The probe field and id in a string slot, when it holds a probe name
+/// ([`PROBE_IN_STRING`]).
+pub fn probe_in_string(slot: &[u8]) -> Option<(ProbeField, u32)> {
+    match slot {
+        [0, PROBE_IN_STRING, field, _, id @ ..] if id.len() >= 4 => {
+            let field = *PROBE_FIELDS.get(usize::from(*field))?;
+            Some((field, u32::from_ne_bytes(id[..4].try_into().expect("4 bytes"))))
+        }
+        _ => None,
+    }
+}
+
 /// Bytes a value of `ty` takes in a record, key or variable.
 pub fn slot_size(ty: Ty, strsize: usize) -> usize {
     if ty == Ty::Str {

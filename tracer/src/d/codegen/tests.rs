@@ -139,3 +139,15 @@ fn a_fault_jumps_to_the_error_clauses() {
     assert_eq!(loads_r9(&with[0]), 2, "the BEGIN id, then the ERROR id");
     assert_eq!(loads_r9(&without[0]), 1);
 }
+
+#[test]
+fn a_probe_name_in_a_string_slot_is_told_from_every_string() {
+    let mut slot = vec![0u8; 16];
+    slot[1] = PROBE_IN_STRING;
+    slot[2] = probe_field_code(ProbeField::Function);
+    slot[4..8].copy_from_slice(&7u32.to_ne_bytes());
+    assert_eq!(probe_in_string(&slot), Some((ProbeField::Function, 7)));
+    // Strings are zero after their end, so no string reads as a probe.
+    assert_eq!(probe_in_string(&[0u8; 16]), None);
+    assert_eq!(probe_in_string(b"\xff\xff\x02\0\x07\0\0\0"), None);
+}
