@@ -246,3 +246,21 @@ impl Drop for HeldCommand {
         let _ = self.wait();
     }
 }
+
+/// Seconds east of UTC of the local time zone now (the C library's
+/// `localtime`, which reads `TZ` and `/etc/localtime`), for dtrace(1)'s
+/// `%Y`; 0 when it cannot say.
+pub fn local_utc_offset() -> i64 {
+    // SAFETY: time(NULL) only returns the time.
+    let now = unsafe { libc::time(std::ptr::null_mut()) };
+    // SAFETY: an all-zero `tm` is a valid value of the plain C struct.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are to live locals; localtime_r is the
+    // reentrant form and writes only `tm`.
+    let ok = unsafe { !libc::localtime_r(&now, &mut tm).is_null() };
+    if ok {
+        tm.tm_gmtoff
+    } else {
+        0
+    }
+}

@@ -3,7 +3,11 @@
 //!
 //! Conversions: `%d %i %u %x %X %o %c %s %S %p %%` (`%S` is a string with
 //! its quotes, backslashes and control characters escaped: `\"`, `\\`,
-//! `\n`, `\t`, `\xNN`), flags `- 0 + space #`,
+//! `\n`, `\t`, `\xNN`), floats `%f %e %E %g %G`, dtrace(1)'s `%Y` (a
+//! time in nanoseconds since the epoch, such as `walltimestamp`, as
+//! `2026 Dec  7 23:02:31` in local time, see [`set_utc_offset`]), `%a`
+//! and `%A` (a kernel or user address as `module`symbol+0xoff`, which the
+//! consumer looks up) and `%k` (a `stack()`), flags `- 0 + space #`,
 //! a width and a precision (either may be `*`, taken from the arguments),
 //! C's length modifiers (`h hh l ll j z t`, accepted and ignored: values are
 //! 64-bit), and `%@d`-style conversions that `printa` fills with an
@@ -35,12 +39,36 @@ pub enum Conv {
     Pointer,
     /// `%f`: a float argument.
     Float,
+    /// `%e` (`upper`: `%E`): a float in exponent form.
+    Exp {
+        /// `%E`.
+        upper: bool,
+    },
+    /// `%g` (`upper`: `%G`): a float in `%f` or `%e` form, whichever is
+    /// shorter, without trailing zeros.
+    General {
+        /// `%G`.
+        upper: bool,
+    },
+    /// `%Y`: nanoseconds since the epoch as a local date and time.
+    Time,
+    /// `%a`: a kernel address as its symbol (the consumer looks it up).
+    KernelSym,
+    /// `%A`: a user address as its symbol in the process that fired (the
+    /// checker passes that process's id as a hidden argument after it).
+    UserSym,
+    /// `%k`: a stack trace.
+    Stack,
 }
 
 impl Conv {
     /// Whether the argument is a string.
     pub fn wants_string(self) -> bool {
         matches!(self, Conv::Str | Conv::EscapedStr)
+    }
+    /// Whether the argument is a float.
+    pub fn wants_float(self) -> bool {
+        matches!(self, Conv::Float | Conv::Exp { .. } | Conv::General { .. })
     }
     /// The conversion letter, for messages.
     pub fn letter(self) -> char {
@@ -55,6 +83,24 @@ impl Conv {
             Conv::EscapedStr => 'S',
             Conv::Pointer => 'p',
             Conv::Float => 'f',
+            Conv::Exp { upper } => {
+                if upper {
+                    'E'
+                } else {
+                    'e'
+                }
+            }
+            Conv::General { upper } => {
+                if upper {
+                    'G'
+                } else {
+                    'g'
+                }
+            }
+            Conv::Time => 'Y',
+            Conv::KernelSym => 'a',
+            Conv::UserSym => 'A',
+            Conv::Stack => 'k',
         }
     }
 }
@@ -206,6 +252,14 @@ pub fn parse(text: &str) -> Result<Format, String> {
             Some('S') => Conv::EscapedStr,
             Some('p') => Conv::Pointer,
             Some('f') => Conv::Float,
+            Some('e') => Conv::Exp { upper: false },
+            Some('E') => Conv::Exp { upper: true },
+            Some('g') => Conv::General { upper: false },
+            Some('G') => Conv::General { upper: true },
+            Some('Y') => Conv::Time,
+            Some('a') => Conv::KernelSym,
+            Some('A') => Conv::UserSym,
+            Some('k') => Conv::Stack,
             Some(other) => return Err(format!("`%{other}` is not a conversion sdtrace knows")),
             None => return Err("the format ends inside a conversion".into()),
         };
@@ -365,6 +419,17 @@ fn render_one(out: &mut String, s: &Spec, width: Option<usize>, precision: Optio
             return pad_number(out, s, width, sign(s, f.is_sign_negative()), &format!("{:.p$}", f.abs()));
         }
         (Conv::Float, Value::Int(i)) => format!("{:.*}", precision.unwrap_or(6), i as f64),
+        (Conv::Exp { upper }, v @ (Value::Float(_) | Value::Int(_))) => {
+            let f = as_float(&v);
+            let digits = c_exp(f.abs(), precision.unwrap_or(6), upper);
+            return pad_number(out, s, width, sign(s, f.is_sign_negative()), &digits);
+        }
+        (Conv::General { upper }, v @ (Value::Float(_) | Value::Int(_))) => {
+            let f = as_float(&v);
+            let digits = c_general(f.abs(), precision.unwrap_or(6), upper, s.alt);
+            return pad_number(out, s, width, sign(s, f.is_sign_negative()), &digits);
+        }
+        (Conv::Time, Value::Int(ns)) => local_time(ns),
         (_, Value::Float(f)) => f.to_string(),
         (_, Value::Str(t)) => t,
         (Conv::Int, Value::Int(i)) => {
@@ -384,10 +449,93 @@ fn render_one(out: &mut String, s: &Spec, width: Option<usize>, precision: Optio
         (Conv::Octal, Value::Int(i)) => {
             return pad_number(out, s, width, if s.alt { "0" } else { "" }, &format!("{:o}", i as u64))
         }
-        (Conv::Pointer, Value::Int(i)) => format!("0x{:x}", i as u64),
+        (Conv::Pointer | Conv::KernelSym | Conv::UserSym | Conv::Stack, Value::Int(i)) => format!("0x{:x}", i as u64),
         (Conv::Char, Value::Int(i)) => char::from(i as u8).to_string(),
     };
     pad(out, s.left, width, &body);
+}
+
+fn as_float(v: &Value) -> f64 {
+    match *v {
+        Value::Float(f) => f,
+        Value::Int(i) => i as f64,
+        Value::Str(_) => 0.0,
+    }
+}
+
+/// C's `%e` of `f` (not negative): one digit, `precision` decimals, and an
+/// exponent of at least two digits (`1.500000e+00`).
+fn c_exp(f: f64, precision: usize, upper: bool) -> String {
+    if !f.is_finite() {
+        return if upper { format!("{f}").to_uppercase() } else { format!("{f}") };
+    }
+    // Rust's `{:e}` rounds the mantissa as C does and writes `1.5e0`.
+    let text = format!("{f:.precision$e}");
+    let (mantissa, exp) = text.split_once('e').expect("an exponent");
+    let exp: i32 = exp.parse().expect("an integer exponent");
+    let e = if upper { 'E' } else { 'e' };
+    format!("{mantissa}{e}{}{:02}", if exp < 0 { '-' } else { '+' }, exp.unsigned_abs())
+}
+
+/// C's `%g` of `f` (not negative): `%e` when the exponent is below -4 or
+/// not below the precision, else `%f`, trailing zeros removed (kept with
+/// `#`).
+fn c_general(f: f64, precision: usize, upper: bool, alt: bool) -> String {
+    if !f.is_finite() {
+        return c_exp(f, 0, upper);
+    }
+    let p = precision.max(1);
+    let exp: i32 = if f == 0.0 {
+        0
+    } else {
+        let t = format!("{f:.prec$e}", prec = p - 1);
+        t.split_once('e').expect("an exponent").1.parse().expect("an integer exponent")
+    };
+    let mut text = if exp < -4 || exp >= p as i32 {
+        c_exp(f, p - 1, upper)
+    } else {
+        let decimals = (p as i32 - 1 - exp).max(0) as usize;
+        format!("{f:.decimals$}")
+    };
+    if !alt {
+        let (num, tail) = match text.find(['e', 'E']) {
+            Some(i) => (text[..i].to_string(), text[i..].to_string()),
+            None => (text.clone(), String::new()),
+        };
+        let num = if num.contains('.') { num.trim_end_matches('0').trim_end_matches('.').to_string() } else { num };
+        text = num + &tail;
+    }
+    text
+}
+
+/// Seconds east of UTC of the local time zone, for `%Y`.
+static UTC_OFFSET: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Set the local time zone's offset from UTC, in seconds east, that `%Y`
+/// prints times in (UTC until set). The consumer sets it from the C
+/// library's idea of local time when it starts, as dtrace(1) prints
+/// `%Y` in local time.
+pub fn set_utc_offset(seconds: i64) {
+    UTC_OFFSET.store(seconds, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// `%Y`: `ns` nanoseconds since the epoch as `2026 Dec  7 23:02:31`, in
+/// the local time zone (see [`set_utc_offset`]).
+pub fn local_time(ns: i64) -> String {
+    let secs = ns.div_euclid(1_000_000_000) + UTC_OFFSET.load(std::sync::atomic::Ordering::Relaxed);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    format!("{year} {} {day:>2} {:02}:{:02}:{:02}", MONTHS[(month - 1) as usize], rem / 3600, rem / 60 % 60, rem % 60)
 }
 
 fn pad(out: &mut String, left: bool, width: Option<usize>, body: &str) {
@@ -503,6 +651,34 @@ mod tests {
             ),
             "1.500000|-2.25|   1.235|0.2    |"
         );
+    }
+
+    #[test]
+    fn exponent_and_general_forms_print_as_c_does() {
+        use Value::{Float, Int};
+        // What C's printf prints for the same formats and values.
+        assert_eq!(
+            r("%e|%E|%.2e|%e", &[Float(1.5), Float(-12345.678), Float(0.000123), Int(0)]),
+            "1.500000e+00|-1.234568E+04|1.23e-04|0.000000e+00"
+        );
+        assert_eq!(
+            r("%g|%g|%g|%g|%G", &[Float(1.5), Float(100000.0), Float(1e6), Float(0.0001), Float(1e-5)]),
+            "1.5|100000|1e+06|0.0001|1E-05"
+        );
+        assert_eq!(
+            r("%.3g|%#g|%10.2e|%-8g|", &[Float(4.56789), Float(2.0), Float(1234.5), Float(0.5)]),
+            "4.57|2.00000|  1.23e+03|0.5     |"
+        );
+    }
+
+    #[test]
+    fn times_print_as_dtrace_does() {
+        // date -u -d @1796684551 is Mon Dec  7 23:02:31 UTC 2026.
+        assert_eq!(local_time(1_796_684_551 * 1_000_000_000 + 999), "2026 Dec  7 23:02:31");
+        assert_eq!(local_time(0), "1970 Jan  1 00:00:00");
+        // 2000-02-29 12:00:00 UTC is 951825600.
+        assert_eq!(local_time(951_825_600_000_000_000), "2000 Feb 29 12:00:00");
+        assert_eq!(parse("%Y").unwrap().arg_kinds(), [Conv::Time]);
     }
 
     #[test]

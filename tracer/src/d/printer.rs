@@ -14,7 +14,7 @@ use std::io::Write;
 use super::codegen::{probe_in_string, slot_size, tag, Layout};
 use super::events::{push_quoted, EventFormat, EventPrinter, Style};
 use super::histogram;
-use super::printf::Value;
+use super::printf::{Conv, Format, Value};
 use super::probes::{ProbeInfo, ProbeTable};
 use super::run::DError;
 use super::sema::{self, AggFunc, IStmt, Ir, Ty};
@@ -231,6 +231,33 @@ impl<'a> Printer<'a> {
         out
     }
 
+    /// The `%a` and `%A` arguments of a printf as symbols: a kernel
+    /// address, or a user address with the hidden id of the process that
+    /// fired after it (see [`Conv::UserSym`]).
+    fn symbolize(&self, f: &Format, vals: &mut Vec<Value>) {
+        let kinds = f.arg_kinds();
+        if !kinds.iter().any(|k| matches!(k, Conv::KernelSym | Conv::UserSym)) {
+            return;
+        }
+        let mut it = std::mem::take(vals).into_iter();
+        let mut symbols = self.symbols.borrow_mut();
+        for k in kinds {
+            let Some(v) = it.next() else { break };
+            vals.push(match (k, v) {
+                (Conv::KernelSym, Value::Int(a)) => Value::Str(symbols.kernel_frame(a as u64)),
+                (Conv::UserSym, Value::Int(a)) => {
+                    let pid = match it.next() {
+                        Some(Value::Int(p)) => p as u32,
+                        _ => 0,
+                    };
+                    Value::Str(symbols.user_frame(pid, a as u64))
+                }
+                (_, v) => v,
+            });
+        }
+        vals.extend(it);
+    }
+
     fn value(&self, ty: Ty, bytes: &[u8]) -> Value {
         match ty {
             Ty::Str => {
@@ -319,6 +346,7 @@ impl<'a> Printer<'a> {
                 if let (true, Some(&Value::Int(id))) = (f.flow, vals.get(1)) {
                     vals[1] = Value::Str(self.flow_name(id as u64));
                 }
+                self.symbolize(f, &mut vals);
                 let text = f.render(&vals, None);
                 if self.style == Style::Json {
                     let mut line = String::from("{\"output\":");

@@ -466,6 +466,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let end = plan.end.as_ref().map(|s| load(s, "sdtrace_d_end", true)).transpose()?;
 
     // Output state: the ring buffer's callback prints each record.
+    super::printf::set_utc_offset(crate::process::local_utc_offset());
     let state = RefCell::new(Sink {
         printer: Printer::new(
             &ir,

@@ -51,8 +51,10 @@ impl Checker<'_> {
                     .iter()
                     .map(|a| {
                         self.float_ok = is_arg_ref(a);
+                        self.stack_ok = is_stack_call(a);
                         let v = self.expr(a);
                         self.float_ok = false;
+                        self.stack_ok = false;
                         v
                     })
                     .collect();
@@ -64,17 +66,42 @@ impl Checker<'_> {
                     );
                     return IStmt::Nop;
                 }
-                for (v, k) in vals.iter().zip(&wanted) {
+                let mut with_pids = Vec::with_capacity(vals.len());
+                for (v, k) in vals.into_iter().zip(&wanted) {
                     let float = matches!(v.ty, Ty::Float { .. });
-                    if *k == Conv::Float || float {
-                        if *k != Conv::Float {
+                    let stack = matches!(v.ty, Ty::Stack { .. });
+                    if *k == Conv::UserSym {
+                        // The symbol is looked up in the process that fired.
+                        let pid = TExpr { kind: TKind::Builtin(Builtin::Pid), ty: builtin_type(Builtin::Pid), span };
+                        with_pids.push(v.clone());
+                        with_pids.push(pid);
+                    } else {
+                        with_pids.push(v.clone());
+                    }
+                    if *k == Conv::Stack || stack {
+                        if !stack {
+                            self.err(v.span, format!("`%k` needs a stack (stack()), this is {}", with_article(v.ty)));
+                        } else if *k != Conv::Stack {
                             self.diags.push(
-                                Diagnostic::error(v.span, format!("`%{}` cannot print a float", k.letter()))
-                                    .with_hint("use %f"),
+                                Diagnostic::error(v.span, format!("`%{}` cannot print a stack", k.letter()))
+                                    .with_hint("use %k"),
                             );
-                        } else if !float {
-                            self.err(v.span, format!("`%f` needs a float argument, this is {}", with_article(v.ty)));
                         }
+                        continue;
+                    }
+                    if k.wants_float() {
+                        if !float {
+                            let msg =
+                                format!("`%{}` needs a float argument, this is {}", k.letter(), with_article(v.ty));
+                            self.err(v.span, msg);
+                        }
+                        continue;
+                    }
+                    if float {
+                        self.diags.push(
+                            Diagnostic::error(v.span, format!("`%{}` cannot print a float", k.letter()))
+                                .with_hint("use %f, %e or %g"),
+                        );
                         continue;
                     }
                     if k.wants_string() && !v.ty.is_stringy() {
@@ -90,7 +117,7 @@ impl Checker<'_> {
                     self.err(args[0].span, "`%@` is for printa");
                 }
                 let format = self.add_format(fmt, format, span);
-                IStmt::Printf { format, args: vals }
+                IStmt::Printf { format, args: with_pids }
             }
             "trace" => {
                 if args.len() != 1 {
@@ -308,7 +335,7 @@ impl Checker<'_> {
                     self.diags.push(
                         Diagnostic::error(
                             span,
-                            format!("`{func}()` can only be an action, a `trace` argument or an aggregation key"),
+                            format!("`{func}()` can only be an action, a `trace` or `printf` `%k` argument or an aggregation key"),
                         )
                         .with_hint(format!("{func}(); or @[{func}()] = count();")),
                     );

@@ -194,7 +194,7 @@ fn stacks_are_actions_trace_arguments_or_aggregation_keys_only() {
     assert_eq!(args[1].ty, Ty::Stack { user: true, frames: 5 });
     let e = check_src("BEGIN { x = ustack(); }").unwrap_err();
     assert!(
-        e.contains("t.d:1:13: error: `ustack()` can only be an action, a `trace` argument or an aggregation key"),
+        e.contains("t.d:1:13: error: `ustack()` can only be an action, a `trace` or `printf` `%k` argument or an aggregation key"),
         "{e}"
     );
     let e = check_src("BEGIN { ustack(0); }").unwrap_err();
@@ -202,7 +202,10 @@ fn stacks_are_actions_trace_arguments_or_aggregation_keys_only() {
     let e = check_src("BEGIN { stack(1, 2); }").unwrap_err();
     assert!(e.contains("stack takes at most one argument"), "{e}");
     let e = check_src("BEGIN { printf(\"%s\", stack()); }").unwrap_err();
-    assert!(e.contains("`stack()` can only be"), "{e}");
+    assert!(e.contains("`%s` cannot print a stack"), "{e}");
+    check_src("BEGIN { printf(\"%k\", stack()); }").unwrap();
+    let e = check_src("BEGIN { printf(\"%k\", 1); }").unwrap_err();
+    assert!(e.contains("`%k` needs a stack (stack()), this is an integer"), "{e}");
     let e = check_src("BEGIN { @[stack() + 1] = count(); }").unwrap_err();
     assert!(e.contains("t.d:1:11: error: `stack()` can only be"), "{e}");
     let e = check_src("BEGIN { trace(ustack(stack())); }").unwrap_err();

@@ -229,3 +229,33 @@ fn normalize_divides_printed_values_and_a_zero_divisor_is_ignored() {
     p.print_aggs(&[0], None, &mut second).unwrap();
     assert_eq!(rows(&String::from_utf8(second).unwrap()), [("a".into(), 25)]);
 }
+
+#[inline(never)]
+fn a_function_to_name() -> u32 {
+    std::hint::black_box(7)
+}
+
+#[test]
+fn a_user_address_prints_as_its_symbol_in_the_process_that_fired() {
+    // The checker passes the firing process's id after a %A argument.
+    let ir = ir("BEGIN { printf(\"%A|%x\\n\", arg0, arg1); }");
+    let IStmt::Printf { args, .. } = &ir.clauses[0].body[0] else { panic!("{:?}", ir.clauses[0].body) };
+    assert_eq!(args.len(), 3);
+    let layout = Layout::new(&ir, 16);
+    let mut p = Printer::new(&ir, &layout, ProbeTable::default(), vec![], None, 1 << 20);
+    let addr = a_function_to_name as fn() -> u32 as usize as i64;
+    assert_eq!(a_function_to_name(), 7);
+    let mut rec = tag::PRINTF.to_ne_bytes().to_vec();
+    rec.extend(0u32.to_ne_bytes());
+    for word in [addr, i64::from(std::process::id()), 255] {
+        rec.extend(word.to_ne_bytes());
+    }
+    let mut out = Vec::new();
+    p.record(&rec, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    // This test binary's name, then the function's (demangled) name at offset 0.
+    let exe = std::env::current_exe().unwrap();
+    let module = exe.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(text.starts_with(&format!("{module}`")), "{text}");
+    assert!(text.contains("a_function_to_name|ff\n") || text.contains("a_function_to_name+0x0|ff\n"), "{text}");
+}
