@@ -78,6 +78,8 @@ struct Checker<'m> {
     inlines: HashMap<String, (Ty, Expr)>,
     /// The inlines being expanded (so that one naming itself is an error).
     expanding: Vec<String>,
+    /// Unset `$N` are 0 and `$$N` "" (see [`Macros::defaultargs`]).
+    defaultargs: bool,
     /// A survey of the program's assignments (see [`check_typed`]).
     survey: bool,
     /// The types surveys learnt: a variable read before the clause that
@@ -172,6 +174,7 @@ fn check_pass<'m>(
     );
     let quiet = macros.quiet || pragma("quiet") || json;
     let flowindent = macros.flowindent || pragma("flowindent");
+    let defaultargs = macros.defaultargs || pragma("defaultargs");
     let mut c = Checker {
         quiet,
         flowindent,
@@ -190,6 +193,7 @@ fn check_pass<'m>(
         float_ok: false,
         inlines: HashMap::new(),
         expanding: Vec::new(),
+        defaultargs,
         survey,
         known: known.clone(),
         zeros: HashSet::new(),

@@ -262,6 +262,7 @@ pub mod helper {
     pub const MAP_UPDATE_ELEM: i32 = 2;
     pub const MAP_DELETE_ELEM: i32 = 3;
     pub const GET_SMP_PROCESSOR_ID: i32 = 8;
+    pub const GET_PRANDOM_U32: i32 = 7;
     pub const GET_CURRENT_UID_GID: i32 = 15;
     pub const PROBE_READ_KERNEL: i32 = 113;
     pub const RINGBUF_OUTPUT: i32 = 130;

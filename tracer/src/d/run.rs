@@ -192,7 +192,8 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             name == "quiet" || name == "json" || (name == "oformat" && value.as_deref() == Some("json"))
         });
     let flowindent = cfg.flowindent || cfg.options.iter().any(|(name, _)| name == "flowindent");
-    let mut macros = Macros { target, args: cfg.args.clone(), quiet, flowindent };
+    let defaultargs = cfg.options.iter().any(|(name, _)| name == "defaultargs");
+    let mut macros = Macros { target, args: cfg.args.clone(), quiet, flowindent, defaultargs };
     let mut catalog = probes::ArgCatalog::discover(&scopes);
     let mut ir = sema::check_typed(&ast, &macros, &|cl| catalog.describe(cl, target))
         .map_err(|d| DError::from_diagnostics(d, src))?;

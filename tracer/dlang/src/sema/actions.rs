@@ -344,6 +344,12 @@ impl Checker<'_> {
                 self.ir.uses_stacks = true;
                 TExpr { kind: TKind::Stack, ty: Ty::Stack { user, frames }, span }
             }
+            "rand" => {
+                if !args.is_empty() {
+                    self.err(span, "rand takes no arguments");
+                }
+                TExpr { kind: TKind::Builtin(Builtin::Rand), ty: builtin_type(Builtin::Rand), span }
+            }
             "ufunc" | "usym" => {
                 self.err(func_span, format!("`{func}()` is not supported yet"));
                 bad

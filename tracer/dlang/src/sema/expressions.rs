@@ -84,6 +84,10 @@ impl Checker<'_> {
             }
             ExprKind::Char(c) => int(TKind::Int(i64::from(*c)), Ty::Int { size: 1, signed: true }),
             ExprKind::Str(s) => TExpr { kind: TKind::Str(s.clone()), ty: Ty::Str, span },
+            // There are no zones on Linux: every process is in the global one.
+            ExprKind::Ident(name) if name == "zonename" => {
+                TExpr { kind: TKind::Str("global".into()), ty: Ty::Str, span }
+            }
             ExprKind::Ident(name) if name == "NULL" => {
                 self.zeros.insert(span);
                 int(TKind::Int(0), Ty::U64)
@@ -286,10 +290,17 @@ impl Checker<'_> {
                         Some(x) => int(x),
                         None => TExpr { kind: TKind::Str(v.clone()), ty: Ty::Str, span },
                     },
+                    None if self.defaultargs && m.starts_with("$$") => {
+                        TExpr { kind: TKind::Str(String::new()), ty: Ty::Str, span }
+                    }
+                    None if self.defaultargs => int(0),
                     None => {
-                        self.err(
-                            span,
-                            format!("`{m}` has no value: the script got {} argument(s)", self.macros.args.len()),
+                        self.diags.push(
+                            Diagnostic::error(
+                                span,
+                                format!("`{m}` has no value: the script got {} argument(s)", self.macros.args.len()),
+                            )
+                            .with_hint("pass it after the script, or make unset ones 0 and \"\" with -x defaultargs"),
                         );
                         int(0)
                     }
@@ -441,7 +452,7 @@ pub(super) fn builtin_type(b: Builtin) -> Ty {
             Ty::Int { size: 4, signed: false }
         }
         Builtin::Timestamp | Builtin::Walltimestamp | Builtin::Vtimestamp | Builtin::Curthread => Ty::U64,
-        Builtin::Id => Ty::Int { size: 4, signed: false },
+        Builtin::Id | Builtin::Rand => Ty::Int { size: 4, signed: false },
         Builtin::Arg(_) | Builtin::Errno => Ty::I64,
     }
 }

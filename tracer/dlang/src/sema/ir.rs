@@ -117,6 +117,8 @@ pub enum Builtin {
     Curthread,
     /// The probe's id (`id`), as `-l` lists it.
     Id,
+    /// `rand()`: a pseudo-random 32-bit number (`bpf_get_prandom_u32`).
+    Rand,
 }
 
 /// Where a variable lives.
@@ -559,6 +561,9 @@ pub struct Macros {
     /// `-F` (`-x flowindent`; `#pragma D option flowindent` counts too):
     /// probe lines show entries and returns indented by call depth.
     pub flowindent: bool,
+    /// `-x defaultargs` (`#pragma D option defaultargs` counts too): a
+    /// `$N` the script was not given is 0, a `$$N` "".
+    pub defaultargs: bool,
 }
 
 /// What the probes a clause names say of their arguments, for typed

@@ -34,16 +34,29 @@ fn increments_that_cannot_move_are_errors() {
 fn check_src(src: &str) -> Result<Ir, String> {
     let source = Source::new("t.d", src);
     let prog = crate::parse(&source).map_err(|d| crate::diag::render_all(&d, &source))?;
-    check(&prog, &Macros { target: Some(42), args: vec!["7".into(), "x".into()], quiet: true, flowindent: false })
-        .map_err(|d| crate::diag::render_all(&d, &source))
+    check(
+        &prog,
+        &Macros {
+            target: Some(42),
+            args: vec!["7".into(), "x".into()],
+            quiet: true,
+            flowindent: false,
+            defaultargs: false,
+        },
+    )
+    .map_err(|d| crate::diag::render_all(&d, &source))
 }
 
 fn check_described(src: &str, args: &[(&str, ArgKind)]) -> Result<Ir, String> {
     let source = Source::new("t.d", src);
     let prog = crate::parse(&source).map_err(|d| crate::diag::render_all(&d, &source))?;
     let typed = ClauseArgs::Typed(args.iter().map(|(n, k)| (n.to_string(), *k)).collect());
-    check_typed(&prog, &Macros { target: Some(42), args: vec![], quiet: true, flowindent: false }, &|_| typed.clone())
-        .map_err(|d| crate::diag::render_all(&d, &source))
+    check_typed(
+        &prog,
+        &Macros { target: Some(42), args: vec![], quiet: true, flowindent: false, defaultargs: false },
+        &|_| typed.clone(),
+    )
+    .map_err(|d| crate::diag::render_all(&d, &source))
 }
 
 fn first_printf_args(ir: &Ir) -> Vec<TExpr> {
@@ -118,7 +131,7 @@ fn histograms_take_a_hidden_bucket_key_and_constant_bounds() {
 fn check_loud(src: &str) -> Ir {
     let source = Source::new("t.d", src);
     let prog = crate::parse(&source).unwrap();
-    check(&prog, &Macros { target: None, args: vec![], quiet: false, flowindent: false }).unwrap()
+    check(&prog, &Macros { target: None, args: vec![], quiet: false, flowindent: false, defaultargs: false }).unwrap()
 }
 
 /// The text of a clause's one record, with `{}` for each argument.

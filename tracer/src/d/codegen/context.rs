@@ -129,6 +129,7 @@ impl Gen<'_> {
             }
             Builtin::Vtimestamp => self.vtimestamp()?,
             Builtin::Cpu => self.a.emit(Insn::call(helper::GET_SMP_PROCESSOR_ID)),
+            Builtin::Rand => self.a.emit(Insn::call(helper::GET_PRANDOM_U32)),
             Builtin::Ppid => self.ppid()?,
             Builtin::Curthread => self.a.emit(Insn::call(helper::GET_CURRENT_TASK)),
             Builtin::Probe(_) | Builtin::Id => self.a.emit(Insn::mov(R0, R9)),
