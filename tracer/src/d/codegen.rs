@@ -56,7 +56,7 @@ use super::sema::{AggFunc, Builtin, IStmt, Ir, ProbeField, StrFn, TExpr, TKind, 
 use crate::bpf::asm::{Asm, Label};
 use crate::bpf::insn::{helper, Alu, Cond, Insn, Reg, Size, R0, R1, R10, R2, R3, R4, R5, R6, R7, R8, R9};
 use crate::bpf::usdt::ArgPlan;
-use crate::kernel::btf::TaskOffsets;
+use crate::kernel::btf::{ProcessOffsets, TaskOffsets};
 
 /// Record tags.
 pub mod tag {

@@ -736,9 +736,14 @@ fn kernel_facts() -> codegen::KernelFacts {
     match Btf::vmlinux() {
         Ok(btf) => codegen::KernelFacts {
             task: Some(btf.task_offsets().map_err(|e| e.to_string())),
+            process: Some(btf.process_offsets().map_err(|e| e.to_string())),
             exit_has_group_dead: btf.raw_tracepoint_args("sched_process_exit").is_ok_and(|n| n >= 2),
         },
-        Err(e) => codegen::KernelFacts { task: Some(Err(e.to_string())), exit_has_group_dead: false },
+        Err(e) => codegen::KernelFacts {
+            task: Some(Err(e.to_string())),
+            process: Some(Err(e.to_string())),
+            exit_has_group_dead: false,
+        },
     }
 }
 

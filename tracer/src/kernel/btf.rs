@@ -96,6 +96,19 @@ pub struct TaskOffsets {
     pub exit_code: u32,
 }
 
+/// Offsets that the `psinfo_t`/`lwpsinfo_t` translators read, in bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessOffsets {
+    /// `task_struct.mm`, a pointer (0 for kernel threads).
+    pub mm: u32,
+    /// `task_struct.prio`, an `int`.
+    pub prio: u32,
+    /// `mm_struct.arg_start`, an `unsigned long` user address.
+    pub arg_start: u32,
+    /// `mm_struct.arg_end`.
+    pub arg_end: u32,
+}
+
 impl Btf {
     /// Read the running kernel's BTF.
     pub fn vmlinux() -> Result<Btf, BtfError> {
@@ -234,6 +247,17 @@ impl Btf {
             tgid: self.member_offset("task_struct", "tgid")?,
             real_parent: self.member_offset("task_struct", "real_parent")?,
             exit_code: self.member_offset("task_struct", "exit_code")?,
+        })
+    }
+
+    /// The offsets of `task_struct` and `mm_struct` that `curpsinfo` and
+    /// `curlwpsinfo` read.
+    pub fn process_offsets(&self) -> Result<ProcessOffsets, BtfError> {
+        Ok(ProcessOffsets {
+            mm: self.member_offset("task_struct", "mm")?,
+            prio: self.member_offset("task_struct", "prio")?,
+            arg_start: self.member_offset("mm_struct", "arg_start")?,
+            arg_end: self.member_offset("mm_struct", "arg_end")?,
         })
     }
 }

@@ -109,7 +109,10 @@ impl Checker<'_> {
                     Some((v, ty)) => int(TKind::Var(v), ty),
                     None => {
                         if let Some(d) = self.diags.last_mut() {
-                            if unsupported_builtin(name) {
+                            if name == "curpsinfo" || name == "curlwpsinfo" {
+                                d.message = format!("`{name}` is read through its members");
+                                d.hint = Some(format!("{name}->pr_pid, …"));
+                            } else if unsupported_builtin(name) {
                                 d.message = format!("the built-in `{name}` is not supported yet");
                                 d.hint = None;
                             }
@@ -244,6 +247,11 @@ impl Checker<'_> {
             ExprKind::Member { base, field, arrow: true } if matches!(&base.kind, ExprKind::Ident(n) if n == "args") => {
                 self.typed_arg(ArgRef::Name(field), span, span)
             }
+            ExprKind::Member { base, field, arrow: true } if matches!(&base.kind, ExprKind::Ident(n) if n == "curpsinfo" || n == "curlwpsinfo") =>
+            {
+                let ExprKind::Ident(of) = &base.kind else { unreachable!("matched above") };
+                self.translated(of, field, span)
+            }
             ExprKind::Member { .. } => {
                 self.err(span, "struct members are not supported yet");
                 int(TKind::Int(0), Ty::I64)
@@ -266,6 +274,37 @@ impl Checker<'_> {
                 }
             }
         }
+    }
+
+    /// `curpsinfo->field` or `curlwpsinfo->field`: the members of the
+    /// `psinfo_t` and `lwpsinfo_t` translators (Oracle's DTrace for
+    /// Linux) that sdtrace reads, for the current process and thread.
+    pub(super) fn translated(&mut self, of: &str, field: &str, span: Span) -> TExpr {
+        let builtin = match (of, field) {
+            ("curpsinfo", "pr_pid") => Builtin::Pid,
+            ("curpsinfo", "pr_ppid") => Builtin::Ppid,
+            ("curpsinfo", "pr_uid") => Builtin::Uid,
+            ("curpsinfo", "pr_gid") => Builtin::Gid,
+            ("curpsinfo", "pr_fname") => Builtin::Execname,
+            ("curpsinfo", "pr_psargs") => Builtin::Psargs,
+            ("curlwpsinfo", "pr_lwpid") => Builtin::Tid,
+            ("curlwpsinfo", "pr_onpro") => Builtin::Cpu,
+            ("curlwpsinfo", "pr_pri") => Builtin::Prio,
+            _ => {
+                let members = if of == "curpsinfo" {
+                    "pr_pid, pr_ppid, pr_uid, pr_gid, pr_fname, pr_psargs"
+                } else {
+                    "pr_lwpid, pr_onpro, pr_pri"
+                };
+                self.diags.push(
+                    Diagnostic::error(span, format!("`{of}->{field}` is not a member sdtrace reads"))
+                        .with_hint(format!("{of} has {members}")),
+                );
+                return TExpr { kind: TKind::Int(0), ty: Ty::I64, span };
+            }
+        };
+        self.ir.uses_task |= matches!(builtin, Builtin::Ppid | Builtin::Psargs | Builtin::Prio);
+        TExpr { kind: TKind::Builtin(builtin), ty: builtin_type(builtin), span }
     }
 
     pub(super) fn macro_value(&mut self, m: &str, span: Span) -> TExpr {
@@ -441,12 +480,13 @@ pub(super) fn type_list(tys: &[Ty]) -> String {
 }
 
 pub(super) fn unsupported_builtin(name: &str) -> bool {
-    matches!(name, "stackdepth" | "ustackdepth" | "caller" | "ucaller" | "curpsinfo")
+    matches!(name, "stackdepth" | "ustackdepth" | "caller" | "ucaller" | "curpsinfo" | "curlwpsinfo")
 }
 
 pub(super) fn builtin_type(b: Builtin) -> Ty {
     match b {
-        Builtin::Execname => Ty::Str,
+        Builtin::Execname | Builtin::Psargs => Ty::Str,
+        Builtin::Prio => Ty::Int { size: 4, signed: true },
         Builtin::Probe(f) => Ty::Probe(f),
         Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid | Builtin::Cpu | Builtin::Ppid => {
             Ty::Int { size: 4, signed: false }

@@ -119,6 +119,11 @@ pub enum Builtin {
     Id,
     /// `rand()`: a pseudo-random 32-bit number (`bpf_get_prandom_u32`).
     Rand,
+    /// `curpsinfo->pr_psargs`: the process's arguments, as `ps -o args`
+    /// shows them (from `mm->arg_start`, NULs between them made spaces).
+    Psargs,
+    /// `curlwpsinfo->pr_pri`: the thread's priority (`task_struct.prio`).
+    Prio,
 }
 
 /// Where a variable lives.

@@ -74,6 +74,18 @@ impl Gen<'_> {
         }
     }
 
+    /// The offsets `curpsinfo`/`curlwpsinfo` read, or an error that says
+    /// why they are unknown.
+    pub(super) fn process_offsets(&self) -> Result<ProcessOffsets, CodegenError> {
+        match &self.layout.kernel.process {
+            Some(Ok(t)) => Ok(*t),
+            Some(Err(why)) => Err(CodegenError(format!(
+                "curpsinfo and curlwpsinfo read the kernel's task_struct, whose layout comes from BTF: {why}"
+            ))),
+            None => Err(CodegenError("internal error: the kernel's BTF was not read for this program".into())),
+        }
+    }
+
     /// `r0 = *(u{size*8} *)(src + off)`, read from kernel memory (0 when
     /// the read fails). `src` must not be `r1` or `r2`.
     pub(super) fn read_kernel(&mut self, src: Reg, off: i32, size: u8) {
@@ -130,10 +142,18 @@ impl Gen<'_> {
             Builtin::Vtimestamp => self.vtimestamp()?,
             Builtin::Cpu => self.a.emit(Insn::call(helper::GET_SMP_PROCESSOR_ID)),
             Builtin::Rand => self.a.emit(Insn::call(helper::GET_PRANDOM_U32)),
+            Builtin::Prio => {
+                let offs = self.process_offsets()?;
+                self.a.emit(Insn::call(helper::GET_CURRENT_TASK));
+                self.read_kernel(R0, offs.prio as i32, 4);
+                // An int: sign-extended.
+                self.a.emit(Insn::alu_imm(Alu::Lsh, R0, 32));
+                self.a.emit(Insn::alu_imm(Alu::Arsh, R0, 32));
+            }
             Builtin::Ppid => self.ppid()?,
             Builtin::Curthread => self.a.emit(Insn::call(helper::GET_CURRENT_TASK)),
             Builtin::Probe(_) | Builtin::Id => self.a.emit(Insn::mov(R0, R9)),
-            Builtin::Execname => return self.err(e, "execname is a string"),
+            Builtin::Execname | Builtin::Psargs => return self.err(e, "this is a string"),
             Builtin::Arg(n) => self.arg(n)?,
             Builtin::Errno => match self.spec.context {
                 Context::SyscallReturn { .. } => {

@@ -25,6 +25,7 @@ impl Gen<'_> {
                 self.a.emit(Insn::call(helper::GET_CURRENT_COMM));
                 Ok(StrLoc { base: R7, off })
             }
+            TKind::Builtin(Builtin::Psargs) => self.psargs(),
             TKind::Var(VarRef::Global(i)) => Ok(StrLoc { base: R8, off: self.layout.globals[*i] as i32 }),
             TKind::Var(VarRef::Clause(i)) => Ok(StrLoc { base: R7, off: self.layout.clause_vars[*i] as i32 }),
             TKind::Var(VarRef::Thread(i)) => {

@@ -318,6 +318,8 @@ pub struct Layout {
 pub struct KernelFacts {
     /// `task_struct` offsets, or why they are unknown.
     pub task: Option<Result<TaskOffsets, String>>,
+    /// The offsets `curpsinfo`/`curlwpsinfo` read, or why they are unknown.
+    pub process: Option<Result<ProcessOffsets, String>>,
     /// Whether `sched_process_exit` passes `group_dead` (Linux 6.16+).
     pub exit_has_group_dead: bool,
 }

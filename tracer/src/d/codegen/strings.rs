@@ -26,6 +26,17 @@ pub(super) enum Callback {
     Search(SearchCallback),
     /// One byte of `basename`/`dirname`.
     PathScan(PathScan),
+    /// One byte of `curpsinfo->pr_psargs`: a NUL before the last is a space.
+    Spaces(Spaces),
+}
+
+/// Scratch offsets of a NUL-to-space pass: the bytes (a wide buffer) and
+/// how many were read (u64).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Spaces {
+    pub label: Label,
+    pub bytes: i32,
+    pub len: i32,
 }
 
 /// Scratch offsets of a path scan: the path with a NUL in front (a wide
@@ -213,7 +224,77 @@ impl Gen<'_> {
         match cb {
             Callback::Search(s) => self.emit_search_callback(s),
             Callback::PathScan(p) => self.emit_path_callback(p),
+            Callback::Spaces(s) => self.emit_spaces_callback(s),
         }
+    }
+
+    /// `curpsinfo->pr_psargs`: the bytes from `mm->arg_start` to `arg_end`
+    /// (at most strsize - 1 of them) read from user memory, each NUL
+    /// between two arguments made a space, as `ps -o args` shows them; ""
+    /// for a kernel thread (no `mm`) or when the memory cannot be read.
+    pub(super) fn psargs(&mut self) -> Result<StrLoc, CodegenError> {
+        let offs = self.process_offsets()?;
+        let n = self.layout.strsize as i32;
+        let wide = self.wide();
+        let out = self.alloc(wide);
+        self.zero_scratch(out, wide);
+        let (mm, len) = (self.alloc(8), self.alloc(8));
+        let done = self.a.label();
+        let fits = self.a.label();
+        self.a.emit(Insn::call(helper::GET_CURRENT_TASK));
+        self.read_kernel(R0, offs.mm as i32, 8);
+        self.a.jmp_imm(Cond::Eq, R0, 0, done);
+        self.a.emit(Insn::store(Size::DW, R7, mm as i16, R0));
+        self.a.emit(Insn::load(Size::DW, R3, R7, mm as i16));
+        self.read_kernel(R3, offs.arg_end as i32, 8);
+        self.a.emit(Insn::store(Size::DW, R7, len as i16, R0));
+        self.a.emit(Insn::load(Size::DW, R3, R7, mm as i16));
+        self.read_kernel(R3, offs.arg_start as i32, 8);
+        // r2 = arg_end - arg_start, kept in [1, n - 1] for the verifier.
+        self.a.emit(Insn::load(Size::DW, R2, R7, len as i16));
+        self.a.emit(Insn::alu(Alu::Sub, R2, R0));
+        self.a.jmp_imm(Cond::Sle, R2, 0, done);
+        self.a.jmp_imm(Cond::Le, R2, n - 1, fits);
+        self.a.emit(Insn::mov_imm(R2, n - 1));
+        self.a.bind(fits);
+        self.a.emit(Insn::store(Size::DW, R7, len as i16, R2));
+        self.a.emit(Insn::mov(R3, R0));
+        self.scratch_ptr(R1, out);
+        self.a.emit(Insn::call(helper::PROBE_READ_USER));
+        // A failed read leaves the buffer zeroed: "".
+        self.a.jmp_imm(Cond::Ne, R0, 0, done);
+        let label = self.a.label();
+        self.callbacks.push(Callback::Spaces(Spaces { label, bytes: out, len }));
+        self.call_loop(n - 1, label);
+        self.a.bind(done);
+        Ok(StrLoc { base: R7, off: out })
+    }
+
+    /// One byte of a NUL-to-space pass: `r1` the position, `r2` a pointer
+    /// to the caller's scratch pointer. Returns 1 (stop) at the last byte
+    /// read, which ends the last argument.
+    fn emit_spaces_callback(&mut self, cb: Spaces) {
+        let stop = self.a.label();
+        let next = self.a.label();
+        self.a.bind(cb.label);
+        self.a.emit(Insn::mov(R6, R1));
+        self.a.emit(Insn::load(Size::DW, R7, R2, 0));
+        self.a.emit(Insn::load(Size::DW, R1, R7, cb.len as i16));
+        self.a.emit(Insn::alu_imm(Alu::Sub, R1, 1));
+        self.a.jmp_reg(Cond::Ge, R6, R1, stop);
+        self.a.emit(Insn::alu_imm(Alu::And, R6, self.mask()));
+        self.a.emit(Insn::mov(R3, R7));
+        self.a.emit(Insn::alu_imm(Alu::Add, R3, cb.bytes));
+        self.a.emit(Insn::alu(Alu::Add, R3, R6));
+        self.a.emit(Insn::load(Size::B, R4, R3, 0));
+        self.a.jmp_imm(Cond::Ne, R4, 0, next);
+        self.a.emit(Insn::store_imm(Size::B, R3, 0, i32::from(b' ')));
+        self.a.bind(next);
+        self.a.emit(Insn::mov_imm(R0, 0));
+        self.a.emit(Insn::exit());
+        self.a.bind(stop);
+        self.a.emit(Insn::mov_imm(R0, 1));
+        self.a.emit(Insn::exit());
     }
 
     /// One byte of a path scan: `r1` the position, `r2` a pointer to the

@@ -1,0 +1,49 @@
+//! `curpsinfo` and `curlwpsinfo` (the psinfo_t/lwpsinfo_t translators)
+//! checked against what the traced command says of itself and `/proc`.
+
+use std::process::Command;
+
+use tests::{can_attach, sdtrace_bin};
+
+#[test]
+fn curpsinfo_names_the_process_that_execs_with_its_arguments() {
+    if !can_attach() {
+        return;
+    }
+    // The shell prints its own pid and its parent's, then execs echo with
+    // arguments that hold doubled spaces and a quoted space.
+    let script = r#"echo "self $$ $PPID"; exec /bin/echo x "y  z" w"#;
+    let program = "proc:::exec-success /execname == \"echo\"/ { printf(\"ps %d %d %s [%s] %d %d %d\\n\", \
+                   curpsinfo->pr_pid, curpsinfo->pr_ppid, curpsinfo->pr_fname, curpsinfo->pr_psargs, \
+                   curlwpsinfo->pr_lwpid, curpsinfo->pr_uid, curlwpsinfo->pr_onpro >= 0); }";
+    let out = Command::new(sdtrace_bin())
+        .args(["-q", "-n", program, "-c", &format!("sh -c '{}'", script.replace('\'', "'\\''"))])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let me = stdout.lines().find_map(|l| l.strip_prefix("self ")).unwrap_or_else(|| panic!("{stdout}"));
+    let (pid, ppid) = me.split_once(' ').unwrap();
+    let ps = stdout.lines().find_map(|l| l.strip_prefix("ps ")).unwrap_or_else(|| panic!("{stdout}"));
+    // The arguments as the kernel keeps them, NULs made spaces (ps -o args).
+    let uid = own_uid();
+    assert_eq!(ps, format!("{pid} {ppid} echo [/bin/echo x y  z w] {pid} {uid} 1"), "{stdout}");
+    // echo's own output shows the same arguments.
+    assert!(stdout.lines().any(|l| l == "x y  z w"), "{stdout}");
+}
+
+/// The real uid of this test, from /proc (the command inherits it).
+fn own_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn curpsinfo_members_it_does_not_read_are_named_in_the_error() {
+    let out = Command::new(sdtrace_bin()).args(["-n", "BEGIN { trace(curpsinfo->pr_bogus); }"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("`curpsinfo->pr_bogus` is not a member sdtrace reads"), "{stderr}");
+    assert!(stderr.contains("pr_psargs"), "{stderr}");
+}
