@@ -11,14 +11,15 @@
 /* The pid provider: entry and return of functions of the command's
  * executable (the fixture's static repeated_a and repeated_b, from its
  * symbol table; module `a.out` names the executable, as in dtrace(1)) and
- * of a library (libc's atoll, from .dynsym), with the arguments on entry
- * and the return value in arg1 on return. */
+ * of a library (libc's atoll, from .dynsym, named `libc.so.6` or, as
+ * dtrace(1) allows, without its version: `libc`), with the arguments on
+ * entry and the return value in arg1 on return. */
 pid$target:libc.so.6:atoll:entry
 {
 	self->s = arg0;
 }
 
-pid$target:libc.so.6:atoll:return
+pid$target:libc:atoll:return
 /self->s/
 {
 	printf("atoll(\"%s\") = %d\n", copyinstr(self->s), arg1);

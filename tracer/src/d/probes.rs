@@ -141,13 +141,35 @@ impl UsdtScope {
     /// Whether a description's `module` field (compiled to `pattern`)
     /// names this object: a path module matches the path of an object
     /// named by path, any other module the file name of a process's object.
+    /// A module given by name matches the object's file name, or that name
+    /// without its version (`libc.so` or `libc` for `libc.so.6`), as
+    /// dtrace(1) matches `libc` to `libc.so.1`.
     pub fn module_matches(&self, module: &str, pattern: &glob::Pattern, file_name: &str) -> bool {
         if module.starts_with('/') {
             self.by_path && pattern.matches(&self.shown)
         } else {
-            !self.by_path && pattern.matches(file_name)
+            !self.by_path && module_names(file_name).iter().any(|n| pattern.matches(n))
         }
     }
+}
+
+/// The names a module description may give an object by: its file name,
+/// and for a shared object that name up to `.so` and before it
+/// (`libc.so.6`, `libc.so`, `libc`).
+pub fn module_names(file_name: &str) -> Vec<&str> {
+    let mut names = vec![file_name];
+    if let Some(at) = file_name.find(".so") {
+        let rest = &file_name[at + 3..];
+        if rest.is_empty() || rest.starts_with('.') {
+            if !rest.is_empty() {
+                names.push(&file_name[..at + 3]);
+            }
+            if at > 0 {
+                names.push(&file_name[..at]);
+            }
+        }
+    }
+    names
 }
 
 fn glob(field: &str, dash_is_underscores: bool) -> Result<glob::Pattern, String> {

@@ -81,3 +81,13 @@ fn bad_timer_and_proc_names_are_reported_at_their_description() {
     let e = render(plan_src("proc:::fork { x = 1; }").unwrap_err());
     assert!(e.contains("probe description `proc:::fork` matches no probes"), "{e}");
 }
+
+#[test]
+fn a_library_is_named_with_or_without_its_version() {
+    assert_eq!(module_names("libc.so.6"), ["libc.so.6", "libc.so", "libc"]);
+    assert_eq!(module_names("libpython3.11.so.1.0"), ["libpython3.11.so.1.0", "libpython3.11.so", "libpython3.11"]);
+    assert_eq!(module_names("libfoo.so"), ["libfoo.so", "libfoo"]);
+    assert_eq!(module_names("python3.11"), ["python3.11"]);
+    // ".so" inside a name is no suffix.
+    assert_eq!(module_names("x.sox"), ["x.sox"]);
+}
