@@ -623,24 +623,10 @@ fn closest(d: &DescPattern, known: &[String]) -> Option<String> {
     let prov = d.text.split(':').next().unwrap_or("").replace("$target", "");
     let name = d.text.rsplit(':').next().unwrap_or("").replace('-', "__");
     let wanted = format!("{}:{name}", prov.trim_end_matches(|c: char| c.is_ascii_digit()));
-    let mut scored: Vec<(usize, &String)> = known.iter().map(|k| (edit_distance(&wanted, k), k)).collect();
+    let mut scored: Vec<(usize, &String)> = known.iter().map(|k| (strsim::levenshtein(&wanted, k), k)).collect();
     scored.sort();
     let close: Vec<&str> = scored.iter().take(3).map(|(_, k)| k.as_str()).collect();
     (!close.is_empty()).then(|| close.join(", "))
-}
-
-/// Levenshtein distance, by characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 impl Plan {

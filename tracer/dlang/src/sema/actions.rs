@@ -355,7 +355,11 @@ impl Checker<'_> {
                 bad
             }
             _ => {
-                self.err(func_span, format!("unknown function `{func}`"));
+                let d = Diagnostic::error(func_span, format!("unknown function `{func}`"));
+                self.diags.push(match did_you_mean(func, FUNCTION_NAMES.iter().copied()) {
+                    Some(k) => d.with_hint(format!("did you mean `{k}`?")),
+                    None => d,
+                });
                 bad
             }
         }

@@ -479,6 +479,111 @@ pub(super) fn type_list(tys: &[Ty]) -> String {
     tys.iter().map(name).collect::<Vec<_>>().join(", ")
 }
 
+/// Names of the built-in variables, for "did you mean".
+const BUILTIN_NAMES: &[&str] = &[
+    "pid",
+    "tid",
+    "uid",
+    "gid",
+    "ppid",
+    "execname",
+    "timestamp",
+    "walltimestamp",
+    "vtimestamp",
+    "cpu",
+    "curthread",
+    "errno",
+    "probeprov",
+    "probemod",
+    "probefunc",
+    "probename",
+    "zonename",
+    "curpsinfo",
+    "curlwpsinfo",
+    "arg0",
+    "arg1",
+    "arg2",
+    "arg3",
+    "arg4",
+    "arg5",
+    "args",
+    "NULL",
+];
+
+/// Names of the functions and actions, for "did you mean".
+pub(super) const FUNCTION_NAMES: &[&str] = &[
+    "avg",
+    "basename",
+    "clear",
+    "commit",
+    "copyin",
+    "copyinstr",
+    "count",
+    "denormalize",
+    "dirname",
+    "discard",
+    "exit",
+    "index",
+    "lltostr",
+    "llquantize",
+    "lquantize",
+    "max",
+    "min",
+    "normalize",
+    "printa",
+    "printevent",
+    "printf",
+    "progenyof",
+    "quantize",
+    "rand",
+    "speculate",
+    "speculation",
+    "stack",
+    "stddev",
+    "strjoin",
+    "stringof",
+    "strlen",
+    "strstr",
+    "substr",
+    "sum",
+    "trace",
+    "trunc",
+    "ustack",
+];
+
+/// The name among `known` closest to `name` by edit distance, when it is
+/// close enough to be a likely misspelling (at most a third of its length,
+/// and at most 2 edits).
+pub(super) fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).clamp(1, 2);
+    known
+        .into_iter()
+        .filter(|k| *k != name)
+        .map(|k| (strsim::damerau_levenshtein(name, k), k))
+        .filter(|(d, _)| *d <= limit)
+        .min()
+        .map(|(_, k)| k)
+}
+
+impl Checker<'_> {
+    /// "did you mean" for a variable `name` of `scope` that nothing assigns:
+    /// the closest built-in (for a bare name) or variable of that scope.
+    pub(super) fn suggest_variable(&self, scope: Scope, name: &str) -> Option<String> {
+        let mut known: Vec<&str> =
+            self.known.vars.keys().filter(|(s, _)| *s == scope).map(|(_, n)| n.as_str()).collect();
+        if scope == Scope::Global {
+            known.extend(BUILTIN_NAMES);
+            known.extend(self.inlines.keys().map(String::as_str));
+        }
+        let prefix = match scope {
+            Scope::Global => "",
+            Scope::ThreadLocal => "self->",
+            Scope::ClauseLocal => "this->",
+        };
+        did_you_mean(name, known).map(|k| format!("did you mean `{prefix}{k}`?"))
+    }
+}
+
 pub(super) fn unsupported_builtin(name: &str) -> bool {
     matches!(name, "stackdepth" | "ustackdepth" | "caller" | "ucaller" | "curpsinfo" | "curlwpsinfo")
 }

@@ -494,3 +494,16 @@ fn aggregation_keys_are_typed_by_kind_of_value() {
     let e = check_src("BEGIN { @a[1] = count(); @a[\"s\"] = count(); }").unwrap_err();
     assert!(e.contains("@a is keyed by [integer] elsewhere, not by [string]"), "{e}");
 }
+
+#[test]
+fn misspelt_names_get_the_closest_known_one() {
+    let e = check_src("syscall::read:entry { @[exename] = count(); }").unwrap_err();
+    assert!(e.contains("`exename` is read but never assigned") && e.contains("did you mean `execname`?"), "{e}");
+    let e = check_src("BEGIN { self->depth = 1; } END { trace(self->dpeth); }").unwrap_err();
+    assert!(e.contains("did you mean `self->depth`?"), "{e}");
+    let e = check_src("BEGIN { trace(strln(\"x\")); }").unwrap_err();
+    assert!(e.contains("unknown function `strln`") && e.contains("did you mean `strlen`?"), "{e}");
+    // Nothing close: no guess.
+    let e = check_src("BEGIN { trace(zzzzz); }").unwrap_err();
+    assert!(!e.contains("did you mean"), "{e}");
+}

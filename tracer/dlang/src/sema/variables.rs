@@ -270,9 +270,11 @@ impl Checker<'_> {
             }
             None if self.survey => None,
             None => {
+                let hint = self
+                    .suggest_variable(scope, name)
+                    .unwrap_or_else(|| "assign it in some clause, or declare it (`self int x;`)".into());
                 self.diags.push(
-                    Diagnostic::error(span, format!("`{prefix}{name}` is read but never assigned"))
-                        .with_hint("assign it in some clause, or declare it (`self int x;`)"),
+                    Diagnostic::error(span, format!("`{prefix}{name}` is read but never assigned")).with_hint(hint),
                 );
                 None
             }
