@@ -62,6 +62,11 @@ struct DArgs {
     /// `<- function` for return probes, indented by call depth.
     #[arg(short = 'F')]
     flowindent: bool,
+    /// Allow destructive actions: system() runs a shell command,
+    /// raise(SIG) and stop() signal the process that fired (the same as
+    /// `-x destructive`).
+    #[arg(short = 'w')]
+    destructive: bool,
     /// Write the program's output to FILE.
     #[arg(short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
@@ -286,6 +291,9 @@ fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
         .collect();
     if d.json {
         options.push(("oformat".into(), Some("json".into())));
+    }
+    if d.destructive {
+        options.push(("destructive".into(), None));
     }
     let cfg = drun::DConfig {
         source,

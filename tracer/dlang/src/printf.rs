@@ -180,6 +180,9 @@ pub struct Format {
     /// The probe line is `-F`'s: its second value, the probe id, prints as
     /// the flow-indented function.
     pub flow: bool,
+    /// `system(...)`'s: the consumer runs the text as a shell command
+    /// instead of printing it.
+    pub system: bool,
 }
 
 /// A value to print.
@@ -271,7 +274,7 @@ pub fn parse(text: &str) -> Result<Format, String> {
     if !lit.is_empty() {
         pieces.push(Piece::Lit(lit));
     }
-    Ok(Format { pieces, heading: false, flow: false })
+    Ok(Format { pieces, heading: false, flow: false, system: false })
 }
 
 impl Format {

@@ -80,6 +80,8 @@ struct Checker<'m> {
     expanding: Vec<String>,
     /// Unset `$N` are 0 and `$$N` "" (see [`Macros::defaultargs`]).
     defaultargs: bool,
+    /// Destructive actions are allowed (see [`Macros::destructive`]).
+    destructive: bool,
     /// A survey of the program's assignments (see [`check_typed`]).
     survey: bool,
     /// The types surveys learnt: a variable read before the clause that
@@ -175,6 +177,7 @@ fn check_pass<'m>(
     let quiet = macros.quiet || pragma("quiet") || json;
     let flowindent = macros.flowindent || pragma("flowindent");
     let defaultargs = macros.defaultargs || pragma("defaultargs");
+    let destructive = macros.destructive || pragma("destructive");
     let mut c = Checker {
         quiet,
         flowindent,
@@ -194,6 +197,7 @@ fn check_pass<'m>(
         inlines: HashMap::new(),
         expanding: Vec::new(),
         defaultargs,
+        destructive,
         survey,
         known: known.clone(),
         zeros: HashSet::new(),

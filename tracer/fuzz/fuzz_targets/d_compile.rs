@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let macros = Macros { target: Some(1), args: vec!["1".into(), "x".into()], quiet: data.len() % 2 == 0, flowindent: data.len() % 3 == 0, defaultargs: data.len() % 5 == 0 };
+    let macros = Macros { target: Some(1), args: vec!["1".into(), "x".into()], quiet: data.len() % 2 == 0, flowindent: data.len() % 3 == 0, defaultargs: data.len() % 5 == 0, destructive: false };
     // Every clause's probes described alike, so typed `args[N]` and
     // `args->name` are checked and generated too.
     let described = sema::ClauseArgs::Typed(vec![

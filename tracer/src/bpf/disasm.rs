@@ -339,6 +339,7 @@ mod tests {
             (helper::KTIME_GET_NS, "ktime_get_ns"),
             (helper::GET_SMP_PROCESSOR_ID, "get_smp_processor_id"),
             (helper::GET_PRANDOM_U32, "get_prandom_u32"),
+            (helper::SEND_SIGNAL, "send_signal"),
             (helper::GET_CURRENT_PID_TGID, "get_current_pid_tgid"),
             (helper::GET_CURRENT_UID_GID, "get_current_uid_gid"),
             (helper::GET_CURRENT_COMM, "get_current_comm"),

@@ -263,6 +263,7 @@ pub mod helper {
     pub const MAP_DELETE_ELEM: i32 = 3;
     pub const GET_SMP_PROCESSOR_ID: i32 = 8;
     pub const GET_PRANDOM_U32: i32 = 7;
+    pub const SEND_SIGNAL: i32 = 109;
     pub const GET_CURRENT_UID_GID: i32 = 15;
     pub const PROBE_READ_KERNEL: i32 = 113;
     pub const RINGBUF_OUTPUT: i32 = 130;

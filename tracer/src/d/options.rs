@@ -95,8 +95,8 @@ pub(super) fn options(ir: &Ir, cfg: &DConfig) -> Result<Options, DError> {
             }
             "switchrate" => o.switchrate = time_value(value.as_deref().ok_or_else(bad)?).ok_or_else(bad)?,
             // Applied by the type checker (probe lines).
-            "flowindent" | "defaultargs" => {}
-            "aggrate" | "dynvarsize" | "destructive" | "zdefs" | "cleanrate" => {
+            "flowindent" | "defaultargs" | "destructive" => {}
+            "aggrate" | "dynvarsize" | "zdefs" | "cleanrate" => {
                 eprintln!("sdtrace: option `{name}` has no effect in sdtrace yet; ignored");
             }
             _ => return Err(DError::Usage(format!("unknown option `{name}`"))),

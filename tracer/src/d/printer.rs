@@ -348,9 +348,16 @@ impl<'a> Printer<'a> {
                 }
                 self.symbolize(f, &mut vals);
                 let text = f.render(&vals, None);
+                let ran;
+                let text = if f.system {
+                    ran = run_system(&text);
+                    &ran
+                } else {
+                    &text
+                };
                 if self.style == Style::Json {
                     let mut line = String::from("{\"output\":");
-                    push_quoted(&mut line, &text, true);
+                    push_quoted(&mut line, text, true);
                     line.push_str("}\n");
                     out.write_all(line.as_bytes())?;
                 } else {
@@ -711,6 +718,26 @@ enum Datum {
     Int(i64),
     /// A histogram's (bucket, count) pairs.
     Histogram(Vec<(i64, i64)>),
+}
+
+/// `system(...)`: run `command` with `/bin/sh -c`, as dtrace(1) does, and
+/// wait for it; what it prints on stdout is the record's output, so it
+/// goes where the program's output goes (`-o`, JSON). A command that
+/// cannot start, or fails, is said on stderr; the run goes on.
+fn run_system(command: &str) -> String {
+    let shown = command.escape_debug();
+    match std::process::Command::new("/bin/sh").arg("-c").arg(command).stdin(std::process::Stdio::null()).output() {
+        Ok(o) => {
+            if !o.status.success() {
+                eprintln!("sdtrace: system(\"{shown}\"): {}", o.status);
+            }
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        }
+        Err(e) => {
+            eprintln!("sdtrace: system(\"{shown}\"): {e}");
+            String::new()
+        }
+    }
 }
 
 fn key_order(va: &[Value], vb: &[Value]) -> std::cmp::Ordering {

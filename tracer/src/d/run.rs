@@ -193,7 +193,8 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         });
     let flowindent = cfg.flowindent || cfg.options.iter().any(|(name, _)| name == "flowindent");
     let defaultargs = cfg.options.iter().any(|(name, _)| name == "defaultargs");
-    let mut macros = Macros { target, args: cfg.args.clone(), quiet, flowindent, defaultargs };
+    let destructive = cfg.options.iter().any(|(name, _)| name == "destructive");
+    let mut macros = Macros { target, args: cfg.args.clone(), quiet, flowindent, defaultargs, destructive };
     let mut catalog = probes::ArgCatalog::discover(&scopes);
     let mut ir = sema::check_typed(&ast, &macros, &|cl| catalog.describe(cl, target))
         .map_err(|d| DError::from_diagnostics(d, src))?;

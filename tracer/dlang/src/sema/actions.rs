@@ -35,9 +35,41 @@ impl Checker<'_> {
                 self.speculated = Some(span);
                 IStmt::Speculate(id)
             }
-            "printf" => {
+            "system" | "raise" | "stop" if !self.destructive => {
+                self.diags.push(
+                    Diagnostic::error(span, format!("`{func}()` is a destructive action"))
+                        .with_hint("allow destructive actions with -w (or #pragma D option destructive)"),
+                );
+                IStmt::Nop
+            }
+            "raise" | "stop" => {
+                let sig = match (func, args) {
+                    ("stop", []) => TExpr { kind: TKind::Int(19), ty: Ty::I64, span },
+                    ("raise", [sig]) => {
+                        let v = self.expr(sig);
+                        self.want_scalar(&v, "raise's signal");
+                        v
+                    }
+                    _ => {
+                        let want = if func == "stop" { "no arguments" } else { "one argument, the signal" };
+                        self.err(span, format!("{func} takes {want}"));
+                        return IStmt::Nop;
+                    }
+                };
+                IStmt::Raise(sig)
+            }
+            "chill" | "panic" | "breakpoint" | "copyout" | "copyoutstr" => {
+                let why = match func {
+                    "chill" => "a BPF program cannot spin for a time",
+                    "panic" | "breakpoint" => "sdtrace never stops the kernel",
+                    _ => "writing into a traced process is not supported yet",
+                };
+                self.err(span, format!("`{func}()` is not supported: {why}"));
+                IStmt::Nop
+            }
+            "printf" | "system" => {
                 let Some(ExprKind::Str(fmt)) = args.first().map(|a| &a.kind) else {
-                    self.err(span, "printf needs a string literal format first");
+                    self.err(span, format!("{func} needs a string literal format first"));
                     return IStmt::Nop;
                 };
                 let format = match printf::parse(fmt) {
@@ -116,6 +148,7 @@ impl Checker<'_> {
                 if format.aggregation_conversions() > 0 {
                     self.err(args[0].span, "`%@` is for printa");
                 }
+                let format = Format { system: func == "system", ..format };
                 let format = self.add_format(fmt, format, span);
                 IStmt::Printf { format, args: with_pids }
             }

@@ -480,6 +480,9 @@ pub enum IStmt {
     },
     /// `exit(status)`.
     Exit(TExpr),
+    /// `raise(signal)` (and `stop()`, which raises SIGSTOP): the signal is
+    /// sent to the process that fired (`bpf_send_signal`). Destructive.
+    Raise(TExpr),
     /// `speculate(id)`: the clause's later records belong to speculation `id`.
     Speculate(TExpr),
     /// `commit(id)` (true) or `discard(id)` (false).
@@ -569,6 +572,9 @@ pub struct Macros {
     /// `-x defaultargs` (`#pragma D option defaultargs` counts too): a
     /// `$N` the script was not given is 0, a `$$N` "".
     pub defaultargs: bool,
+    /// `-w` (`-x destructive`, `#pragma D option destructive`): destructive
+    /// actions (`system`, `raise`, `stop`) are allowed.
+    pub destructive: bool,
 }
 
 /// What the probes a clause names say of their arguments, for typed

@@ -41,6 +41,7 @@ pub(super) fn records_data(body: &[IStmt]) -> bool {
         | IStmt::Event
         | IStmt::Assign(..)
         | IStmt::Free(_)
+        | IStmt::Raise(_)
         | IStmt::ArraySet { .. }
         | IStmt::Aggregate { .. } => false,
     })
@@ -68,6 +69,8 @@ pub(super) fn merge_printfs(formats: &mut Vec<Format>, body: &mut Vec<IStmt>) {
             (Some(IStmt::Printf { format: a, args: aa }), IStmt::Printf { format: b, args: bb })
                 if formats[*a].aggregation_conversions() == 0
                     && formats[b].aggregation_conversions() == 0
+                    && !formats[*a].system
+                    && !formats[b].system
                     && (strings(aa) == 0 || strings(&bb) == 0 || strings(aa) + strings(&bb) <= MERGED_STRINGS) =>
             {
                 let mut joined = formats[*a].clone();
@@ -102,7 +105,7 @@ pub(super) fn uses_args_clause(pred: Option<&TExpr>, body: &[IStmt]) -> bool {
     }
     fn s(x: &IStmt) -> bool {
         match x {
-            IStmt::Assign(_, v) | IStmt::Exit(v) | IStmt::Speculate(v) => e(v),
+            IStmt::Assign(_, v) | IStmt::Exit(v) | IStmt::Speculate(v) | IStmt::Raise(v) => e(v),
             IStmt::EndSpeculation { id, .. } => e(id),
             IStmt::ArraySet { keys, value, .. } => keys.iter().any(e) || e(value),
             IStmt::Aggregate { keys, value, .. } => keys.iter().any(e) || value.as_ref().is_some_and(e),

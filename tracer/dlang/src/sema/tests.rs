@@ -42,6 +42,7 @@ fn check_src(src: &str) -> Result<Ir, String> {
             quiet: true,
             flowindent: false,
             defaultargs: false,
+            destructive: false,
         },
     )
     .map_err(|d| crate::diag::render_all(&d, &source))
@@ -53,7 +54,14 @@ fn check_described(src: &str, args: &[(&str, ArgKind)]) -> Result<Ir, String> {
     let typed = ClauseArgs::Typed(args.iter().map(|(n, k)| (n.to_string(), *k)).collect());
     check_typed(
         &prog,
-        &Macros { target: Some(42), args: vec![], quiet: true, flowindent: false, defaultargs: false },
+        &Macros {
+            target: Some(42),
+            args: vec![],
+            quiet: true,
+            flowindent: false,
+            defaultargs: false,
+            destructive: false,
+        },
         &|_| typed.clone(),
     )
     .map_err(|d| crate::diag::render_all(&d, &source))
@@ -131,7 +139,11 @@ fn histograms_take_a_hidden_bucket_key_and_constant_bounds() {
 fn check_loud(src: &str) -> Ir {
     let source = Source::new("t.d", src);
     let prog = crate::parse(&source).unwrap();
-    check(&prog, &Macros { target: None, args: vec![], quiet: false, flowindent: false, defaultargs: false }).unwrap()
+    check(
+        &prog,
+        &Macros { target: None, args: vec![], quiet: false, flowindent: false, defaultargs: false, destructive: false },
+    )
+    .unwrap()
 }
 
 /// The text of a clause's one record, with `{}` for each argument.
@@ -506,4 +518,16 @@ fn misspelt_names_get_the_closest_known_one() {
     // Nothing close: no guess.
     let e = check_src("BEGIN { trace(zzzzz); }").unwrap_err();
     assert!(!e.contains("did you mean"), "{e}");
+}
+
+#[test]
+fn destructive_actions_need_the_option() {
+    let e = check_src("BEGIN { system(\"ls\"); stop(); }").unwrap_err();
+    assert!(e.contains("`system()` is a destructive action") && e.contains("`stop()` is a destructive action"), "{e}");
+    let ir =
+        check_src("#pragma D option destructive\nBEGIN { system(\"ls %d\", 1); printf(\"x\"); raise(10); }").unwrap();
+    // system's record is its own (never merged with a printf's).
+    let formats: Vec<bool> = ir.formats.iter().map(|f| f.system).collect();
+    assert_eq!(formats, [true, false]);
+    assert!(matches!(ir.clauses[0].body.last(), Some(IStmt::Raise(_))));
 }

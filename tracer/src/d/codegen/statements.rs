@@ -49,6 +49,11 @@ impl Gen<'_> {
                 self.output(rec, size);
             }
             IStmt::Event => self.event(),
+            IStmt::Raise(sig) => {
+                self.int(sig)?;
+                self.a.emit(Insn::mov(R1, R0));
+                self.a.emit(Insn::call(helper::SEND_SIGNAL));
+            }
             IStmt::Exit(v) => {
                 let rec = self.alloc(16);
                 self.int(v)?;

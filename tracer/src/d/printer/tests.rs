@@ -10,7 +10,8 @@ use crate::kernel::entries::FakeMap;
 fn ir(program: &str) -> Ir {
     let source = Source::new("t.d", program);
     let ast = crate::d::parse(&source).expect("parses");
-    let macros = Macros { target: None, args: vec![], quiet: true, flowindent: false, defaultargs: false };
+    let macros =
+        Macros { target: None, args: vec![], quiet: true, flowindent: false, defaultargs: false, destructive: false };
     sema::check(&ast, &macros).unwrap_or_else(|d| panic!("{}", crate::d::diag::render_all(&d, &source)))
 }
 
