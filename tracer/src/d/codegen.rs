@@ -209,6 +209,9 @@ pub fn generate(
     g.a.emit(Insn::mov_imm(R0, 0));
     g.a.emit(Insn::exit());
     g.a.bind(start);
+    if g.about_next() {
+        g.next_thread_prologue()?;
+    }
     // Clause-local variables start at zero in each firing (a clause may
     // read one before it is assigned), and the clauses of one firing share
     // them.

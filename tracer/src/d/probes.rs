@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use stap_notes::Arch;
 
 use super::ast::ProbeDesc;
-use super::codegen::{Context, ErrorHandler, Filter, ProcProbe, ProgramSpec};
+use super::codegen::{Context, ErrorHandler, Filter, ProgramSpec, TracepointProbe};
 use super::diag::Diagnostic;
 use super::sema::{ClauseArgs, Ir, ProbeField};
 use super::syscalls;
@@ -106,7 +106,7 @@ pub struct Plan {
     /// `tick-N` and `profile-N` programs with their timers.
     pub timers: Vec<(ProgramSpec, Timer)>,
     /// `proc` programs.
-    pub proc: Vec<(ProgramSpec, ProcProbe)>,
+    pub tracepoints: Vec<(ProgramSpec, TracepointProbe)>,
     /// How many probes matched, for the banner.
     pub matched: usize,
     /// Warnings to print.
@@ -236,13 +236,15 @@ fn is_timer(d: &ProbeDesc) -> bool {
         && (d.name.starts_with("tick-") || d.name.starts_with("profile-"))
 }
 
-fn is_proc(d: &ProbeDesc) -> bool {
-    d.provider == "proc"
+/// Whether `d` names the `proc` or `sched` provider (probes over the
+/// scheduler's tracepoints).
+fn is_tracepoint_provider(d: &ProbeDesc) -> bool {
+    d.provider == "proc" || d.provider == "sched"
 }
 
 /// Descriptions that belong to a provider other than `syscall` and USDT.
 fn claimed(d: &ProbeDesc) -> bool {
-    is_special(d, "BEGIN") || is_special(d, "END") || is_special(d, "ERROR") || is_timer(d) || is_proc(d)
+    is_special(d, "BEGIN") || is_special(d, "END") || is_special(d, "ERROR") || is_timer(d) || is_tracepoint_provider(d)
 }
 
 /// Whether `d` names syscall probes: its provider field matches `syscall`.
@@ -284,7 +286,6 @@ fn unsupported_provider(prov: &str, text: &str, span: super::diag::Span) -> Opti
             "system calls are syscall::NAME:entry and syscall::NAME:return",
         )
     } else if [
-        "sched",
         "io",
         "lockstat",
         "sdt",
@@ -380,15 +381,15 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
         p.timers.push((ProgramSpec { context: Context::Timer(id), clauses, ids: vec![id], on_error: None }, timer));
     }
 
-    // proc: one program per probe.
-    for probe in [ProcProbe::ExecSuccess, ProcProbe::Exit, ProcProbe::Create] {
+    // proc and sched: one program per probe.
+    for probe in TracepointProbe::ALL {
         let clauses: Vec<(usize, Filter)> = ir
             .clauses
             .iter()
             .enumerate()
             .filter(|(_, c)| {
                 c.descs.iter().any(|d| {
-                    is_proc(d)
+                    d.provider == probe.provider()
                         && [(&d.module, ""), (&d.function, ""), (&d.name, probe.name())]
                             .iter()
                             .all(|(f, v)| glob(f, false).is_ok_and(|g| g.matches(v)))
@@ -397,11 +398,11 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
             .map(|(i, _)| (i, Filter::All))
             .collect();
         if !clauses.is_empty() {
-            let info = ProbeInfo { provider: "proc".into(), name: probe.name().into(), ..Default::default() };
+            let info = ProbeInfo { provider: probe.provider().into(), name: probe.name().into(), ..Default::default() };
             let id = add(&mut p, info);
             p.matched += 1;
-            p.proc.push((
-                ProgramSpec { context: Context::Proc(id, probe), clauses, ids: vec![id], on_error: None },
+            p.tracepoints.push((
+                ProgramSpec { context: Context::Tracepoint(id, probe), clauses, ids: vec![id], on_error: None },
                 probe,
             ));
         }
@@ -561,16 +562,13 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
                 else {
                     continue;
                 };
-                if is_proc(d) {
+                if is_tracepoint_provider(d) {
                     let ng = glob(&d.name, false);
-                    let any = [ProcProbe::ExecSuccess, ProcProbe::Exit, ProcProbe::Create]
-                        .iter()
-                        .any(|p| ng.as_ref().is_ok_and(|g| g.matches(p.name())));
-                    if !any {
-                        diags.push(
-                            Diagnostic::no_match(d.span, &d.text)
-                                .with_hint("the proc provider has exec-success, exit and create"),
-                        );
+                    let names: Vec<&str> =
+                        TracepointProbe::ALL.iter().filter(|p| p.provider() == d.provider).map(|p| p.name()).collect();
+                    if !names.iter().any(|n| ng.as_ref().is_ok_and(|g| g.matches(n))) {
+                        let hint = format!("the {} provider has {}", d.provider, names.join(", "));
+                        diags.push(Diagnostic::no_match(d.span, &d.text).with_hint(hint));
                     }
                     continue;
                 }
@@ -635,7 +633,7 @@ impl Plan {
         let mut out: Vec<&ProgramSpec> = self.usdt.iter().map(|(s, _)| s).collect();
         out.extend([&self.sys_enter, &self.sys_exit, &self.begin, &self.end].into_iter().flatten());
         out.extend(self.timers.iter().map(|(s, _)| s));
-        out.extend(self.proc.iter().map(|(s, _)| s));
+        out.extend(self.tracepoints.iter().map(|(s, _)| s));
         out
     }
 
@@ -643,7 +641,7 @@ impl Plan {
         let mut out: Vec<&mut ProgramSpec> = self.usdt.iter_mut().map(|(s, _)| s).collect();
         out.extend([&mut self.sys_enter, &mut self.sys_exit, &mut self.begin, &mut self.end].into_iter().flatten());
         out.extend(self.timers.iter_mut().map(|(s, _)| s));
-        out.extend(self.proc.iter_mut().map(|(s, _)| s));
+        out.extend(self.tracepoints.iter_mut().map(|(s, _)| s));
         out
     }
 }

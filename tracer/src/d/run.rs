@@ -255,7 +255,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     }
     let mut layout = Layout::new(&ir, opts.strsize);
     layout.nspec = opts.nspec;
-    if !plan.proc.is_empty() || ir.uses_task || ir.uses_vtime {
+    if !plan.tracepoints.is_empty() || ir.uses_task || ir.uses_vtime {
         layout.kernel = kernel_facts();
     }
     // Objects the traced processes map later are matched like those at
@@ -448,7 +448,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         timer_programs.push(load_perf(spec, &format!("sdtrace_d_t{i}"))?);
     }
     let mut proc_programs = Vec::new();
-    for (i, (spec, _)) in plan.proc.iter().enumerate() {
+    for (i, (spec, _)) in plan.tracepoints.iter().enumerate() {
         proc_programs.push(load(spec, &format!("sdtrace_d_proc{i}"), true)?);
     }
     // vtimestamp's accounts are kept at every context switch.
@@ -542,7 +542,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     if let Some(p) = &sys_exit {
         tp_links.push(p.attach_raw_tp("sys_exit")?);
     }
-    for ((_, probe), prog) in plan.proc.iter().zip(&proc_programs) {
+    for ((_, probe), prog) in plan.tracepoints.iter().zip(&proc_programs) {
         tp_links.push(prog.attach_raw_tp(probe.tracepoint())?);
     }
     let mut timer_links = Vec::new();

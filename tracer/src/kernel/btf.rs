@@ -107,6 +107,8 @@ pub struct ProcessOffsets {
     pub arg_start: u32,
     /// `mm_struct.arg_end`.
     pub arg_end: u32,
+    /// `task_struct.comm`, the 16-byte command name.
+    pub comm: u32,
 }
 
 impl Btf {
@@ -258,6 +260,7 @@ impl Btf {
             prio: self.member_offset("task_struct", "prio")?,
             arg_start: self.member_offset("mm_struct", "arg_start")?,
             arg_end: self.member_offset("mm_struct", "arg_end")?,
+            comm: self.member_offset("task_struct", "comm")?,
         })
     }
 }

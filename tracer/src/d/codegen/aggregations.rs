@@ -223,6 +223,7 @@ impl Gen<'_> {
     pub(super) fn stack_id(&mut self, e: &TExpr) -> Result<(), CodegenError> {
         let Ty::Stack { user, .. } = e.ty else { return self.err(e, "not a stack") };
         let Some(fd) = self.maps.stacks else { return self.err(e, "no stack map") };
+        self.running_thread_only("stacks")?;
         self.a.emit(Insn::mov(R1, R6));
         self.a.emit_all(Insn::ld_map_fd(R2, fd));
         // BPF_F_USER_STACK.

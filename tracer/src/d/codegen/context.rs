@@ -27,16 +27,16 @@ impl Gen<'_> {
                 self.a.emit(Insn::alu(Alu::Add, R9, R1));
             }
             Context::Special(id) | Context::Timer(id) => self.a.emit_all(Insn::ld_imm64(R9, *id)),
-            Context::Proc(id, probe) => {
+            Context::Tracepoint(id, probe) => {
                 match probe {
-                    ProcProbe::ExecSuccess => {}
-                    ProcProbe::Exit if self.layout.kernel.exit_has_group_dead => {
+                    TracepointProbe::ExecSuccess | TracepointProbe::OnCpu | TracepointProbe::OffCpu => {}
+                    TracepointProbe::Exit if self.layout.kernel.exit_has_group_dead => {
                         // ctx->args[1] is group_dead: the last thread is leaving.
                         self.a.emit(Insn::load(Size::DW, R0, R6, 8));
                         self.a.emit(Insn::alu_imm(Alu::And, R0, 0xff));
                         self.a.jmp_imm(Cond::Eq, R0, 0, out);
                     }
-                    ProcProbe::Exit => {
+                    TracepointProbe::Exit => {
                         // Older kernels: when the thread-group leader exits.
                         self.a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
                         self.a.emit(Insn::mov(R1, R0));
@@ -45,7 +45,7 @@ impl Gen<'_> {
                         self.a.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
                         self.a.jmp_reg(Cond::Ne, R0, R1, out);
                     }
-                    ProcProbe::Create => {
+                    TracepointProbe::Create => {
                         // A new process, not a new thread: child->pid == child->tgid.
                         let task = self.task_offsets()?;
                         self.a.emit(Insn::load(Size::DW, R3, R6, 8));
@@ -59,6 +59,77 @@ impl Gen<'_> {
                 }
                 self.a.emit_all(Insn::ld_imm64(R9, *id));
             }
+        }
+        Ok(())
+    }
+
+    /// Whether the program's built-ins are about the thread coming onto the
+    /// CPU (`sched:::on-cpu`), not the one running.
+    pub(super) fn about_next(&self) -> bool {
+        matches!(self.spec.context, Context::Tracepoint(_, TracepointProbe::OnCpu))
+    }
+
+    /// Refuse `what` in `sched:::on-cpu`, where only the thread leaving the
+    /// CPU could give it: reading it there would describe the wrong thread.
+    pub(super) fn running_thread_only(&self, what: &str) -> Result<(), CodegenError> {
+        if self.about_next() {
+            return Err(CodegenError(format!(
+                "sched:::on-cpu is about the thread coming onto the CPU, which is not running yet: {what} cannot be \
+                 read there (sched:::off-cpu, in the thread leaving, can)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// `sched:::on-cpu`'s prologue: the `pid_tgid` of `next`
+    /// (`ctx->args[2]`) into [`SCRATCH_THREAD`].
+    pub(super) fn next_thread_prologue(&mut self) -> Result<(), CodegenError> {
+        let task = self.task_offsets()?;
+        self.a.emit(Insn::load(Size::DW, R3, R6, 16));
+        self.read_kernel(R3, task.tgid as i32, 4);
+        self.a.emit(Insn::alu_imm(Alu::Lsh, R0, 32));
+        self.a.emit(Insn::store(Size::DW, R7, SCRATCH_THREAD, R0));
+        self.a.emit(Insn::load(Size::DW, R3, R6, 16));
+        self.read_kernel(R3, task.pid as i32, 4);
+        self.a.emit(Insn::load(Size::DW, R1, R7, SCRATCH_THREAD));
+        self.a.emit(Insn::alu(Alu::Or, R0, R1));
+        self.a.emit(Insn::store(Size::DW, R7, SCRATCH_THREAD, R0));
+        Ok(())
+    }
+
+    /// `r0` = the `pid_tgid` of the thread the probe is about.
+    pub(super) fn pid_tgid(&mut self) {
+        if self.about_next() {
+            self.a.emit(Insn::load(Size::DW, R0, R7, SCRATCH_THREAD));
+        } else {
+            self.a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+        }
+    }
+
+    /// `r0` = the `task_struct` of the thread the probe is about.
+    pub(super) fn task(&mut self) {
+        if self.about_next() {
+            self.a.emit(Insn::load(Size::DW, R0, R6, 16));
+        } else {
+            self.a.emit(Insn::call(helper::GET_CURRENT_TASK));
+        }
+    }
+
+    /// The thread's command name (16 bytes) into `r7 + off`.
+    pub(super) fn comm(&mut self, off: i32) -> Result<(), CodegenError> {
+        if self.about_next() {
+            let offs = self.process_offsets()?;
+            self.a.emit(Insn::load(Size::DW, R3, R6, 16));
+            self.a.emit(Insn::alu_imm(Alu::Add, R3, offs.comm as i32));
+            self.a.emit(Insn::mov(R1, R7));
+            self.a.emit(Insn::alu_imm(Alu::Add, R1, off));
+            self.a.emit(Insn::mov_imm(R2, 16));
+            self.a.emit(Insn::call(helper::PROBE_READ_KERNEL_STR));
+        } else {
+            self.a.emit(Insn::mov(R1, R7));
+            self.a.emit(Insn::alu_imm(Alu::Add, R1, off));
+            self.a.emit(Insn::mov_imm(R2, 16));
+            self.a.emit(Insn::call(helper::GET_CURRENT_COMM));
         }
         Ok(())
     }
@@ -118,15 +189,16 @@ impl Gen<'_> {
     pub(super) fn builtin(&mut self, b: Builtin, e: &TExpr) -> Result<(), CodegenError> {
         match b {
             Builtin::Pid => {
-                self.a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+                self.pid_tgid();
                 self.a.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
             }
             Builtin::Tid => {
-                self.a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+                self.pid_tgid();
                 self.a.emit(Insn::alu_imm(Alu::Lsh, R0, 32));
                 self.a.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
             }
             Builtin::Uid | Builtin::Gid => {
+                self.running_thread_only("uid and gid")?;
                 self.a.emit(Insn::call(helper::GET_CURRENT_UID_GID));
                 if b == Builtin::Uid {
                     self.a.emit(Insn::alu_imm(Alu::Lsh, R0, 32));
@@ -139,19 +211,22 @@ impl Gen<'_> {
                 self.a.emit_all(Insn::ld_imm64(R1, self.layout.wall_offset));
                 self.a.emit(Insn::alu(Alu::Add, R0, R1));
             }
-            Builtin::Vtimestamp => self.vtimestamp()?,
+            Builtin::Vtimestamp => {
+                self.running_thread_only("vtimestamp")?;
+                self.vtimestamp()?;
+            }
             Builtin::Cpu => self.a.emit(Insn::call(helper::GET_SMP_PROCESSOR_ID)),
             Builtin::Rand => self.a.emit(Insn::call(helper::GET_PRANDOM_U32)),
             Builtin::Prio => {
                 let offs = self.process_offsets()?;
-                self.a.emit(Insn::call(helper::GET_CURRENT_TASK));
+                self.task();
                 self.read_kernel(R0, offs.prio as i32, 4);
                 // An int: sign-extended.
                 self.a.emit(Insn::alu_imm(Alu::Lsh, R0, 32));
                 self.a.emit(Insn::alu_imm(Alu::Arsh, R0, 32));
             }
             Builtin::Ppid => self.ppid()?,
-            Builtin::Curthread => self.a.emit(Insn::call(helper::GET_CURRENT_TASK)),
+            Builtin::Curthread => self.task(),
             Builtin::Probe(_) | Builtin::Id => self.a.emit(Insn::mov(R0, R9)),
             Builtin::Execname | Builtin::Psargs => return self.err(e, "this is a string"),
             Builtin::Arg(n) => self.arg(n)?,
@@ -246,7 +321,7 @@ impl Gen<'_> {
                 self.a.emit(Insn::load(Size::DW, R0, R6, 128));
                 self.a.bind(end);
             }
-            Context::Proc(_, ProcProbe::Exit) if n == 0 => {
+            Context::Tracepoint(_, TracepointProbe::Exit) if n == 0 => {
                 // DTrace's reason: CLD_EXITED (1), CLD_KILLED (2) or
                 // CLD_DUMPED (3), from the task's wait status.
                 let task = self.task_offsets()?;
@@ -265,7 +340,7 @@ impl Gen<'_> {
                 self.a.emit(Insn::alu_imm(Alu::Add, R0, 2));
                 self.a.bind(end);
             }
-            Context::Proc(_, ProcProbe::Create) if n == 0 => {
+            Context::Tracepoint(_, TracepointProbe::Create) if n == 0 => {
                 let task = self.task_offsets()?;
                 self.a.emit(Insn::load(Size::DW, R3, R6, 8));
                 self.read_kernel(R3, task.tgid as i32, 4);

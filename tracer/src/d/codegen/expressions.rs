@@ -17,15 +17,21 @@ impl Gen<'_> {
                 Ok(StrLoc { base: R7, off })
             }
             TKind::Builtin(Builtin::Execname) => {
-                let off = self.alloc(n);
-                self.zero_scratch(off, n);
-                self.a.emit(Insn::mov(R1, R7));
-                self.a.emit(Insn::alu_imm(Alu::Add, R1, off));
-                self.a.emit(Insn::mov_imm(R2, 16.min(n as i32)));
-                self.a.emit(Insn::call(helper::GET_CURRENT_COMM));
+                // 16 bytes: strsize is at least 8 and a multiple of 8.
+                let off = self.alloc(n.max(16));
+                self.zero_scratch(off, n.max(16));
+                self.comm(off)?;
+                if n < 16 {
+                    // Cut to strsize, as the 8-byte read was.
+                    self.a.emit(Insn::store_imm(Size::B, R7, (off + n as i32 - 1) as i16, 0));
+                    self.zero_scratch(off + n as i32, 16 - n);
+                }
                 Ok(StrLoc { base: R7, off })
             }
-            TKind::Builtin(Builtin::Psargs) => self.psargs(),
+            TKind::Builtin(Builtin::Psargs) => {
+                self.running_thread_only("curpsinfo->pr_psargs (in its user memory)")?;
+                self.psargs()
+            }
             TKind::Var(VarRef::Global(i)) => Ok(StrLoc { base: R8, off: self.layout.globals[*i] as i32 }),
             TKind::Var(VarRef::Clause(i)) => Ok(StrLoc { base: R7, off: self.layout.clause_vars[*i] as i32 }),
             TKind::Var(VarRef::Thread(i)) => {
@@ -57,6 +63,7 @@ impl Gen<'_> {
                 Ok(self.string_from_lookup(n))
             }
             TKind::Copyinstr(addr, len) => {
+                self.running_thread_only("user memory (copyinstr, copyin)")?;
                 let off = self.alloc(n);
                 let slot = self.push()?;
                 self.int(addr)?;

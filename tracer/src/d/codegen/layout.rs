@@ -35,8 +35,12 @@ pub const SCRATCH_SLOTS: u32 = 2;
 /// than overwriting the other one's values.
 pub const SCRATCH_BUSY: i16 = 0;
 
+/// Offset of the `pid_tgid` of the thread a `sched:::on-cpu` program is
+/// about (the switch's `next`), which its prologue stores there.
+pub const SCRATCH_THREAD: i16 = 8;
+
 /// Bytes at the start of a scratch area before the clause-locals.
-pub const SCRATCH_HEADER: usize = 8;
+pub const SCRATCH_HEADER: usize = 16;
 
 /// The per-CPU counters (entries of the counters map).
 pub mod counter {
@@ -87,13 +91,15 @@ pub enum Context {
     /// A `tick-N` or `profile-N` timer (a perf-event program); the probe
     /// id is fixed. `arg0` is the kernel PC, `arg1` the user PC.
     Timer(u64),
-    /// A `proc` probe over a scheduler raw tracepoint; the probe id is fixed.
-    Proc(u64, ProcProbe),
+    /// A `proc` or `sched` probe over a scheduler raw tracepoint; the
+    /// probe id is fixed.
+    Tracepoint(u64, TracepointProbe),
 }
 
-/// The probes of the `proc` provider.
+/// The probes of the `proc` and `sched` providers, each over one of the
+/// scheduler's raw tracepoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProcProbe {
+pub enum TracepointProbe {
     /// `exec-success`: `sched_process_exec`, in the new image.
     ExecSuccess,
     /// `exit`: `sched_process_exit`, once per process.
@@ -101,23 +107,49 @@ pub enum ProcProbe {
     /// `create`: `sched_process_fork` for a new process (not a thread), in
     /// the parent; `arg0` is the child's pid.
     Create,
+    /// `sched:::off-cpu`: `sched_switch`, in the thread leaving the CPU.
+    OffCpu,
+    /// `sched:::on-cpu`: `sched_switch`, about the thread coming onto the
+    /// CPU: the built-ins that name a thread (`pid`, `tid`, `execname`,
+    /// `self->`…) are read from the switch's `next` task, and those that
+    /// only the running thread could give (its user memory and stack, its
+    /// credentials) are refused.
+    OnCpu,
 }
 
-impl ProcProbe {
+impl TracepointProbe {
+    /// Every probe, in the order `-l` lists them.
+    pub const ALL: [TracepointProbe; 5] = [
+        TracepointProbe::ExecSuccess,
+        TracepointProbe::Exit,
+        TracepointProbe::Create,
+        TracepointProbe::OnCpu,
+        TracepointProbe::OffCpu,
+    ];
+    /// The provider that has it.
+    pub fn provider(self) -> &'static str {
+        match self {
+            TracepointProbe::OnCpu | TracepointProbe::OffCpu => "sched",
+            _ => "proc",
+        }
+    }
     /// The probe's name in D.
     pub fn name(self) -> &'static str {
         match self {
-            ProcProbe::ExecSuccess => "exec-success",
-            ProcProbe::Exit => "exit",
-            ProcProbe::Create => "create",
+            TracepointProbe::ExecSuccess => "exec-success",
+            TracepointProbe::Exit => "exit",
+            TracepointProbe::Create => "create",
+            TracepointProbe::OffCpu => "off-cpu",
+            TracepointProbe::OnCpu => "on-cpu",
         }
     }
     /// The raw tracepoint it is attached to.
     pub fn tracepoint(self) -> &'static str {
         match self {
-            ProcProbe::ExecSuccess => "sched_process_exec",
-            ProcProbe::Exit => "sched_process_exit",
-            ProcProbe::Create => "sched_process_fork",
+            TracepointProbe::ExecSuccess => "sched_process_exec",
+            TracepointProbe::Exit => "sched_process_exit",
+            TracepointProbe::Create => "sched_process_fork",
+            TracepointProbe::OffCpu | TracepointProbe::OnCpu => "sched_switch",
         }
     }
 }

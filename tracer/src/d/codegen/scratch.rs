@@ -88,7 +88,7 @@ impl Gen<'_> {
 
     /// Build the thread-local key `{tid, var}` on the stack.
     pub(super) fn thread_key(&mut self, var: usize) {
-        self.a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+        self.pid_tgid();
         self.a.emit(Insn::store(Size::DW, R10, KEY, R0));
         self.a.emit(Insn::store_imm(Size::DW, R10, KEY + 8, var as i32));
     }

@@ -48,8 +48,9 @@ impl Gen<'_> {
                 }
                 self.output(rec, size);
             }
-            IStmt::Event => self.event(),
+            IStmt::Event => self.event()?,
             IStmt::Raise(sig) => {
+                self.running_thread_only("raise() and stop(), which signal the running thread,")?;
                 self.int(sig)?;
                 self.a.emit(Insn::mov(R1, R0));
                 self.a.emit(Insn::call(helper::SEND_SIGNAL));
@@ -134,7 +135,7 @@ impl Gen<'_> {
     /// pointer and length as at most `strsize` bytes). A read that fails
     /// leaves zeros (the helpers clear their buffer). Other probes'
     /// events have no arguments.
-    fn event(&mut self) {
+    fn event(&mut self) -> Result<(), CodegenError> {
         let plans: Vec<ArgPlan> = match &self.spec.context {
             Context::Usdt(p) => p.clone(),
             _ => Vec::new(),
@@ -146,13 +147,10 @@ impl Gen<'_> {
         let at = |off: usize| (rec as usize + 8 + off) as i16;
         self.a.emit(Insn::call(helper::KTIME_GET_NS));
         self.a.emit(Insn::store(Size::DW, R7, at(0), R0));
-        self.a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+        self.pid_tgid();
         self.a.emit(Insn::store(Size::DW, R7, at(8), R0));
         self.a.emit(Insn::store(Size::DW, R7, at(16), R9));
-        self.a.emit(Insn::mov(R1, R7));
-        self.a.emit(Insn::alu_imm(Alu::Add, R1, i32::from(at(24))));
-        self.a.emit(Insn::mov_imm(R2, 16));
-        self.a.emit(Insn::call(helper::GET_CURRENT_COMM));
+        self.comm(i32::from(at(24)))?;
         let slot = |i: usize| at(crate::d::events::ARGS_OFFSET + 8 * i);
         for (i, p) in plans.iter().enumerate() {
             self.usdt_arg(*p);
@@ -184,6 +182,7 @@ impl Gen<'_> {
             strings += strsize;
         }
         self.output(rec, size);
+        Ok(())
     }
 
     /// Evaluate `v` and store it (8 bytes, or strsize for strings) at `base + off`.
@@ -227,7 +226,7 @@ impl Gen<'_> {
         let key = self.alloc(key_size);
         self.zero_scratch(key, key_size);
         if self.ir.arrays[array].thread {
-            self.a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+            self.pid_tgid();
             self.a.emit(Insn::store(Size::DW, R7, key as i16, R0));
         }
         for (k, off) in keys.iter().zip(offs) {

@@ -540,7 +540,7 @@ impl Gen<'_> {
     /// `ppid` into `r0`: `current->real_parent->tgid`.
     pub(super) fn ppid(&mut self) -> Result<(), CodegenError> {
         let task = self.task_offsets()?;
-        self.a.emit(Insn::call(helper::GET_CURRENT_TASK));
+        self.task();
         self.read_kernel(R0, task.real_parent as i32, 8);
         self.read_kernel(R0, task.tgid as i32, 4);
         Ok(())
@@ -554,7 +554,7 @@ impl Gen<'_> {
         let cur = self.push()?;
         self.int(pid)?;
         self.a.emit(Insn::store(Size::DW, R10, want, R0));
-        self.a.emit(Insn::call(helper::GET_CURRENT_TASK));
+        self.task();
         self.a.emit(Insn::store(Size::DW, R10, cur, R0));
         let yes = self.a.label();
         let no = self.a.label();

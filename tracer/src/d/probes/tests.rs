@@ -61,9 +61,12 @@ fn timers_proc_and_error_get_programs_of_their_own() {
     let timers: Vec<(Vec<usize>, bool)> =
         p.timers.iter().map(|(s, t)| (s.clauses.iter().map(|c| c.0).collect(), t.every_cpu)).collect();
     assert_eq!(timers, [(vec![0, 1], false), (vec![2], true)]);
-    let procs: Vec<(ProcProbe, Vec<usize>)> =
-        p.proc.iter().map(|(s, pr)| (*pr, s.clauses.iter().map(|c| c.0).collect())).collect();
-    assert_eq!(procs, [(ProcProbe::ExecSuccess, vec![3]), (ProcProbe::Exit, vec![3]), (ProcProbe::Create, vec![4])]);
+    let procs: Vec<(TracepointProbe, Vec<usize>)> =
+        p.tracepoints.iter().map(|(s, pr)| (*pr, s.clauses.iter().map(|c| c.0).collect())).collect();
+    assert_eq!(
+        procs,
+        [(TracepointProbe::ExecSuccess, vec![3]), (TracepointProbe::Exit, vec![3]), (TracepointProbe::Create, vec![4])]
+    );
     // Timers and proc probes are neither syscalls nor USDT probes.
     assert!(p.sys_enter.is_none() && p.usdt.is_empty());
     // Every program runs the ERROR clause on a fault.

@@ -1,0 +1,35 @@
+//! The `sched` provider against the kernel's own accounts: a thread's time
+//! from each `sched:::on-cpu` to its next `sched:::off-cpu` is its time on
+//! a CPU, which `/proc/PID/schedstat` counts too.
+
+use std::process::Command;
+
+use tests::{can_attach, sdtrace_bin};
+
+#[test]
+fn on_cpu_to_off_cpu_time_is_the_time_proc_schedstat_counts() {
+    if !can_attach() {
+        return;
+    }
+    // The shell spins for a while, then has cat print its schedstat (cat
+    // runs while the shell waits, off the CPU).
+    let script = "i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done; cat /proc/$$/schedstat";
+    let program = "sched:::on-cpu /pid == $target/ { self->on = timestamp; } \
+                   sched:::off-cpu /pid == $target && self->on/ { ran += timestamp - self->on; self->on = 0; } \
+                   END { printf(\"ran %d\\n\", ran); }";
+    let out = Command::new(sdtrace_bin())
+        .args(["-q", "-n", program, "-c", &format!("/bin/sh -c '{script}'")])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let ran: u64 = stdout.lines().find_map(|l| l.strip_prefix("ran ")).unwrap().parse().unwrap();
+    // schedstat: time on a CPU (ns), time waiting to run, timeslices.
+    let line = stdout.lines().find(|l| l.split_whitespace().count() == 3).unwrap_or_else(|| panic!("{stdout}"));
+    let on_cpu: u64 = line.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(on_cpu > 50_000_000, "the shell spun for {on_cpu} ns only; the test needs a longer spin");
+    // The kernel also counts the moments before the probes were attached
+    // and after cat printed: a few milliseconds.
+    let diff = on_cpu.abs_diff(ran);
+    assert!(diff < 20_000_000 + on_cpu / 20, "sdtrace measured {ran} ns on a CPU, schedstat says {on_cpu} ns");
+}
