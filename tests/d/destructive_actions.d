@@ -28,7 +28,7 @@ syscall::wait4:entry
 }
 
 proc:::exec-success
-/execname == "echo"/
+/execname == "echo" && ppid == $target/
 {
 	printf("%s\n", curpsinfo->pr_psargs);
 }

@@ -3,7 +3,7 @@
  * args: -q -x strsize=4096
  * status: 2
  * stderr:
- * sdtrace: the program needs 53256 bytes of scratch space per CPU, more than the 32768 the kernel allows; lower strsize (-x strsize=N)
+ * sdtrace: the program needs 53264 bytes of scratch space per CPU, more than the 32768 the kernel allows; lower strsize (-x strsize=N)
  */
 /* Regression: this limit was reported with exit status 1, the status of
  * a description that matches no probes; it is an error (2). */
