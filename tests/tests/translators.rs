@@ -13,7 +13,8 @@ fn curpsinfo_names_the_process_that_execs_with_its_arguments() {
     // The shell prints its own pid and its parent's, then execs echo with
     // arguments that hold doubled spaces and a quoted space.
     let script = r#"echo "self $$ $PPID"; exec /bin/echo x "y  z" w"#;
-    let program = "proc:::exec-success /pid == $target && execname == \"echo\"/ { printf(\"ps %d %d %s [%s] %d %d %d\\n\", \
+    let program =
+        "proc:::exec-success /pid == $target && execname == \"echo\"/ { printf(\"ps %d %d %s [%s] %d %d %d\\n\", \
                    curpsinfo->pr_pid, curpsinfo->pr_ppid, curpsinfo->pr_fname, curpsinfo->pr_psargs, \
                    curlwpsinfo->pr_lwpid, curpsinfo->pr_uid, curlwpsinfo->pr_onpro >= 0); }";
     let out = Command::new(sdtrace_bin())

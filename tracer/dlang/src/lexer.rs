@@ -581,9 +581,16 @@ impl Lexer<'_> {
             c if c.is_control() => format!("U+{:04X}", u32::from(c)),
             c => format!("`{c}`"),
         };
+        let kernel_variable =
+            c == '`' && self.text[self.pos..].starts_with(|n: char| n.is_ascii_alphabetic() || n == '_');
         let d = self.error(lo, self.pos, format!("stray character {shown}"));
         if c == '#' {
             d.hint = Some("`#` lines (such as `#pragma`) must start their line".into());
+        }
+        if kernel_variable {
+            d.hint = Some(
+                "`` `name`` reads a Solaris kernel variable; Linux kernel variables cannot be read by name".into(),
+            );
         }
     }
 

@@ -213,13 +213,14 @@ fn check_pass<'m>(
                 c.speculated = None;
                 c.recorded = None;
                 c.unspeculable = None;
-                let predicate = cl.predicate.as_ref().map(|p| {
-                    c.no_hoist += 1;
+                // `/lines++ > 20/`: the increment happens as the predicate is
+                // tested, so it moves before the test (see below).
+                let mut predicate = cl.predicate.as_ref().map(|p| {
                     let e = c.expr(p);
-                    c.no_hoist -= 1;
                     c.want_scalar(&e, "a predicate");
                     e
                 });
+                let before_predicate = std::mem::take(&mut c.hoisted);
                 let mut body = match &cl.body {
                     Some(stmts) => c.stmts(stmts),
                     None => Vec::new(),
@@ -232,6 +233,16 @@ fn check_pass<'m>(
                     c.add_probe_line(&mut body, cl.span);
                 }
                 merge_printfs(&mut c.ir.formats, &mut body);
+                if !before_predicate.is_empty() {
+                    if body.iter().any(|s| matches!(s, IStmt::Speculate(_))) {
+                        let at = cl.predicate.as_ref().map_or(cl.span, |p| p.span);
+                        c.err(at, "a clause that calls speculate() cannot have `++`/`--` in its predicate");
+                    }
+                    let test = predicate.take().expect("the increments came from the predicate");
+                    let mut wrapped = before_predicate;
+                    wrapped.push(IStmt::If(test, body, Vec::new()));
+                    body = wrapped;
+                }
                 let uses_args = uses_args_clause(predicate.as_ref(), &body);
                 c.ir.clauses.push(IClause { descs: cl.descs.clone(), predicate, body, uses_args, span: cl.span });
             }

@@ -100,6 +100,9 @@ impl Checker<'_> {
                     int(TKind::Builtin(b), builtin_type(b))
                 }
                 None if self.inlines.contains_key(name) => self.inline_value(name, span).expect("an inline's value"),
+                None if system_constant(name).is_some() && !self.scalar_exists(false, name) => {
+                    int(TKind::Int(system_constant(name).expect("checked")), Ty::Int { size: 4, signed: true })
+                }
                 None => match self.var(
                     Scope::Global,
                     name,
@@ -477,6 +480,94 @@ pub(super) fn type_list(tys: &[Ty]) -> String {
         t => t.name().to_string(),
     };
     tys.iter().map(name).collect::<Vec<_>>().join(", ")
+}
+
+/// The constants dtrace(1) defines for every program (its `signal.d` and
+/// `errno.d` inlines), with Linux's values.
+pub(super) fn system_constant(name: &str) -> Option<i64> {
+    const SIGNALS: [&str; 31] = [
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    const ERRNOS: [&str; 40] = [
+        "EPERM",
+        "ENOENT",
+        "ESRCH",
+        "EINTR",
+        "EIO",
+        "ENXIO",
+        "E2BIG",
+        "ENOEXEC",
+        "EBADF",
+        "ECHILD",
+        "EAGAIN",
+        "ENOMEM",
+        "EACCES",
+        "EFAULT",
+        "ENOTBLK",
+        "EBUSY",
+        "EEXIST",
+        "EXDEV",
+        "ENODEV",
+        "ENOTDIR",
+        "EISDIR",
+        "EINVAL",
+        "ENFILE",
+        "EMFILE",
+        "ENOTTY",
+        "ETXTBSY",
+        "EFBIG",
+        "ENOSPC",
+        "ESPIPE",
+        "EROFS",
+        "EMLINK",
+        "EPIPE",
+        "EDOM",
+        "ERANGE",
+        "EDEADLK",
+        "ENAMETOOLONG",
+        "ENOLCK",
+        "ENOSYS",
+        "ENOTEMPTY",
+        "ELOOP",
+    ];
+    let at = |list: &[&str]| list.iter().position(|n| *n == name).map(|i| i as i64 + 1);
+    match name {
+        "SIGIOT" => Some(6),
+        "SIGPOLL" => Some(29),
+        "SIGCLD" => Some(17),
+        "EWOULDBLOCK" => Some(11),
+        _ => at(&SIGNALS).or_else(|| at(&ERRNOS)),
+    }
 }
 
 /// Names of the built-in variables, for "did you mean".

@@ -121,10 +121,25 @@ impl Checker<'_> {
                         self.binary(*op, cur, value, e.span)
                     }
                 };
+                // 0 is NULL: assigned to a string it is "" (and frees a
+                // thread-local), as `self->file = 0;` does in DTrace.
+                let value = if ty == Ty::Str && op.is_none() && value.kind == TKind::Int(0) {
+                    if matches!(place, VarRef::Thread(_)) {
+                        return IStmt::Free(place);
+                    }
+                    TExpr { kind: TKind::Str(String::new()), ty: Ty::Str, span: value.span }
+                } else {
+                    value
+                };
                 if ty == Ty::Str && !value.ty.is_stringy() || ty != Ty::Str && value.ty == Ty::Str {
                     self.err(
                         rhs.span,
-                        format!("cannot assign a {} to `{}`, a {}", value.ty.name(), lhs_text(lhs), ty.name()),
+                        format!(
+                            "cannot assign {} to `{}`, {}",
+                            with_article(value.ty),
+                            lhs_text(lhs),
+                            with_article(ty)
+                        ),
                     );
                     return IStmt::Nop;
                 }
@@ -137,6 +152,18 @@ impl Checker<'_> {
             ExprKind::Unary { op: UnaryOp::PreInc, operand } => self.incdec(operand, true, e.span),
             ExprKind::Unary { op: UnaryOp::PreDec, operand } => self.incdec(operand, false, e.span),
             ExprKind::Call { func, func_span, args } => self.action(func, *func_span, args, e.span),
+            // `c ? printf(…) : printf(…);`: one of two statements.
+            ExprKind::Ternary { cond, then, else_ }
+                if matches!(then.kind, ExprKind::Call { .. }) || matches!(else_.kind, ExprKind::Call { .. }) =>
+            {
+                let c = self.expr(cond);
+                self.want_scalar(&c, "a condition");
+                self.if_depth += 1;
+                let t = vec![self.stmt_expr(then)];
+                let f = vec![self.stmt_expr(else_)];
+                self.if_depth -= 1;
+                IStmt::If(c, t, f)
+            }
             _ => {
                 let _ = self.expr(e);
                 IStmt::Nop

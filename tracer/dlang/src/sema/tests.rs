@@ -22,7 +22,8 @@ fn increments_as_values_move_before_their_statement() {
 
 #[test]
 fn increments_that_cannot_move_are_errors() {
-    for (src, col) in [("BEGIN /x++ > 1/ { }", 8), ("BEGIN { y = z ? x++ : 0; }", 17), ("BEGIN { y = z && x--; }", 18)]
+    for (src, col) in
+        [("BEGIN /x ? y++ : 0/ { }", 12), ("BEGIN { y = z ? x++ : 0; }", 17), ("BEGIN { y = z && x--; }", 18)]
     {
         let e = check_src(src).unwrap_err();
         assert!(e.contains(&format!("t.d:1:{col}: error: `++`/`--` cannot be a value")), "{src}: {e}");
@@ -530,4 +531,15 @@ fn destructive_actions_need_the_option() {
     let formats: Vec<bool> = ir.formats.iter().map(|f| f.system).collect();
     assert_eq!(formats, [true, false]);
     assert!(matches!(ir.clauses[0].body.last(), Some(IStmt::Raise(_))));
+}
+
+#[test]
+fn an_increment_in_a_predicate_happens_as_it_is_tested() {
+    // `/lines++ > 20/`: the update moves before the test, which guards the body.
+    let ir = check_src("BEGIN /lines++ > 20/ { printf(\"%d\", lines); }").unwrap();
+    let c = &ir.clauses[0];
+    assert!(c.predicate.is_none());
+    assert!(matches!(c.body.last(), Some(IStmt::If(_, t, e)) if t.len() == 1 && e.is_empty()), "{:#?}", c.body);
+    let e = check_src("BEGIN /n++/ { speculate(1); }").unwrap_err();
+    assert!(e.contains("cannot have `++`/`--` in its predicate"), "{e}");
 }
