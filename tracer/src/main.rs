@@ -62,6 +62,19 @@ struct DArgs {
     /// `<- function` for return probes, indented by call depth.
     #[arg(short = 'F')]
     flowindent: bool,
+    /// Run the C preprocessor (cpp) over the program first, so that
+    /// `#define`, `#include` and `#if` work (as dtrace -C).
+    #[arg(short = 'C')]
+    cpp: bool,
+    /// With -C: define NAME for the preprocessor (NAME=VALUE, or 1).
+    #[arg(short = 'D', value_name = "NAME[=VALUE]", requires = "cpp")]
+    defines: Vec<String>,
+    /// With -C: undefine NAME.
+    #[arg(short = 'U', value_name = "NAME", requires = "cpp")]
+    undefines: Vec<String>,
+    /// With -C: look for `#include` files in DIR too.
+    #[arg(short = 'I', value_name = "DIR", requires = "cpp")]
+    includes: Vec<PathBuf>,
     /// Allow destructive actions: system() runs a shell command,
     /// raise(SIG) and stop() signal the process that fired (the same as
     /// `-x destructive`).
@@ -280,6 +293,12 @@ fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
             Cli::command().print_help()?;
             return Ok(ExitCode::from(2));
         }
+    };
+    let source = if d.cpp {
+        let opts = tracer::d::cpp::Preprocess { defines: d.defines, undefines: d.undefines, includes: d.includes };
+        tracer::d::cpp::preprocess(&source, &opts)?
+    } else {
+        source
     };
     let mut options: Vec<(String, Option<String>)> = d
         .options

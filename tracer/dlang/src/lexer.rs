@@ -513,7 +513,7 @@ impl Lexer<'_> {
                 let word = self.text[lo + 1..end].trim_start();
                 let word = &word[..word.find(|c: char| !c.is_ascii_alphanumeric() && c != '_').unwrap_or(word.len())];
                 self.error(lo, hi, format!("unsupported preprocessor directive `#{word}`")).hint =
-                    Some("D programs are not run through the C preprocessor".into());
+                    Some("run the program through the C preprocessor with -C, as dtrace -C does".into());
             }
         }
     }

@@ -9,6 +9,7 @@
 pub use dlang::{ast, diag, histogram, lexer, parse, parser, printf, sema};
 
 pub mod codegen;
+pub mod cpp;
 pub mod events;
 mod options;
 pub mod printer;

@@ -96,7 +96,9 @@ pub(super) fn options(ir: &Ir, cfg: &DConfig) -> Result<Options, DError> {
             "switchrate" => o.switchrate = time_value(value.as_deref().ok_or_else(bad)?).ok_or_else(bad)?,
             // Applied by the type checker (probe lines).
             "flowindent" | "defaultargs" | "destructive" => {}
-            "aggrate" | "dynvarsize" | "zdefs" | "cleanrate" => {
+            "aggrate" | "dynvarsize" | "zdefs" | "cleanrate" | "jstackstrsize" | "jstackframes" | "ustackframes"
+            | "stackframes" | "statusrate" | "bufpolicy" | "bufresize" | "aggsize" | "aggsortkey" | "aggsortrev"
+            | "aggsortpos" | "aggsortkeypos" => {
                 eprintln!("sdtrace: option `{name}` has no effect in sdtrace yet; ignored");
             }
             _ => return Err(DError::Usage(format!("unknown option `{name}`"))),

@@ -5,7 +5,7 @@ use super::*;
 
 impl Checker<'_> {
     pub(super) fn action(&mut self, func: &str, func_span: Span, args: &[Expr], span: Span) -> IStmt {
-        if matches!(func, "printf" | "trace" | "printa" | "stack" | "ustack" | "printevent") {
+        if matches!(func, "printf" | "trace" | "printa" | "stack" | "ustack" | "jstack" | "printevent") {
             self.recorded.get_or_insert(span);
         }
         match func {
@@ -225,7 +225,7 @@ impl Checker<'_> {
                 self.want_scalar(&v, "exit's status");
                 IStmt::Exit(v)
             }
-            "stack" | "ustack" => {
+            "stack" | "ustack" | "jstack" => {
                 // As an action: print the stack (a `trace` of it).
                 self.stack_ok = true;
                 let v = self.call(func, func_span, args, span);
@@ -346,10 +346,13 @@ impl Checker<'_> {
                 self.err(func_span, format!("`{func}` is an action; it cannot be used as a value"));
                 bad
             }
-            "stack" | "ustack" => {
+            // jstack() is ustack() with a runtime's frame names where the
+            // runtime has a ustack helper; Linux runtimes have none, so the
+            // native frames are what dtrace(1) would print too.
+            "stack" | "ustack" | "jstack" => {
                 // Only this call may be a stack, not its arguments.
                 let stack_ok = std::mem::take(&mut self.stack_ok);
-                let user = func == "ustack";
+                let user = func != "stack";
                 let frames = match args {
                     [] => MAX_FRAMES,
                     [n] => match self.expr(n).kind {

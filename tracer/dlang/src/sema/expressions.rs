@@ -370,7 +370,7 @@ pub(super) fn array_target(e: &Expr) -> Option<(bool, &str, &[Expr])> {
 /// Whether `e` is a call of `stack` or `ustack` (which may be an
 /// aggregation key or `trace`'s argument).
 pub(super) fn is_stack_call(e: &Expr) -> bool {
-    matches!(&e.kind, ExprKind::Call { func, .. } if func == "stack" || func == "ustack")
+    matches!(&e.kind, ExprKind::Call { func, .. } if func == "stack" || func == "ustack" || func == "jstack")
 }
 
 /// Whether `e` is `args[N]` or `args->name` (which may be a float).
@@ -643,6 +643,7 @@ pub(super) const FUNCTION_NAMES: &[&str] = &[
     "trace",
     "trunc",
     "ustack",
+    "jstack",
 ];
 
 /// The name among `known` closest to `name` by edit distance, when it is
