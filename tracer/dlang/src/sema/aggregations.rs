@@ -41,8 +41,8 @@ impl Checker<'_> {
                     }
                 }
                 let [lo, hi, step] = c;
-                if step <= 0 || hi <= lo || hi.checked_sub(lo).is_none_or(|w| w / step > 1000) {
-                    self.err(rhs.span, "lquantize needs low < high, step > 0 and at most 1000 buckets");
+                if step <= 0 || hi <= lo || hi.checked_sub(lo).is_none_or(|w| w / step > 65_535) {
+                    self.err(rhs.span, "lquantize needs low < high, step > 0 and at most 65535 buckets (as dtrace(1))");
                     return IStmt::Nop;
                 }
                 (AggFunc::Lquantize { lo, hi, step }, 4)

@@ -130,7 +130,11 @@ fn histograms_take_a_hidden_bucket_key_and_constant_bounds() {
     let e = check_src("BEGIN { @l = lquantize(5, 0, pid, 1); }").unwrap_err();
     assert!(e.contains("t.d:1:30: error: lquantize's low, high and step must be integer constants"), "{e}");
     let e = check_src("BEGIN { @l = lquantize(5, -9223372036854775807, 9223372036854775807, 1); }").unwrap_err();
-    assert!(e.contains("at most 1000 buckets"), "{e}");
+    assert!(e.contains("at most 65535 buckets"), "{e}");
+    // cpuwalk.d's lquantize(cpu, 0, 1024, 1) is within dtrace(1)'s limit.
+    check_src("BEGIN { @l = lquantize(cpu, 0, 1024, 1); }").unwrap();
+    let e = check_src("BEGIN { @l = lquantize(5, 0, 65536, 1); }").unwrap_err();
+    assert!(e.contains("at most 65535 buckets"), "{e}");
     let e = check_src("BEGIN { @l = lquantize(5, 10, 0, 1); }").unwrap_err();
     assert!(e.contains("lquantize needs low < high"), "{e}");
     let e = check_src("BEGIN { @l = lquantize(5); }").unwrap_err();
