@@ -255,7 +255,7 @@ fn names_syscalls(d: &ProbeDesc) -> bool {
 /// Whether `d` may name USDT (or pid-provider) probes: any provider field
 /// but `syscall` itself. A glob such as `*` (or an empty field) names both
 /// kinds, as `*:::entry` names every provider's probes in dtrace(1).
-pub(super) fn names_usdt(d: &ProbeDesc) -> bool {
+pub(crate) fn names_usdt(d: &ProbeDesc) -> bool {
     !claimed(d) && d.provider != "syscall"
 }
 
@@ -513,6 +513,7 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
     };
     // The objects were read once, for typing, before.
     let mut known: Vec<String> = Vec::new();
+    let scoped_pids: Vec<u32> = catalog.objects.iter().filter_map(|(s, _, _)| s.pid).collect();
     for (scope, _, objects) in catalog.objects {
         for probe in &objects.probes {
             let name = format!("{}:{}", probe.provider, probe.name);
@@ -535,6 +536,18 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
         for (k, d) in matcher.descs.iter().enumerate() {
             let by_syscalls = ir.clauses[d.clause].descs.iter().any(|e| e.span == d.span && matches_syscalls(e));
             if !matcher.matched[k] && !by_syscalls && !matcher.descs[..k].iter().any(|e| e.text == d.text) {
+                let pid_not_given = d
+                    .provider
+                    .as_str()
+                    .strip_prefix("pid")
+                    .and_then(|p| p.parse::<u32>().ok())
+                    .is_some_and(|pid| !scoped_pids.contains(&pid));
+                if pid_not_given {
+                    if let Some(diag) = unsupported_provider(d.provider.as_str(), &d.text, d.span) {
+                        diags.push(diag);
+                        continue;
+                    }
+                }
                 if d.pid_provider.is_some() {
                     diags.push(Diagnostic::no_match(d.span, &d.text).with_hint(
                         "pid provider probes are pidPID:MODULE:FUNCTION:entry and :return, where FUNCTION is \

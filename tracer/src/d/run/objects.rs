@@ -6,7 +6,11 @@ use super::*;
 /// Where USDT probes are looked for: the command's executable and the
 /// libraries it needs (scoped to `target`, its pid), the objects each `-p`
 /// process has mapped, and objects named by path in a description's module
-/// field (in every process).
+/// field (in every process). Without `-p` and `-c`, a USDT description
+/// (`python*:::function-return`) looks in every object some process maps,
+/// as dtrace(1) does: a probe found there is traced in every process that
+/// maps the object, those that start later included (the uprobe is on the
+/// file).
 pub(super) fn usdt_scopes(
     cfg: &DConfig,
     exe: Option<&std::path::Path>,
@@ -40,6 +44,26 @@ pub(super) fn usdt_scopes(
             });
         }
     }
+    let system_wide = exe.is_none()
+        && cfg.pids.is_empty()
+        && ast.descs().any(|d| crate::d::probes::names_usdt(d) && !d.module.starts_with('/') && !is_pid_provider(d));
+    if system_wide {
+        for (obj, _pids) in target::all_process_objects() {
+            // The file itself where this namespace sees it, so that the
+            // probe stays on after the process that showed it exits.
+            let open_path = Some(std::path::PathBuf::from(&obj.name))
+                .filter(|p| p.is_absolute() && p.is_file())
+                .unwrap_or(obj.open_path);
+            scopes.push(UsdtScope {
+                shown: obj.name,
+                open_path,
+                pid: None,
+                held: false,
+                by_path: false,
+                executable: false,
+            });
+        }
+    }
     for d in ast.descs().filter(|d| d.module.starts_with('/')) {
         let files: Vec<std::path::PathBuf> = glob::glob(&d.module)
             .map(|g| g.filter_map(Result::ok).filter(|p| p.is_file()).collect())
@@ -64,6 +88,12 @@ pub(super) fn usdt_scopes(
         }
     }
     Ok(scopes)
+}
+
+/// Whether `d` is a pid-provider description (`pid123`, `pid$target`),
+/// which names one process rather than every one.
+fn is_pid_provider(d: &crate::d::ast::ProbeDesc) -> bool {
+    d.provider.strip_prefix("pid").is_some_and(|rest| rest == "$target" || rest.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Attach a program to its sites in one object. Sites whose instruction
