@@ -48,3 +48,23 @@ fn curpsinfo_members_it_does_not_read_are_named_in_the_error() {
     assert!(stderr.contains("`curpsinfo->pr_bogus` is not a member sdtrace reads"), "{stderr}");
     assert!(stderr.contains("pr_psargs"), "{stderr}");
 }
+
+#[test]
+fn signal_send_names_the_receiver_and_the_signal() {
+    if !can_attach() {
+        return;
+    }
+    // The shell starts a child, prints its pid ($!), signals it twice and
+    // waits: each signal-send of the shell names that child.
+    let script = "sleep 5 & echo child $!; kill -USR1 $!; kill -TERM $!; wait";
+    let program = "proc:::signal-send /pid == $target && args[2] != 17/ { printf(\"sent %d %d %d %s\\n\", \
+                   args[1]->pr_pid, args[0]->pr_lwpid, args[2], args[1]->pr_ppid == pid ? \"by-parent\" : \"other\"); }";
+    let out =
+        Command::new(sdtrace_bin()).args(["-q", "-n", program, "-c", &format!("sh -c '{script}'")]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let child = stdout.lines().find_map(|l| l.strip_prefix("child ")).unwrap_or_else(|| panic!("{stdout}"));
+    let sent: Vec<&str> = stdout.lines().filter_map(|l| l.strip_prefix("sent ")).collect();
+    let want = [libc::SIGUSR1, libc::SIGTERM].map(|sig| format!("{child} {child} {sig} by-parent"));
+    assert_eq!(sent, want, "{stdout}");
+}

@@ -241,8 +241,9 @@ pub fn parse(text: &str) -> Result<Format, String> {
             it.next();
             s.precision = Some(count(&mut it).unwrap_or(Count::Fixed(0)));
         }
-        while matches!(it.peek(), Some('h' | 'l' | 'j' | 'z' | 't' | 'L')) {
-            it.next();
+        // dtrace(1) takes `@` after the width too: `%6@d`.
+        while matches!(it.peek(), Some('h' | 'l' | 'j' | 'z' | 't' | 'L' | '@')) {
+            s.agg |= it.next() == Some('@');
         }
         s.conv = match it.next() {
             Some('d' | 'i') => Conv::Int,
@@ -636,6 +637,14 @@ mod tests {
         assert_eq!(f.aggregation_conversions(), 1);
         assert_eq!(f.arg_kinds(), [Conv::Str]);
         assert_eq!(f.render(&[Value::Str("ls".into())], Some(12)), "ls               12\n");
+    }
+
+    #[test]
+    fn the_aggregation_mark_may_follow_the_width() {
+        // sigdist.d's printa("%16s %6@d\n", ...).
+        let f = parse("%4s|%6@d|%-4@u|").unwrap();
+        assert_eq!(f.aggregation_conversions(), 2);
+        assert_eq!(f.render_aggs(&[Value::Str("ls".into())], &[Value::Int(42), Value::Int(7)]), "  ls|    42|7   |");
     }
 
     #[test]

@@ -74,6 +74,8 @@ struct Checker<'m> {
     /// Whether a float argument may appear here (directly as a `printf`
     /// or `trace` argument).
     float_ok: bool,
+    /// The probe descriptions of the clause being checked.
+    clause_descs: Vec<ast::ProbeDesc>,
     /// `inline` names: each one's type and the expression it stands for.
     inlines: HashMap<String, (Ty, Expr)>,
     /// The inlines being expanded (so that one naming itself is an error).
@@ -196,6 +198,7 @@ fn check_pass<'m>(
         float_ok: false,
         inlines: HashMap::new(),
         expanding: Vec::new(),
+        clause_descs: Vec::new(),
         defaultargs,
         destructive,
         survey,
@@ -210,6 +213,7 @@ fn check_pass<'m>(
             Item::Inline(i) => c.define_inline(i),
             Item::Clause(cl) => {
                 c.clause_args = args.next().cloned().unwrap_or(ClauseArgs::Unknown);
+                c.clause_descs = cl.descs.clone();
                 c.speculated = None;
                 c.recorded = None;
                 c.unspeculable = None;

@@ -52,7 +52,7 @@ pub use self::vtime::*;
 
 use self::strings::Callback;
 use super::ast::{BinOp, UnaryOp};
-use super::sema::{AggFunc, Builtin, IStmt, Ir, ProbeField, StrFn, TExpr, TKind, Ty, VarRef};
+use super::sema::{AggFunc, Builtin, IStmt, Ir, ProbeField, StrFn, TExpr, TKind, TaskField, Ty, VarRef};
 use crate::bpf::asm::{Asm, Label};
 use crate::bpf::insn::{helper, Alu, Cond, Insn, Reg, Size, R0, R1, R10, R2, R3, R4, R5, R6, R7, R8, R9};
 use crate::bpf::usdt::ArgPlan;

@@ -250,6 +250,35 @@ impl Checker<'_> {
             ExprKind::Member { base, field, arrow: true } if matches!(&base.kind, ExprKind::Ident(n) if n == "args") => {
                 self.typed_arg(ArgRef::Name(field), span, span)
             }
+            ExprKind::Member { base, field, arrow: true }
+                if self.signal_send_args() && signal_send_arg(base).is_some() =>
+            {
+                let n = signal_send_arg(base).expect("matched above");
+                let member = match (n, field.as_str()) {
+                    (1, "pr_pid") => Some(TaskField::Pid),
+                    (1, "pr_ppid") => Some(TaskField::Ppid),
+                    (1, "pr_fname") => Some(TaskField::Fname),
+                    (0, "pr_lwpid") => Some(TaskField::Tid),
+                    _ => None,
+                };
+                match member {
+                    Some(f) => {
+                        self.ir.uses_task = true;
+                        let b = Builtin::Other(f);
+                        int(TKind::Builtin(b), builtin_type(b))
+                    }
+                    None => {
+                        let has = if n == 0 { "pr_lwpid" } else { "pr_pid, pr_ppid, pr_fname" };
+                        self.diags.push(
+                            Diagnostic::error(span, format!("`args[{n}]->{field}` is not a member sdtrace reads"))
+                                .with_hint(format!(
+                                    "in proc:::signal-send, args[{n}] has {has}; args[2] is the signal"
+                                )),
+                        );
+                        int(TKind::Int(0), Ty::I64)
+                    }
+                }
+            }
             ExprKind::Member { base, field, arrow: true } if matches!(&base.kind, ExprKind::Ident(n) if n == "curpsinfo" || n == "curlwpsinfo") =>
             {
                 let ExprKind::Ident(of) = &base.kind else { unreachable!("matched above") };
@@ -277,6 +306,13 @@ impl Checker<'_> {
                 }
             }
         }
+    }
+
+    /// Whether every probe of the clause is `proc:::signal-send`, whose
+    /// `args[]` are translated.
+    pub(super) fn signal_send_args(&self) -> bool {
+        !self.clause_descs.is_empty()
+            && self.clause_descs.iter().all(|d| d.provider == "proc" && d.name == "signal-send")
     }
 
     /// `curpsinfo->field` or `curlwpsinfo->field`: the members of the
@@ -353,6 +389,18 @@ impl Checker<'_> {
                 }
             },
         }
+    }
+}
+
+/// `args[0]` or `args[1]`: which.
+fn signal_send_arg(base: &Expr) -> Option<u64> {
+    let ExprKind::Index { base, index } = &base.kind else { return None };
+    match (&base.kind, index.as_slice()) {
+        (ExprKind::Ident(n), [ix]) if n == "args" => match ix.kind {
+            ExprKind::Int(lit) if lit.value < 2 => Some(lit.value),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -685,7 +733,8 @@ pub(super) fn unsupported_builtin(name: &str) -> bool {
 
 pub(super) fn builtin_type(b: Builtin) -> Ty {
     match b {
-        Builtin::Execname | Builtin::Psargs => Ty::Str,
+        Builtin::Execname | Builtin::Psargs | Builtin::Other(TaskField::Fname) => Ty::Str,
+        Builtin::Other(_) => Ty::Int { size: 4, signed: false },
         Builtin::Prio => Ty::Int { size: 4, signed: true },
         Builtin::Probe(f) => Ty::Probe(f),
         Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid | Builtin::Cpu | Builtin::Ppid => {

@@ -124,6 +124,22 @@ pub enum Builtin {
     Psargs,
     /// `curlwpsinfo->pr_pri`: the thread's priority (`task_struct.prio`).
     Prio,
+    /// A member of the thread or process a probe's arguments describe
+    /// (`args[1]->pr_pid` in `proc:::signal-send`: the receiver).
+    Other(TaskField),
+}
+
+/// What [`Builtin::Other`] reads of the task a probe names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskField {
+    /// `pr_pid`: its process id.
+    Pid,
+    /// `pr_lwpid`: its thread id.
+    Tid,
+    /// `pr_ppid`: its parent's process id.
+    Ppid,
+    /// `pr_fname`: its command name.
+    Fname,
 }
 
 /// Where a variable lives.

@@ -29,7 +29,10 @@ impl Gen<'_> {
             Context::Special(id) | Context::Timer(id) => self.a.emit_all(Insn::ld_imm64(R9, *id)),
             Context::Tracepoint(id, probe) => {
                 match probe {
-                    TracepointProbe::ExecSuccess | TracepointProbe::OnCpu | TracepointProbe::OffCpu => {}
+                    TracepointProbe::ExecSuccess
+                    | TracepointProbe::OnCpu
+                    | TracepointProbe::OffCpu
+                    | TracepointProbe::SignalSend => {}
                     TracepointProbe::Exit if self.layout.kernel.exit_has_group_dead => {
                         // ctx->args[1] is group_dead: the last thread is leaving.
                         self.a.emit(Insn::load(Size::DW, R0, R6, 8));
@@ -103,6 +106,18 @@ impl Gen<'_> {
             self.a.emit(Insn::load(Size::DW, R0, R7, SCRATCH_THREAD));
         } else {
             self.a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+        }
+    }
+
+    /// `r0` = the task a probe's arguments name: `proc:::signal-send`'s
+    /// receiver (`signal_generate`'s third argument).
+    pub(super) fn other_task(&mut self, e: &TExpr) -> Result<(), CodegenError> {
+        match self.spec.context {
+            Context::Tracepoint(_, TracepointProbe::SignalSend) => {
+                self.a.emit(Insn::load(Size::DW, R0, R6, 16));
+                Ok(())
+            }
+            _ => self.err(e, "args[0] and args[1] have members only in proc:::signal-send"),
         }
     }
 
@@ -217,6 +232,20 @@ impl Gen<'_> {
             }
             Builtin::Cpu => self.a.emit(Insn::call(helper::GET_SMP_PROCESSOR_ID)),
             Builtin::Rand => self.a.emit(Insn::call(helper::GET_PRANDOM_U32)),
+            Builtin::Other(TaskField::Fname) => return self.err(e, "this is a string"),
+            Builtin::Other(field) => {
+                let task = self.task_offsets()?;
+                self.other_task(e)?;
+                match field {
+                    TaskField::Pid => self.read_kernel(R0, task.tgid as i32, 4),
+                    TaskField::Tid => self.read_kernel(R0, task.pid as i32, 4),
+                    TaskField::Ppid => {
+                        self.read_kernel(R0, task.real_parent as i32, 8);
+                        self.read_kernel(R0, task.tgid as i32, 4);
+                    }
+                    TaskField::Fname => unreachable!("a string"),
+                }
+            }
             Builtin::Prio => {
                 let offs = self.process_offsets()?;
                 self.task();
@@ -340,6 +369,16 @@ impl Gen<'_> {
                 self.a.emit(Insn::alu_imm(Alu::Add, R0, 2));
                 self.a.bind(end);
             }
+            // args[2]/arg2: the signal (an int); arg0 and arg1 the receiver.
+            Context::Tracepoint(_, TracepointProbe::SignalSend) => match n {
+                2 => {
+                    self.a.emit(Insn::load(Size::DW, R0, R6, 0));
+                    self.a.emit(Insn::alu_imm(Alu::Lsh, R0, 32));
+                    self.a.emit(Insn::alu_imm(Alu::Arsh, R0, 32));
+                }
+                0 | 1 => self.a.emit(Insn::load(Size::DW, R0, R6, 16)),
+                _ => self.a.emit(Insn::mov_imm(R0, 0)),
+            },
             Context::Tracepoint(_, TracepointProbe::Create) if n == 0 => {
                 let task = self.task_offsets()?;
                 self.a.emit(Insn::load(Size::DW, R3, R6, 8));

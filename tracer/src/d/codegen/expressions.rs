@@ -28,6 +28,20 @@ impl Gen<'_> {
                 }
                 Ok(StrLoc { base: R7, off })
             }
+            TKind::Builtin(Builtin::Other(TaskField::Fname)) => {
+                let offs = self.process_offsets()?;
+                let size = n.max(16);
+                let off = self.alloc(size);
+                self.zero_scratch(off, size);
+                self.other_task(e)?;
+                self.a.emit(Insn::mov(R3, R0));
+                self.a.emit(Insn::alu_imm(Alu::Add, R3, offs.comm as i32));
+                self.a.emit(Insn::mov(R1, R7));
+                self.a.emit(Insn::alu_imm(Alu::Add, R1, off));
+                self.a.emit(Insn::mov_imm(R2, 16.min(n as i32)));
+                self.a.emit(Insn::call(helper::PROBE_READ_KERNEL_STR));
+                Ok(StrLoc { base: R7, off })
+            }
             TKind::Builtin(Builtin::Psargs) => {
                 self.running_thread_only("curpsinfo->pr_psargs (in its user memory)")?;
                 self.psargs()

@@ -107,6 +107,10 @@ pub enum TracepointProbe {
     /// `create`: `sched_process_fork` for a new process (not a thread), in
     /// the parent; `arg0` is the child's pid.
     Create,
+    /// `signal-send`: `signal_generate`, in the sender; `args[0]` and
+    /// `args[1]` (`pr_lwpid`, `pr_pid`, `pr_ppid`, `pr_fname`) describe the
+    /// receiving thread and process, `args[2]` (and `arg2`) is the signal.
+    SignalSend,
     /// `sched:::off-cpu`: `sched_switch`, in the thread leaving the CPU.
     OffCpu,
     /// `sched:::on-cpu`: `sched_switch`, about the thread coming onto the
@@ -119,10 +123,11 @@ pub enum TracepointProbe {
 
 impl TracepointProbe {
     /// Every probe, in the order `-l` lists them.
-    pub const ALL: [TracepointProbe; 5] = [
+    pub const ALL: [TracepointProbe; 6] = [
         TracepointProbe::ExecSuccess,
         TracepointProbe::Exit,
         TracepointProbe::Create,
+        TracepointProbe::SignalSend,
         TracepointProbe::OnCpu,
         TracepointProbe::OffCpu,
     ];
@@ -139,6 +144,7 @@ impl TracepointProbe {
             TracepointProbe::ExecSuccess => "exec-success",
             TracepointProbe::Exit => "exit",
             TracepointProbe::Create => "create",
+            TracepointProbe::SignalSend => "signal-send",
             TracepointProbe::OffCpu => "off-cpu",
             TracepointProbe::OnCpu => "on-cpu",
         }
@@ -149,6 +155,7 @@ impl TracepointProbe {
             TracepointProbe::ExecSuccess => "sched_process_exec",
             TracepointProbe::Exit => "sched_process_exit",
             TracepointProbe::Create => "sched_process_fork",
+            TracepointProbe::SignalSend => "signal_generate",
             TracepointProbe::OffCpu | TracepointProbe::OnCpu => "sched_switch",
         }
     }
