@@ -91,7 +91,8 @@ struct DArgs {
     /// Set an option: `quiet`, `strsize=N`, `bufsize=N[k|m]`, `switchrate=N[ms]` (repeatable).
     #[arg(short = 'x', value_name = "OPTION[=VALUE]")]
     options: Vec<String>,
-    /// List the probes the program would match, then exit.
+    /// List the probes the program would match, then exit (without a
+    /// program: every probe there is).
     #[arg(short = 'l')]
     list: bool,
     /// Print a compiler stage and exit: ast, types or bpf.
@@ -289,6 +290,9 @@ fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
     let source = match (&d.script, d.programs.is_empty()) {
         (Some(path), _) => drun::read_script(path)?,
         (None, false) => Source::new("<command line>", d.programs.join("\n")),
+        // `sdtrace -l`, as `dtrace -l`: every probe there is (USDT of the
+        // running processes, or of -p/-c ones).
+        (None, true) if d.list => Source::new("<every probe>", "BEGIN, END, ERROR, proc:::, sched:::, *::: { }"),
         (None, true) => {
             Cli::command().print_help()?;
             return Ok(ExitCode::from(2));
