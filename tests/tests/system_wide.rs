@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use tests::{can_attach, sdtrace_bin, system_file};
 
+/// Each test counts every interpreter of the machine: one at a time.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A Python that counts its own full (generation 2) collections, waits to
 /// be told to go, collects `n` times, prints the count and leaves without
 /// the collections of interpreter shutdown.
@@ -41,11 +44,13 @@ fn a_provider_glob_without_a_process_traces_running_and_later_processes() {
         return;
     }
     let Some(py) = system_file("/usr/bin/python3.11") else { return };
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let before = python(py, 7);
     // Let the first interpreter map its executable before sdtrace looks.
     std::thread::sleep(Duration::from_millis(300));
     let mut sdtrace = Command::new(sdtrace_bin())
-        .args(["-n", "python*:::gc-start /arg0 == 2/ { @[pid] = count(); }"])
+        // --duration: a bound if it never attaches (the reads below end).
+        .args(["--duration", "30", "-n", "python*:::gc-start /arg0 == 2/ { @[pid] = count(); }"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -80,4 +85,50 @@ fn a_provider_glob_without_a_process_traces_running_and_later_processes() {
 fn sigint(pid: u32) {
     let ok = Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap().success();
     assert!(ok, "kill -INT {pid}");
+}
+
+#[test]
+fn with_z_an_interpreter_that_starts_later_is_picked_up_at_its_exec() {
+    if !can_attach() {
+        return;
+    }
+    let Some(py) = system_file("/usr/bin/python3.11") else { return };
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // No interpreter runs yet: -Z lets the program start with no probe.
+    let mut sdtrace = Command::new(sdtrace_bin())
+        .args(["--duration", "30", "-Z", "-n", "python*:::gc-start /arg0 == 2/ { @[pid] = count(); }"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(sdtrace.stderr.take().unwrap());
+    let mut line = String::new();
+    let wait_for = |err: &mut BufReader<_>, line: &mut String, what: &str| {
+        let start = Instant::now();
+        loop {
+            line.clear();
+            assert!(err.read_line(line).unwrap() > 0, "sdtrace ended before saying {what:?}");
+            if line.contains(what) {
+                return;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "sdtrace never said {what:?}");
+        }
+    };
+    wait_for(&mut err, &mut line, "matched 0 probes");
+    // The exec watch tells sdtrace of the new interpreter, whose probes are
+    // then attached (it says so); only then is the interpreter told to go.
+    let later = python(py, 6);
+    wait_for(&mut err, &mut line, &format!("pid {} mapped", later.id()));
+    let (pid, own) = go(later);
+    sigint(sdtrace.id());
+    let out = sdtrace.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let seen: u64 = text
+        .lines()
+        .find_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next()? == pid.to_string()).then(|| w.next()?.parse().ok())?
+        })
+        .unwrap_or(0);
+    assert_eq!(seen, own, "pid {pid}: sdtrace counted {seen} collections, the interpreter {own}:\n{text}");
 }

@@ -241,9 +241,14 @@ pub fn needed_libraries(exe: &Path) -> Vec<PathBuf> {
 /// and D programs both use it, so both pick up late objects the same way.
 pub struct LateScan {
     pids: Vec<u32>,
-    /// (pid, device, inode) of every object already looked at.
+    /// (pid, device, inode) of every object already looked at (pid 0 in
+    /// system-wide mode, where an object is traced in every process).
     known: std::collections::HashSet<(u32, u64, u64)>,
     last: std::time::Instant,
+    /// System-wide mode: processes that exec'd, each looked at for
+    /// [`LateScan::SETTLE`] after it was added (while the dynamic linker
+    /// maps its libraries).
+    added: Option<std::collections::HashMap<u32, std::time::Instant>>,
 }
 
 impl LateScan {
@@ -264,7 +269,35 @@ impl LateScan {
                 None => known.extend(pids.iter().map(|&p| (p, dev, ino))),
             }
         }
-        LateScan { pids, known, last: std::time::Instant::now() }
+        LateScan { pids, known, last: std::time::Instant::now(), added: None }
+    }
+
+    /// How long a process that exec'd is looked at in system-wide mode.
+    pub const SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+    /// System-wide mode: no process to begin with; [`LateScan::add`] gives
+    /// those that exec later, and an object is new once, whichever process
+    /// maps it (the `planned` objects are not).
+    pub fn system_wide<'a>(planned: impl IntoIterator<Item = &'a Path>) -> LateScan {
+        let known = planned.into_iter().filter_map(file_id).map(|(dev, ino)| (0, dev, ino)).collect();
+        LateScan {
+            pids: Vec::new(),
+            known,
+            last: std::time::Instant::now(),
+            added: Some(std::collections::HashMap::new()),
+        }
+    }
+
+    /// System-wide mode: look at process `pid`, which has just exec'd, at
+    /// once (its executable is mapped: the sooner its probes are on, the
+    /// fewer of its first firings are missed) and then every period.
+    pub fn add(&mut self, pid: u32) {
+        if let Some(added) = self.added.as_mut() {
+            if added.insert(pid, std::time::Instant::now()).is_none() {
+                self.pids.push(pid);
+                self.last = std::time::Instant::now().checked_sub(Self::PERIOD).unwrap_or(self.last);
+            }
+        }
     }
 
     /// Whether a scan is due (never, without processes to scan).
@@ -279,16 +312,30 @@ impl LateScan {
     /// Objects mapped since the last call, with the process mapping them.
     pub fn new_objects(&mut self) -> Vec<(u32, MappedObject)> {
         let mut out = Vec::new();
+        let mut gone = Vec::new();
         for &pid in &self.pids {
             // A process that exited is the stop check's business.
-            let Ok(objects) = process_objects(pid) else { continue };
+            let Ok(objects) = process_objects(pid) else {
+                gone.push(pid);
+                continue;
+            };
+            let key = if self.added.is_some() { 0 } else { pid };
             for obj in objects {
-                if file_id(&obj.open_path).is_some_and(|(dev, ino)| self.known.insert((pid, dev, ino))) {
+                if file_id(&obj.open_path).is_some_and(|(dev, ino)| self.known.insert((key, dev, ino))) {
                     out.push((pid, obj));
                 }
             }
         }
+        if let Some(added) = self.added.as_mut() {
+            added.retain(|pid, at| !gone.contains(pid) && at.elapsed() < Self::SETTLE);
+            self.pids.retain(|p| added.contains_key(p));
+        }
         out
+    }
+
+    /// Whether objects are traced in every process (system-wide mode).
+    pub fn is_system_wide(&self) -> bool {
+        self.added.is_some()
     }
 }
 

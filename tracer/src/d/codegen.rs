@@ -78,6 +78,9 @@ pub mod tag {
     pub const DISCARD: u32 = 8;
     /// `printevent()`: an event laid out as [`crate::d::events`] says.
     pub const EVENT: u32 = 9;
+    /// A process exec'd (the u64 pid): sdtrace looks in its objects for
+    /// the USDT probes of a program without `-p` or `-c`.
+    pub const EXECED: u32 = 10;
 }
 
 /// What a string expression evaluated to: `strsize` bytes at `base + off`.

@@ -96,6 +96,9 @@ pub(super) struct Printer<'a> {
     symbols: RefCell<Symbolizer>,
     /// Whether some aggregation is keyed by a user stack.
     ustack_keys: bool,
+    /// Processes that exec'd since the run loop last looked
+    /// ([`tag::EXECED`]).
+    pub(super) execs: Vec<u32>,
     /// Records of each active speculation, waiting for `commit` or
     /// `discard`, and their total size.
     speculations: HashMap<u64, (usize, Vec<Vec<u8>>)>,
@@ -155,6 +158,7 @@ impl<'a> Printer<'a> {
             style: Style::Text,
             indent: 0,
             ustack_keys: ir.aggs.iter().any(|a| a.keys.iter().any(|k| matches!(k, Ty::Stack { user: true, .. }))),
+            execs: Vec::new(),
         }
     }
 
@@ -388,6 +392,9 @@ impl<'a> Printer<'a> {
                 }
             }
             tag::EXIT => return Ok(Some(word() as i32)),
+            // A bound on what one drain may queue: a flood of execs is
+            // sampled, never unbounded memory.
+            tag::EXECED if self.execs.len() < 4096 => self.execs.push(word() as u32),
             tag::PRINTA => {
                 let ir = self.ir;
                 if let Some(p) = ir.printas.get(id as usize) {

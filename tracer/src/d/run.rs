@@ -260,8 +260,13 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     }
     // Objects the traced processes map later are matched like those at
     // the start, by the same matcher.
-    let mut late_matcher =
-        plan.usdt_matcher.take().filter(|m| m.wants_process_objects() && (held.is_some() || !cfg.pids.is_empty()));
+    // Without -p or -c, USDT descriptions look in every process, and in
+    // those that exec later (an exec watch tells of them).
+    let system_wide = held.is_none() && cfg.pids.is_empty() && scopes.iter().any(|s| s.pid.is_none() && !s.by_path);
+    let mut late_matcher = plan
+        .usdt_matcher
+        .take()
+        .filter(|m| m.wants_process_objects() && (held.is_some() || !cfg.pids.is_empty() || system_wide));
     // Programs made later hold some of the USDT clauses: size them all.
     let late_sizing = late_matcher.as_ref().map(|m| {
         let mut clauses: Vec<usize> = m.descs.iter().map(|d| d.clause).collect();
@@ -464,6 +469,10 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         }
         None => None,
     };
+    let exec_watch = match (&late_matcher, system_wide) {
+        (Some(_), true) => Some(Program::load_raw_tp("sdtrace_d_exec", &codegen::exec_watch_program(ringbuf.fd()))?),
+        _ => None,
+    };
     let begin = plan.begin.as_ref().map(|s| load(s, "sdtrace_d_begin", true)).transpose()?;
     let end = plan.end.as_ref().map(|s| load(s, "sdtrace_d_end", true)).transpose()?;
 
@@ -526,6 +535,9 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
 
     // Attach: the vtimestamp accounts first, so that no probe sees a
     // thread switch in uncounted.
+    if let Some(p) = &exec_watch {
+        tp_links.push(p.attach_raw_tp("sched_process_exec")?);
+    }
     if let Some(p) = &vtime_program {
         tp_links.push(p.attach_raw_tp("sched_switch")?);
     }
@@ -582,7 +594,11 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         Some(_) => cfg.pids.iter().copied().chain(held.as_ref().map(|h| h.pid())).collect(),
         None => Vec::new(),
     };
-    let mut late = target::LateScan::new(late_pids, scopes.iter().map(|s| (s.pid, s.open_path.as_path())));
+    let mut late = if system_wide {
+        target::LateScan::system_wide(scopes.iter().map(|s| s.open_path.as_path()))
+    } else {
+        target::LateScan::new(late_pids, scopes.iter().map(|s| (s.pid, s.open_path.as_path())))
+    };
     // Processes whose user stacks may be printed after they are gone.
     let watched: Vec<u32> = held.as_ref().map(|h| h.pid()).into_iter().chain(cfg.pids.iter().copied()).collect();
     let mut ticks = 0u64;
@@ -602,15 +618,33 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         if stop::run_over(started, cfg.duration, held.as_mut(), &cfg.pids)? {
             break;
         }
+        for pid in std::mem::take(&mut state.borrow_mut().printer.execs) {
+            late.add(pid);
+        }
         let Some(matcher) = late_matcher.as_mut().filter(|_| late.due()) else { continue };
         for (pid, obj) in late.new_objects() {
-            let scope = UsdtScope {
-                executable: target::process_executable(pid).as_deref() == Some(obj.name.as_str()),
-                shown: obj.name.clone(),
-                open_path: obj.open_path,
-                pid: Some(pid),
-                held: false,
-                by_path: false,
+            let scope = if late.is_system_wide() {
+                // On the file, for every process that maps it.
+                let open_path = Some(std::path::PathBuf::from(&obj.name))
+                    .filter(|p| p.is_absolute() && p.is_file())
+                    .unwrap_or(obj.open_path);
+                UsdtScope {
+                    shown: obj.name.clone(),
+                    open_path,
+                    pid: None,
+                    held: false,
+                    by_path: false,
+                    executable: false,
+                }
+            } else {
+                UsdtScope {
+                    executable: target::process_executable(pid).as_deref() == Some(obj.name.as_str()),
+                    shown: obj.name.clone(),
+                    open_path: obj.open_path,
+                    pid: Some(pid),
+                    held: false,
+                    by_path: false,
+                }
             };
             let before = table.0.len();
             let found = matcher.scan(&scope, &mut table);

@@ -1,5 +1,6 @@
-//! `vtimestamp`'s accounting: the `sched_switch` program that keeps each
-//! thread's on-CPU time.
+//! Programs of sdtrace's own over the scheduler's tracepoints:
+//! `vtimestamp`'s accounting (the `sched_switch` program that keeps each
+//! thread's on-CPU time), and the exec watch of system-wide USDT.
 
 use super::*;
 
@@ -60,6 +61,28 @@ pub fn vtime_program(vtime: i32, task: TaskOffsets) -> Vec<Insn> {
         }
         a.bind(next);
     }
+    a.emit(Insn::mov_imm(R0, 0));
+    a.emit(Insn::exit());
+    a.finish()
+}
+
+/// The `sched_process_exec` raw-tracepoint program that tells sdtrace of
+/// every exec (a [`tag::EXECED`] record with the pid, into `ringbuf`), so
+/// that a USDT description without `-p` or `-c` finds its probes in
+/// programs that start later.
+pub fn exec_watch_program(ringbuf: i32) -> Vec<Insn> {
+    let mut a = Asm::new();
+    a.emit(Insn::call(helper::GET_CURRENT_PID_TGID));
+    a.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
+    a.emit(Insn::store(Size::DW, R10, -8, R0));
+    a.emit(Insn::store_imm(Size::W, R10, -16, tag::EXECED as i32));
+    a.emit(Insn::store_imm(Size::W, R10, -12, 0));
+    a.emit_all(Insn::ld_map_fd(R1, ringbuf));
+    a.emit(Insn::mov(R2, R10));
+    a.emit(Insn::alu_imm(Alu::Add, R2, -16));
+    a.emit(Insn::mov_imm(R3, 16));
+    a.emit(Insn::mov_imm(R4, 0));
+    a.emit(Insn::call(helper::RINGBUF_OUTPUT));
     a.emit(Insn::mov_imm(R0, 0));
     a.emit(Insn::exit());
     a.finish()
