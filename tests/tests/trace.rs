@@ -373,9 +373,10 @@ fn bad_targets_are_clear_errors() {
     let out = sdtrace(&["trace", "fixture:gated", "-p", "4000000000"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("pid 4000000000: no such process"));
+    // Without -p or -c every process is looked in; none has a fixture provider.
     let out = sdtrace(&["trace", "fixture:gated"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("say what to trace"));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no probe matches fixture:gated"), "{out:?}");
     let out = sdtrace(&["trace", "fixture:gated", "-c", "/nonexistent/cmd"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("command `/nonexistent/cmd` not found"));

@@ -151,12 +151,6 @@ pub fn program(cfg: &TraceConfig) -> Result<String, TraceError> {
             return Err(TraceError::Usage(format!("{}: no such file", path.display())));
         }
     }
-    if !processes && patterns.iter().any(|p| p.path.is_none()) {
-        return Err(TraceError::Usage(
-            "say what to trace: -p PID, -c 'COMMAND', or a pattern with a path (/usr/bin/python3.11:python:line)"
-                .into(),
-        ));
-    }
     // Patterns without a path, and those with one when no process is
     // given, are one clause; patterns with a path and -p/-c another, kept
     // to those processes by a predicate (a path alone traces every
@@ -290,8 +284,9 @@ mod tests {
         assert!(text.contains("python:::function-entry,\n*:::gc*\n{\n\tprintevent();\n}"), "{text}");
         assert!(text.contains("#pragma D option oformat=json"), "{text}");
         assert!(text.contains("#pragma D option strsize=128"), "{text}");
-        let no_target = TraceConfig { patterns: vec!["python:line".into()], ..TraceConfig::default() };
-        assert!(program(&no_target).unwrap_err().to_string().contains("say what to trace"));
+        // Without -p or -c: the D program's USDT descriptions look in every process.
+        let everywhere = TraceConfig { patterns: vec!["python:line".into()], ..TraceConfig::default() };
+        assert!(program(&everywhere).unwrap().contains("python:::line\n{\n\tprintevent();\n}"));
     }
 
     #[test]
