@@ -235,6 +235,7 @@ pub struct ElfFile<'a> {
     sections: Vec<Section<'a>>,
     has_interp: bool,
     dynamic: Option<(u64, u64)>,
+    entry: u64,
 }
 
 impl<'a> ElfFile<'a> {
@@ -331,7 +332,13 @@ impl<'a> ElfFile<'a> {
             sections,
             has_interp,
             dynamic,
+            entry: hdr.e_entry,
         })
+    }
+
+    /// The entry point (`e_entry`), a virtual address; 0 when there is none.
+    pub fn entry(&self) -> u64 {
+        self.entry
     }
 
     /// `size` bytes of the file at `offset`: [`Error::Truncated`] when they

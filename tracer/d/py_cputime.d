@@ -9,19 +9,12 @@
  *   sdtrace -s tracer/d/py_cputime.d -p PID      (Ctrl-C to print)
  *
  * Times are in microseconds. `vtimestamp` counts a thread's time on a
- * CPU; see docs/d-language.md. As in py_flowtime.d, the empty `line`
- * clause makes CPython 3.11 fire function-entry, at about a microsecond
- * per line executed, which the on-CPU column includes.
+ * CPU; see docs/d-language.md.
  */
 
 #pragma D option quiet
 
 self int depth;
-
-python$target:::line
-/0/
-{
-}
 
 python$target:::function-entry
 {

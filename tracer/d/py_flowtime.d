@@ -12,11 +12,8 @@
  * `=> SYSCALL` / `<= SYSCALL = RESULT` for syscalls made inside Python code.
  *
  * CPython 3.11 fires function-entry only while its `line` probe is
- * enabled (that switches the interpreter to its tracing loop; otherwise
- * calls from Python to Python never reach the probe). The first clause
- * enables it and does nothing else. Tracing every line costs about a
- * microsecond per line executed: use this on a test run, not for hours
- * in production.
+ * enabled (cpython#98894); sdtrace enables it for function-entry itself,
+ * with no program on its sites (docs/d-language.md).
  */
 
 #pragma D option quiet
@@ -28,11 +25,6 @@ dtrace:::BEGIN
 {
 	printf("%3s %9s  %s\n", "CPU", "DELTA(us)", "EVENT");
 	last = timestamp;
-}
-
-python$target:::line
-/0/
-{
 }
 
 python$target:::function-entry

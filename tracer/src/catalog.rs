@@ -56,6 +56,29 @@ pub fn lookup(provider: &str, name: &str) -> Option<Vec<(String, ArgKind)>> {
         .map(|(_, _, args)| args.iter().map(|(n, k)| (n.to_string(), *k)).collect())
 }
 
+/// Probes a runtime fires only while another of its probes is enabled,
+/// in the versions named: `(provider, probes, object name has, needed
+/// probe, why)`. CPython 3.11 reaches `function__entry` and
+/// `function__return` for calls made from Python code only on its tracing
+/// path, which its `line` probe's semaphore turns on (cpython#98894).
+const NEEDS: &[(&str, &[&str], &str, &str, &str)] = &[(
+    "python",
+    &["function__entry", "function__return"],
+    "python3.11",
+    "line",
+    "CPython 3.11 fires its function-entry and function-return probes for calls made from Python only while \
+     its line probe is enabled (cpython#98894)",
+)];
+
+/// The probe that `provider:name` needs enabled in the object called
+/// `object` (its file name) to fire, and why.
+pub fn needs_enabled(provider: &str, name: &str, object: &str) -> Option<(&'static str, &'static str)> {
+    NEEDS
+        .iter()
+        .find(|(p, probes, version, _, _)| *p == provider && probes.contains(&name) && object.contains(version))
+        .map(|&(_, _, _, needed, why)| (needed, why))
+}
+
 #[cfg(test)]
 mod tests {
     /// Runtime probes pass plain pointers: each described argument must

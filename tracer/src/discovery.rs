@@ -136,6 +136,8 @@ pub struct ObjectProbes {
     /// The writable `PT_LOAD` segments: file offset and size of each (for
     /// [`crate::site::semaphore_page_is_shared`]).
     pub writable_segments: Vec<(u64, u64)>,
+    /// The file offset of the entry point, when it has one in a segment.
+    pub entry_offset: Option<u64>,
 }
 
 /// Read every probe of the ELF file at `path`.
@@ -264,6 +266,7 @@ pub fn discover_file(path: &Path) -> Result<ObjectProbes, DiscoveryError> {
         discarded_sites,
         warnings,
         writable_segments: loads.iter().filter(|s| s.flags & 2 != 0).map(|s| (s.offset, s.filesz)).collect(),
+        entry_offset: Some(elf.entry()).filter(|&e| e != 0).and_then(|e| elf.vaddr_to_offset(e)),
     })
 }
 

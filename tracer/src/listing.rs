@@ -367,6 +367,7 @@ mod tests {
             discarded_sites: 0,
             warnings: Vec::new(),
             writable_segments: Vec::new(),
+            entry_offset: None,
         }
     }
 

@@ -115,6 +115,8 @@ pub struct Plan {
     pub usdt_matcher: Option<UsdtMatcher>,
     /// The `ERROR` clauses every program runs, for programs made later.
     pub error_handler: Option<ErrorHandler>,
+    /// Semaphores raised with an empty program (see [`Found::helpers`]).
+    pub helpers: Vec<UsdtAttach>,
 }
 
 /// An object to look for USDT probes in.
@@ -523,6 +525,7 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
         }
         let found = matcher.scan_probes(&scope, objects, &mut p.table);
         diags.extend(found.diags);
+        p.helpers.extend(found.helpers);
         for w in found.warnings {
             if !p.warnings.contains(&w) {
                 p.warnings.push(w);

@@ -546,6 +546,8 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             links.push(attach_usdt(method, prog, a, &plan.table)?);
         }
     }
+    let mut helpers = Helpers::default();
+    helpers.attach(method, &plan.helpers);
     let mut sites: usize = links.iter().map(|l| l.sites).sum();
     drop(warmup);
     if let Some(p) = &sys_enter {
@@ -655,6 +657,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             for w in &found.warnings {
                 eprintln!("sdtrace: warning: pid {pid}: {w}");
             }
+            helpers.attach(method, &found.helpers);
             let mut more = 0;
             for (mut spec, attaches) in found.programs {
                 spec.on_error = plan.error_handler.clone();
@@ -765,6 +768,42 @@ const MAP_ENTRIES: u32 = 1 << 16;
 /// Most batches of records read between two looks at whether the run
 /// should end (a batch is 4096 records).
 const DRAIN_BATCHES: usize = 16;
+
+/// The empty program that raises a needed probe's semaphore (see
+/// `probes::Found::helpers`), loaded when first needed, and its links.
+#[derive(Default)]
+struct Helpers {
+    program: Option<Program>,
+    links: Vec<uprobe::UprobeMultiLink>,
+}
+
+impl Helpers {
+    /// Attach the empty program at each helper site. A failure is a
+    /// warning: the probes it would have helped are traced regardless.
+    fn attach(&mut self, method: uprobe::Method, helpers: &[probes::UsdtAttach]) {
+        for h in helpers {
+            let program = match self.program.take() {
+                Some(p) => Ok(p),
+                None => {
+                    let noop =
+                        [crate::bpf::insn::Insn::mov_imm(crate::bpf::insn::R0, 0), crate::bpf::insn::Insn::exit()];
+                    Program::load(method, "sdtrace_d_helper", &noop)
+                }
+            };
+            let attached = program.and_then(|p| {
+                let link = uprobe::attach_skipping_refused(method, &p, &h.open_path, &h.sites, h.pid).map(|(l, _)| l);
+                self.program = Some(p);
+                link
+            });
+            match attached {
+                Ok(link) => self.links.push(link),
+                Err(e) => {
+                    eprintln!("sdtrace: warning: {}: could not enable the probe it needs: {e}", h.open_path.display())
+                }
+            }
+        }
+    }
+}
 
 /// What the kernel's BTF says, for programs that read kernel structures.
 fn kernel_facts() -> codegen::KernelFacts {

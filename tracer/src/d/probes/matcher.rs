@@ -54,6 +54,10 @@ pub struct Found {
     pub diags: Vec<Diagnostic>,
     /// Warnings to print.
     pub warnings: Vec<String>,
+    /// Semaphores to raise with no program on the probe's sites: a
+    /// runtime probe that fires only while another is enabled (see
+    /// [`crate::catalog::needs_enabled`]).
+    pub helpers: Vec<UsdtAttach>,
 }
 
 impl UsdtMatcher {
@@ -210,7 +214,52 @@ impl UsdtMatcher {
         }
         self.scan_functions(scope, arch, &module, table, &mut found, &mut programs);
         found.programs = programs.into_values().collect();
+        if found.matched > 0 {
+            self.enable_needed(scope, &objects, &module, &mut found);
+        }
         found
+    }
+
+    /// A matched probe that fires only while another probe of the object
+    /// is enabled (CPython 3.11's function-entry needs `line`): raise the
+    /// other probe's semaphore without putting a program on its sites —
+    /// an empty uprobe at the object's entry point (run once, when a
+    /// process starts) carries that semaphore, so the runtime takes its
+    /// tracing path and the needed probe's own sites cost nothing.
+    fn enable_needed(
+        &mut self,
+        scope: &UsdtScope,
+        objects: &crate::discovery::ObjectProbes,
+        module: &str,
+        found: &mut Found,
+    ) {
+        for probe in &objects.probes {
+            let Some((needed, why)) = crate::catalog::needs_enabled(&probe.provider, &probe.name, module) else {
+                continue;
+            };
+            // Only for a probe the program traces.
+            let traced = self.descs.iter().enumerate().any(|(k, d)| {
+                self.matched[k] && d.pid_provider.is_none() && d.name.matches(&probe.name) && {
+                    let with_pid = scope.pid.map(|pid| format!("{}{pid}", probe.provider));
+                    d.provider.matches(&probe.provider) || with_pid.as_deref().is_some_and(|w| d.provider.matches(w))
+                }
+            });
+            let Some(sem) = objects.probes.iter().find(|p| p.name == needed).and_then(|p| p.semaphore?.1) else {
+                continue;
+            };
+            let Some(entry) = objects.entry_offset.filter(|_| traced) else { continue };
+            if found.helpers.iter().any(|h| h.open_path == scope.open_path && h.pid == scope.pid) {
+                continue;
+            }
+            found.helpers.push(UsdtAttach {
+                open_path: scope.open_path.clone(),
+                pid: scope.pid,
+                sites: vec![SiteAttach { offset: entry, ref_ctr_offset: sem, cookie: 0, ret: false }],
+            });
+            found
+                .warnings
+                .push(format!("{}: {why}: sdtrace enables `{needed}` too, with no program on its sites", scope.shown));
+        }
     }
 
     /// The pid provider: `pidPID:MODULE:FUNCTION:entry` and `:return` on
