@@ -70,15 +70,19 @@ fn a_provider_glob_without_a_process_traces_running_and_later_processes() {
     let out = sdtrace.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     for (pid, own) in counts {
-        let seen: u64 = text
-            .lines()
-            .find_map(|l| {
-                let mut w = l.split_whitespace();
-                (w.next()? == pid.to_string()).then(|| w.next()?.parse().ok())?
-            })
-            .unwrap_or(0);
+        let seen = count_of(&text, pid);
         assert_eq!(seen, own, "pid {pid}: sdtrace counted {seen} collections, the interpreter {own}:\n{text}");
     }
+}
+
+/// The count of `@[pid] = count()`'s row for `pid` in sdtrace's output.
+fn count_of(text: &str, pid: u32) -> u64 {
+    text.lines()
+        .find_map(|l| {
+            let mut w = l.split_whitespace();
+            (w.next()? == pid.to_string()).then(|| w.next()?.parse().ok())?
+        })
+        .unwrap_or(0)
 }
 
 /// SIGINT to `pid` (kill(1), so that this crate needs no unsafe code).
@@ -123,12 +127,6 @@ fn with_z_an_interpreter_that_starts_later_is_picked_up_at_its_exec() {
     sigint(sdtrace.id());
     let out = sdtrace.wait_with_output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let seen: u64 = text
-        .lines()
-        .find_map(|l| {
-            let mut w = l.split_whitespace();
-            (w.next()? == pid.to_string()).then(|| w.next()?.parse().ok())?
-        })
-        .unwrap_or(0);
+    let seen = count_of(&text, pid);
     assert_eq!(seen, own, "pid {pid}: sdtrace counted {seen} collections, the interpreter {own}:\n{text}");
 }
