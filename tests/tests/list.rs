@@ -615,3 +615,25 @@ fn one_bad_note_keeps_the_good_probes_and_is_reported() {
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("stapsdt note 0 "));
 }
+
+#[test]
+fn runtime_probes_that_need_more_to_fire_say_so() {
+    // CPython 3.11's function-entry needs `line` enabled (cpython#98894);
+    // Ruby's method probes need a TracePoint in the process.
+    let Some(py) = tests::system_file("/usr/bin/python3.11") else { return };
+    let out = sdtrace_within(&[os("list"), py.as_os_str(), os("python:function*")], 20);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.matches("note: CPython 3.11 fires").count(), 2, "{text}");
+    let out = sdtrace_within(&[os("list"), os("--json"), py.as_os_str(), os("python:*")], 20);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for p in doc["objects"][0]["probes"].as_array().unwrap() {
+        let has_note = p.get("note").is_some();
+        let needs = p["name"] == "function__entry" || p["name"] == "function__return";
+        assert_eq!(has_note, needs, "{p}");
+    }
+    let ruby = std::path::Path::new("/usr/lib/x86_64-linux-gnu/libruby-3.1.so.3.1");
+    if let Some(ruby) = tests::system_file(ruby.to_str().unwrap()) {
+        let out = sdtrace_within(&[os("list"), ruby.as_os_str(), os("ruby:method__entry")], 20);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("note: Ruby fires it only while a TracePoint"));
+    }
+}

@@ -70,6 +70,31 @@ const NEEDS: &[(&str, &[&str], &str, &str, &str)] = &[(
      its line probe is enabled (cpython#98894)",
 )];
 
+/// Probes a runtime fires only when the program itself asks for them,
+/// which nothing outside the process can do: `(provider, probes, object
+/// name has, what to do)`.
+const IN_PROCESS: &[(&str, &[&str], &str, &str)] = &[(
+    "ruby",
+    &["method__entry", "method__return", "cmethod__entry", "cmethod__return"],
+    "ruby",
+    "Ruby fires it only while a TracePoint for :call and :return (:c_call and :c_return for cmethod) is \
+     enabled in the process: load tracer/d/rb_tracepoint.rb into it (ruby -r./tracer/d/rb_tracepoint.rb, or \
+     RUBYOPT=-r/path/to/rb_tracepoint.rb)",
+)];
+
+/// What a user should know about `provider:name` in the object called
+/// `object` (its file name) for it to fire: that sdtrace enables another
+/// probe for it, or what the program must do itself.
+pub fn firing_note(provider: &str, name: &str, object: &str) -> Option<String> {
+    if let Some((needed, why)) = needs_enabled(provider, name, object) {
+        return Some(format!("{why}; sdtrace enables `{needed}` when it traces this probe"));
+    }
+    IN_PROCESS
+        .iter()
+        .find(|(p, probes, has, _)| *p == provider && probes.contains(&name) && object.contains(has))
+        .map(|&(_, _, _, what)| what.to_string())
+}
+
 /// The probe that `provider:name` needs enabled in the object called
 /// `object` (its file name) to fire, and why.
 pub fn needs_enabled(provider: &str, name: &str, object: &str) -> Option<(&'static str, &'static str)> {

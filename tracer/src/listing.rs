@@ -124,6 +124,9 @@ pub fn write_text(out: &mut dyn Write, objects: &[(&ObjectProbes, Vec<&Probe>)],
             let sites = format!("{sites} site{}", if sites == 1 { "" } else { "s" });
             let sem = if p.semaphore.is_some() { "semaphore" } else { "" };
             writeln!(out, "  {}  {sites:<8} {sem:<9}  ({})", padded(full, width), arg_summary(p))?;
+            if let Some(note) = crate::catalog::firing_note(&p.provider, &p.name, &file_name(&obj.path)) {
+                writeln!(out, "      note: {note}")?;
+            }
             if let Some(d) = &p.description {
                 // `lines` ends a line at \n only: escape what remains.
                 for line in d.doc.lines().filter(|l| !l.trim().is_empty()) {
@@ -245,11 +248,20 @@ impl Serialize for SitesJson<'_> {
     }
 }
 
+/// The file name of `path`, which runtime notes are keyed by.
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
 #[derive(Serialize)]
 struct ProbeJson<'a> {
     provider: &'a str,
     name: &'a str,
     semaphore: Option<SemaphoreJson>,
+    /// What it takes for the probe to fire, when the runtime needs more
+    /// than the probe itself (`catalog::firing_note`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
     args: Vec<ProbeArgJson<'a>>,
     doc: Option<&'a str>,
     source: Option<SourceJson<'a>>,
@@ -257,7 +269,7 @@ struct ProbeJson<'a> {
 }
 
 impl<'a> ProbeJson<'a> {
-    fn new(p: &'a Probe) -> Self {
+    fn new(p: &'a Probe, object: &str) -> Self {
         let args = match &p.description {
             Some(d) => d
                 .args
@@ -277,6 +289,7 @@ impl<'a> ProbeJson<'a> {
             provider: &p.provider,
             name: &p.name,
             semaphore: p.semaphore.map(|(address, file_offset)| SemaphoreJson { address, file_offset }),
+            note: crate::catalog::firing_note(&p.provider, &p.name, object),
             args,
             doc: d.map(|d| d.doc.as_str()),
             source: d.and_then(|d| d.source.as_ref()).map(|(file, line)| SourceJson { file, line: *line }),
@@ -285,12 +298,12 @@ impl<'a> ProbeJson<'a> {
     }
 }
 
-/// The probes of one object, serialized one by one.
-struct ProbesJson<'a>(&'a [&'a Probe]);
+/// The probes of one object (and its file name), serialized one by one.
+struct ProbesJson<'a>(&'a [&'a Probe], String);
 
 impl Serialize for ProbesJson<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(|p| ProbeJson::new(p)))
+        serializer.collect_seq(self.0.iter().map(|p| ProbeJson::new(p, &self.1)))
     }
 }
 
@@ -314,7 +327,7 @@ impl Serialize for ObjectsJson<'_> {
             arch: o.arch.map(|a| a.name()),
             kind: o.kind.to_string(),
             build_id: o.build_id.as_deref(),
-            probes: ProbesJson(probes),
+            probes: ProbesJson(probes, file_name(&o.path)),
         }))
     }
 }

@@ -234,9 +234,6 @@ impl UsdtMatcher {
         found: &mut Found,
     ) {
         for probe in &objects.probes {
-            let Some((needed, why)) = crate::catalog::needs_enabled(&probe.provider, &probe.name, module) else {
-                continue;
-            };
             // Only for a probe the program traces.
             let traced = self.descs.iter().enumerate().any(|(k, d)| {
                 self.matched[k] && d.pid_provider.is_none() && d.name.matches(&probe.name) && {
@@ -244,6 +241,17 @@ impl UsdtMatcher {
                     d.provider.matches(&probe.provider) || with_pid.as_deref().is_some_and(|w| d.provider.matches(w))
                 }
             });
+            let Some((needed, why)) = crate::catalog::needs_enabled(&probe.provider, &probe.name, module) else {
+                // A probe only the program itself can turn on: say how.
+                if let Some(note) = crate::catalog::firing_note(&probe.provider, &probe.name, module).filter(|_| traced)
+                {
+                    let w = format!("{}: {}:{}: {note}", scope.shown, probe.provider, probe.name.replace("__", "-"));
+                    if !found.warnings.contains(&w) {
+                        found.warnings.push(w);
+                    }
+                }
+                continue;
+            };
             let Some(sem) = objects.probes.iter().find(|p| p.name == needed).and_then(|p| p.semaphore?.1) else {
                 continue;
             };
