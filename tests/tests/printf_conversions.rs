@@ -61,4 +61,8 @@ fn percent_a_prints_a_kernel_address_as_its_symbol() {
     assert_ne!(addr, 0, "kallsyms shows addresses to root");
     let program = format!("BEGIN {{ printf(\"%a|%a\\n\", {addr:#x}, {:#x}); exit(0); }}", addr + 0x10);
     assert_eq!(run(&program, "UTC"), "vmlinux`vfs_read|vmlinux`vfs_read+0x10\n");
+    // sym(), func() and mod() name the same address as symbols.
+    let program =
+        format!("BEGIN {{ printf(\"%s|%s|%s\\n\", sym({:#x}), func({addr:#x}), mod({addr:#x})); exit(0); }}", addr + 3);
+    assert_eq!(run(&program, "UTC"), "vmlinux`vfs_read|vmlinux`vfs_read|vmlinux\n");
 }

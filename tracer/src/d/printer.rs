@@ -157,7 +157,10 @@ impl<'a> Printer<'a> {
             events: EventPrinter::new(Style::Text, layout.strsize),
             style: Style::Text,
             indent: 0,
-            ustack_keys: ir.aggs.iter().any(|a| a.keys.iter().any(|k| matches!(k, Ty::Stack { user: true, .. }))),
+            ustack_keys: ir
+                .aggs
+                .iter()
+                .any(|a| a.keys.iter().any(|k| matches!(k, Ty::Stack { user: true, .. } | Ty::Sym { user: true, .. }))),
             execs: Vec::new(),
         }
     }
@@ -184,7 +187,7 @@ impl<'a> Printer<'a> {
     /// when `scan` is set, of new processes in user-stack aggregation keys,
     /// so their stacks resolve after they exit.
     pub(super) fn snapshot_processes(&mut self, pids: &[u32], scan: bool) {
-        let user = |t: &Ty| matches!(t, Ty::Stack { user: true, .. });
+        let user = |t: &Ty| matches!(t, Ty::Stack { user: true, .. } | Ty::Sym { user: true, .. });
         if !self.ustack_keys && !self.format_args.values().flatten().any(user) {
             return;
         }
@@ -199,8 +202,13 @@ impl<'a> Printer<'a> {
             let (offs, key_size) = &self.layout.agg_keys[i];
             for key in self.aggs[i].keys(*key_size) {
                 for (t, off) in a.keys.iter().zip(offs) {
-                    if matches!(t, Ty::Stack { user: true, .. }) {
-                        let pid = u32::from_ne_bytes(key[off + 4..off + 8].try_into().expect("4 bytes"));
+                    let pid_at = match t {
+                        Ty::Stack { user: true, .. } => Some(off + 4),
+                        Ty::Sym { user: true, .. } => Some(off + 8),
+                        _ => None,
+                    };
+                    if let Some(at) = pid_at {
+                        let pid = u32::from_ne_bytes(key[at..at + 4].try_into().expect("4 bytes"));
                         if !symbols.has(pid) {
                             symbols.snapshot(pid);
                         }
@@ -278,6 +286,17 @@ impl<'a> Printer<'a> {
                 Value::Str(self.table.0.get(id as usize).map(|p| p.get(f).to_string()).unwrap_or_default())
             }
             Ty::Int { .. } => Value::Int(i64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"))),
+            Ty::Sym { user, form } => {
+                let addr = u64::from_ne_bytes(bytes[..8].try_into().expect("8 bytes"));
+                let mut symbols = self.symbols.borrow_mut();
+                let text = if user {
+                    let pid = bytes.get(8..12).map_or(0, |b| u32::from_ne_bytes(b.try_into().expect("4 bytes")));
+                    symbols.user_frame(pid, addr)
+                } else {
+                    symbols.kernel_frame(addr)
+                };
+                Value::Str(symbol_form(&text, form))
+            }
             Ty::Float { size: 4 } => {
                 Value::Float(f64::from(f32::from_bits(u32::from_ne_bytes(bytes[..4].try_into().expect("4 bytes")))))
             }
@@ -725,6 +744,17 @@ enum Datum {
     Int(i64),
     /// A histogram's (bucket, count) pairs.
     Histogram(Vec<(i64, i64)>),
+}
+
+/// `module`symbol+0xoff` (a frame as [`Symbolizer`] names it) in `form`:
+/// whole, without the offset, or the module alone. An address no symbol
+/// covers stays hex.
+fn symbol_form(frame: &str, form: sema::SymForm) -> String {
+    match form {
+        sema::SymForm::Addr => frame.to_string(),
+        sema::SymForm::Symbol => frame.rsplit_once("+0x").map_or(frame, |(s, _)| s).to_string(),
+        sema::SymForm::Module => frame.split_once('`').map_or(frame, |(m, _)| m).to_string(),
+    }
 }
 
 /// `system(...)`: run `command` with `/bin/sh -c`, as dtrace(1) does, and

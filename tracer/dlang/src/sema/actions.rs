@@ -386,9 +386,23 @@ impl Checker<'_> {
                 }
                 TExpr { kind: TKind::Builtin(Builtin::Rand), ty: builtin_type(Builtin::Rand), span }
             }
-            "ufunc" | "usym" => {
-                self.err(func_span, format!("`{func}()` is not supported yet"));
-                bad
+            "usym" | "ufunc" | "umod" | "uaddr" | "sym" | "func" | "mod" => {
+                let [a] = args else {
+                    self.err(span, format!("{func} takes one address"));
+                    return bad;
+                };
+                let v = self.expr(a);
+                if v.ty.is_stringy() || matches!(v.ty, Ty::Float { .. } | Ty::Stack { .. }) {
+                    self.err(v.span, format!("{func} takes an address, not {}", with_article(v.ty)));
+                    return bad;
+                }
+                let user = func.starts_with('u');
+                let form = match func.trim_start_matches('u') {
+                    "addr" => SymForm::Addr,
+                    "mod" => SymForm::Module,
+                    _ => SymForm::Symbol,
+                };
+                TExpr { kind: TKind::Symbol(Box::new(v)), ty: Ty::Sym { user, form }, span }
             }
             _ => {
                 let d = Diagnostic::error(func_span, format!("unknown function `{func}`"));

@@ -25,6 +25,17 @@ pub enum Ty {
         /// 4 or 8.
         size: u8,
     },
+    /// An address shown as a symbol: `sym()`/`func()`/`mod()` (kernel) or
+    /// `usym()`/`ufunc()`/`umod()`/`uaddr()` (user). It is the address in
+    /// the kernel (a user one with the firing process's id in a second
+    /// word); the consumer prints the symbol, and entries of an aggregation
+    /// keyed by it that print the same are one.
+    Sym {
+        /// A user address.
+        user: bool,
+        /// How it prints.
+        form: SymForm,
+    },
     /// A stack trace: `stack()` (kernel) or `ustack([frames])` (user). In
     /// the kernel it is the id in the stack-trace map (and, for a user
     /// stack, the process id in the upper 32 bits); the consumer prints
@@ -44,7 +55,7 @@ impl Ty {
     pub const U64: Ty = Ty::Int { size: 8, signed: false };
     /// Whether values of this type are strings to the user.
     pub fn is_stringy(self) -> bool {
-        matches!(self, Ty::Str | Ty::Probe(_))
+        matches!(self, Ty::Str | Ty::Probe(_) | Ty::Sym { .. })
     }
     /// Whether aggregation keys of this type and of `other` print alike,
     /// so that `printa` can match keys of two aggregations up: integers of
@@ -64,6 +75,7 @@ impl Ty {
             Ty::Probe(_) => "string (probe name)",
             Ty::Stack { .. } => "stack",
             Ty::Float { .. } => "float",
+            Ty::Sym { .. } => "symbol",
         }
     }
 }
@@ -175,6 +187,17 @@ pub struct Array {
     pub keys: Vec<Ty>,
     /// The type of its values.
     pub value: Ty,
+}
+
+/// How a [`Ty::Sym`] prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SymForm {
+    /// `module`symbol+0xoff` (`uaddr`).
+    Addr,
+    /// `module`symbol` (`sym`, `usym`, `func`, `ufunc`).
+    Symbol,
+    /// `module` (`mod`, `umod`).
+    Module,
 }
 
 /// Aggregating functions.
@@ -378,6 +401,8 @@ pub enum TKind {
     Copyinstr(Box<TExpr>, Option<Box<TExpr>>),
     /// `strlen(s)`.
     Strlen(Box<TExpr>),
+    /// `usym(addr)` and its kin: the address, typed [`Ty::Sym`].
+    Symbol(Box<TExpr>),
     /// `a[keys]`: index into [`Ir::arrays`]; a missing key reads as 0 or "".
     ArrayGet(usize, Vec<TExpr>),
     /// A string function: `strjoin`, `basename`, `dirname`, `strstr`,

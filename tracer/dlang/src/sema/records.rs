@@ -11,8 +11,8 @@ pub(super) fn trace_format(ty: Ty, quiet: bool) -> Format {
     let text = match ty {
         Ty::Stack { .. } if quiet => "%s\n",
         Ty::Stack { .. } => "\n%s",
-        Ty::Str | Ty::Probe(_) if quiet => "%s",
-        Ty::Str | Ty::Probe(_) => "  %-33s",
+        Ty::Str | Ty::Probe(_) | Ty::Sym { .. } if quiet => "%s",
+        Ty::Str | Ty::Probe(_) | Ty::Sym { .. } => "  %-33s",
         Ty::Float { .. } if quiet => "%f",
         Ty::Float { .. } => " %f",
         Ty::Int { .. } if quiet => "%d",

@@ -547,3 +547,11 @@ fn an_increment_in_a_predicate_happens_as_it_is_tested() {
     let e = check_src("BEGIN /n++/ { speculate(1); }").unwrap_err();
     assert!(e.contains("cannot have `++`/`--` in its predicate"), "{e}");
 }
+
+#[test]
+fn symbol_functions_type_their_address() {
+    let ir = check_src("BEGIN { @[usym(arg0)] = count(); trace(umod(arg1)); trace(func(arg2)); }").unwrap();
+    assert_eq!(ir.aggs[0].keys, [Ty::Sym { user: true, form: SymForm::Symbol }]);
+    let e = check_src("BEGIN { trace(usym(\"x\")); }").unwrap_err();
+    assert!(e.contains("usym takes an address, not a string"), "{e}");
+}

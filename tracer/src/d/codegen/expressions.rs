@@ -167,6 +167,12 @@ impl Gen<'_> {
                     _ => return self.err(e, "unsupported operator"),
                 }
             }
+            TKind::Symbol(addr) => {
+                if let Ty::Sym { user: true, .. } = e.ty {
+                    self.running_thread_only("user symbols")?;
+                }
+                self.int(addr)?;
+            }
             TKind::Cast(x) => {
                 self.int(x)?;
                 if let Ty::Int { size, signed } = e.ty {

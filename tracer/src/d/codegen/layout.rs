@@ -392,10 +392,11 @@ pub fn probe_in_string(slot: &[u8]) -> Option<(ProbeField, u32)> {
 
 /// Bytes a value of `ty` takes in a record, key or variable.
 pub fn slot_size(ty: Ty, strsize: usize) -> usize {
-    if ty == Ty::Str {
-        strsize
-    } else {
-        8
+    match ty {
+        Ty::Str => strsize,
+        // The address, then the id of the process it is in.
+        Ty::Sym { user: true, .. } => 16,
+        _ => 8,
     }
 }
 

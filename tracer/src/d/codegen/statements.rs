@@ -195,6 +195,11 @@ impl Gen<'_> {
         } else {
             self.int(v)?;
             self.a.emit(Insn::store(Size::DW, base, off as i16, R0));
+            if let Ty::Sym { user: true, .. } = v.ty {
+                self.pid_tgid();
+                self.a.emit(Insn::alu_imm(Alu::Rsh, R0, 32));
+                self.a.emit(Insn::store(Size::DW, base, (off + 8) as i16, R0));
+            }
         }
         Ok(())
     }
