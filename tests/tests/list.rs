@@ -637,3 +637,26 @@ fn runtime_probes_that_need_more_to_fire_say_so() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("note: Ruby fires it only while a TracePoint"));
     }
 }
+
+#[test]
+fn a_program_is_found_on_path_and_a_script_is_named_as_one() {
+    let dir = scratch_dir("on-path");
+    let exe = dir.join("probed");
+    std::fs::write(&exe, elf_with(vec![probe_def("app", "first", "")])).unwrap();
+    let shim = dir.join("shim");
+    std::fs::write(&shim, "#!/bin/sh\nexec probed \"$@\"\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for f in [&exe, &shim] {
+        std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let path = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default());
+    let out =
+        std::process::Command::new(tests::sdtrace_bin()).args(["list", "probed"]).env("PATH", &path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("app:first"));
+    let out =
+        std::process::Command::new(tests::sdtrace_bin()).args(["list", "shim"]).env("PATH", &path).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("{} is a script (#!/bin/sh)", shim.display())), "{err}");
+}

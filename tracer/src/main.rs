@@ -460,6 +460,9 @@ fn run() -> anyhow::Result<ExitCode> {
                     files.push(p);
                 } else if let Some(lib) = tracer::target::resolve_library(&name) {
                     files.push(lib);
+                } else if let Some(cmd) = tracer::target::resolve_command(&name).filter(|_| !name.contains('/')) {
+                    // A program named as a shell runs it: found on PATH.
+                    files.push(cmd);
                 } else if (!files.is_empty() || !pids.is_empty() || all) && !name.contains('/') {
                     patterns.push(name);
                 } else {
@@ -476,6 +479,17 @@ fn run() -> anyhow::Result<ExitCode> {
                     o
                 })
             };
+            // A script (a pyenv shim, a wrapper) has no probes of its own:
+            // say so, and what it runs when its first line names it.
+            for f in &files {
+                if let Some(interpreter) = script_interpreter(f) {
+                    anyhow::bail!(
+                        "{} is a script (#!{interpreter}), not a program with probes: list the program it runs \
+                         (for a pyenv shim, `pyenv which python3` names it)",
+                        f.display()
+                    );
+                }
+            }
             let mut objects = files.iter().map(|f| discover(f)).collect::<Result<Vec<_>, _>>()?;
             for pid in pids {
                 for obj in tracer::target::process_objects(pid)? {
@@ -533,6 +547,20 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The `#!` line of `path`, when it is a script.
+fn script_interpreter(path: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    // Only a regular file: opening a FIFO would block.
+    if !std::fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let mut head = [0u8; 256];
+    let n = std::fs::File::open(path).ok()?.take(256).read(&mut head).ok()?;
+    let text = head[..n].strip_prefix(b"#!")?;
+    let line = text.split(|&b| b == b'\n').next()?;
+    Some(String::from_utf8_lossy(line).trim().to_string())
 }
 
 #[cfg(test)]
