@@ -28,3 +28,25 @@ fn l_alone_lists_every_provider_and_a_running_processs_usdt_probes() {
     // CPython 3.11's own probes (readelf -n shows them in the executable).
     assert!(has("python", "function-entry") && has("python", "gc-start"), "{text}");
 }
+
+#[test]
+fn lv_shows_each_probes_arguments() {
+    let Some(py) = system_file("/usr/bin/python3.11") else { return };
+    let mut python =
+        Command::new(py).args(["-c", "import sys; sys.stdin.read()"]).stdin(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = Command::new(sdtrace_bin())
+        .args(["-lv", "-n", "python*:::function-entry, syscall::read:entry"])
+        .output()
+        .unwrap();
+    drop(python.stdin.take());
+    python.wait().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // CPython documents function__entry's arguments as filename, funcname, lineno.
+    let block = text.split("function-entry").nth(1).unwrap_or_else(|| panic!("{text}"));
+    for want in ["args[0]: cstr filename", "args[1]: cstr funcname", "args[2]: i32 lineno"] {
+        assert!(block.contains(want), "{want} in\n{text}");
+    }
+    assert!(text.contains("arg0 … arg5: the system call's arguments"), "{text}");
+}

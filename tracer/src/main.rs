@@ -95,6 +95,9 @@ struct DArgs {
     /// program: every probe there is).
     #[arg(short = 'l')]
     list: bool,
+    /// With -l: each probe's arguments too (as dtrace -lv).
+    #[arg(short = 'v', requires = "list")]
+    verbose: bool,
     /// Print a compiler stage and exit: ast, types or bpf.
     #[arg(short = 'e', long = "dump", value_name = "STAGE")]
     dump: Option<DumpStage>,
@@ -334,6 +337,7 @@ fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
             DumpStage::Bpf => drun::Dump::Bpf,
         }),
         list_only: d.list,
+        list_verbose: d.verbose,
         method: None,
         report: drun::Report::Script,
     };

@@ -219,6 +219,7 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<(), TraceError> {
         args: Vec::new(),
         dump: None,
         list_only: false,
+        list_verbose: false,
         method: cfg.method,
         report: Report::Events,
     };

@@ -62,6 +62,8 @@ pub struct DConfig {
     pub dump: Option<Dump>,
     /// `-l`: list the probes the program matches and stop.
     pub list_only: bool,
+    /// `-v` with `-l`: each probe's arguments too, as `dtrace -lv`.
+    pub list_verbose: bool,
     /// How to attach uprobes; `None` picks uprobe_multi links where the
     /// kernel has them and perf_event uprobes otherwise.
     pub method: Option<Method>,
@@ -221,6 +223,8 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     }
     // -l shows the function that holds each USDT site.
     ir.uses_probefunc |= cfg.list_only;
+    // -lv shows each USDT probe's arguments, which events lay out.
+    ir.uses_events |= cfg.list_only && cfg.list_verbose;
 
     let mut plan = probes::plan(&ir, catalog, target, cfg.allow_empty).map_err(|d| DError::from_diagnostics(d, src))?;
     for w in &plan.warnings {
@@ -243,6 +247,13 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         for id in ids {
             let p = &plan.table.0[id as usize];
             writeln!(out, "{id:>6} {:>16} {:>28} {:>32} {}", p.provider, p.module, p.function, p.name)?;
+            if cfg.list_verbose {
+                writeln!(out, "\n\tArgument Types")?;
+                for line in argument_lines(p) {
+                    writeln!(out, "\t\t{line}")?;
+                }
+                writeln!(out)?;
+            }
         }
         return Ok(0);
     }
@@ -768,6 +779,36 @@ const MAP_ENTRIES: u32 = 1 << 16;
 /// Most batches of records read between two looks at whether the run
 /// should end (a batch is 4096 records).
 const DRAIN_BATCHES: usize = 16;
+
+/// `-lv`'s argument lines for probe `p`: a USDT probe's by description
+/// (metadata record or catalog, else the note's sizes), the others' as
+/// their provider defines them.
+fn argument_lines(p: &probes::ProbeInfo) -> Vec<String> {
+    if let Some(e) = &p.event {
+        if e.args.is_empty() {
+            return vec!["None".into()];
+        }
+        return e.args.iter().enumerate().map(|(i, a)| format!("args[{i}]: {} {}", a.kind.name(), a.name)).collect();
+    }
+    let lines: &[&str] = match (p.provider.as_str(), p.name.as_str()) {
+        ("syscall", "entry") => &["arg0 … arg5: the system call's arguments, as integers"],
+        ("syscall", "return") => &["arg0: the return value (errno is set on failure)"],
+        ("proc", "exit") => &["arg0: why: 1 exited, 2 killed by a signal, 3 dumped core"],
+        ("proc", "create") => &["arg0: the new process's pid"],
+        ("proc", "signal-send") => &[
+            "args[0]: lwpsinfo_t * (the receiving thread: pr_lwpid)",
+            "args[1]: psinfo_t * (the receiving process: pr_pid, pr_ppid, pr_fname)",
+            "args[2]: int (the signal)",
+        ],
+        ("profile", _) => &["arg0: the kernel PC, or 0", "arg1: the user PC, or 0"],
+        ("dtrace", "ERROR") => &["arg1: the probe id", "arg2: the clause", "arg4: the fault", "arg5: the address"],
+        (prov, _) if prov.starts_with("pid") => {
+            &["arg0 … arg5: the function's arguments (entry); arg1: its return value (return)"]
+        }
+        _ => &["None"],
+    };
+    lines.iter().map(|l| l.to_string()).collect()
+}
 
 /// The empty program that raises a needed probe's semaphore (see
 /// `probes::Found::helpers`), loaded when first needed, and its links.
