@@ -513,6 +513,7 @@ pub(super) fn builtin(name: &str) -> Option<Builtin> {
         "probename" => Builtin::Probe(ProbeField::Name),
         "ppid" => Builtin::Ppid,
         "curthread" => Builtin::Curthread,
+        "ucaller" => Builtin::Ucaller,
         _ => {
             let n: u8 = name.strip_prefix("arg")?.parse().ok()?;
             return (n < 12).then_some(Builtin::Arg(n));
@@ -728,7 +729,7 @@ impl Checker<'_> {
 }
 
 pub(super) fn unsupported_builtin(name: &str) -> bool {
-    matches!(name, "stackdepth" | "ustackdepth" | "caller" | "ucaller" | "curpsinfo" | "curlwpsinfo")
+    matches!(name, "stackdepth" | "ustackdepth" | "caller" | "curpsinfo" | "curlwpsinfo")
 }
 
 pub(super) fn builtin_type(b: Builtin) -> Ty {
@@ -740,7 +741,9 @@ pub(super) fn builtin_type(b: Builtin) -> Ty {
         Builtin::Pid | Builtin::Tid | Builtin::Uid | Builtin::Gid | Builtin::Cpu | Builtin::Ppid => {
             Ty::Int { size: 4, signed: false }
         }
-        Builtin::Timestamp | Builtin::Walltimestamp | Builtin::Vtimestamp | Builtin::Curthread => Ty::U64,
+        Builtin::Timestamp | Builtin::Walltimestamp | Builtin::Vtimestamp | Builtin::Curthread | Builtin::Ucaller => {
+            Ty::U64
+        }
         Builtin::Id | Builtin::Rand => Ty::Int { size: 4, signed: false },
         Builtin::Arg(_) | Builtin::Errno => Ty::I64,
     }

@@ -136,6 +136,9 @@ pub enum Builtin {
     Psargs,
     /// `curlwpsinfo->pr_pri`: the thread's priority (`task_struct.prio`).
     Prio,
+    /// `ucaller`: the user address the traced function was called from
+    /// (pid provider probes).
+    Ucaller,
     /// A member of the thread or process a probe's arguments describe
     /// (`args[1]->pr_pid` in `proc:::signal-send`: the receiver).
     Other(TaskField),

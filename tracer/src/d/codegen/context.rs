@@ -109,6 +109,58 @@ impl Gen<'_> {
         }
     }
 
+    /// `r0 = ucaller` in a pid provider program: on entry the return
+    /// address at the stack pointer (the function has pushed nothing yet),
+    /// on return (a uretprobe) the instruction pointer, which is then the
+    /// return address. Other probes do not know their caller: an error.
+    pub(super) fn ucaller(&mut self, e: &TExpr) -> Result<(), CodegenError> {
+        let Context::Usdt(_) = self.spec.context else {
+            return self
+                .err(e, "ucaller is known only in pid provider probes (pidPID:MODULE:FUNCTION:entry or :return)");
+        };
+        let (mut entries, mut returns) = (Vec::new(), Vec::new());
+        for &id in &self.spec.ids {
+            let provider = self.names.field(id, ProbeField::Provider);
+            let name = self.names.field(id, ProbeField::Name);
+            let pid_provider =
+                provider.strip_prefix("pid").is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+            match name.as_str() {
+                "entry" if pid_provider => entries.push(id),
+                "return" if pid_provider => returns.push(id),
+                _ => {
+                    return self.err(
+                        e,
+                        "ucaller is known only in pid provider probes (pidPID:MODULE:FUNCTION:entry or :return)",
+                    )
+                }
+            }
+        }
+        // x86-64 pt_regs: ip at 128, sp at 152.
+        let on_return = self.a.label();
+        let done = self.a.label();
+        for id in &returns {
+            self.jmp_id(Cond::Eq, *id, on_return);
+        }
+        if !entries.is_empty() {
+            self.a.emit(Insn::store_imm(Size::DW, R10, READ_BUF, 0));
+            self.a.emit(Insn::mov(R1, R10));
+            self.a.emit(Insn::alu_imm(Alu::Add, R1, i32::from(READ_BUF)));
+            self.a.emit(Insn::mov_imm(R2, 8));
+            self.a.emit(Insn::load(Size::DW, R3, R6, 152));
+            self.a.emit(Insn::call(helper::PROBE_READ_USER));
+            self.a.emit(Insn::load(Size::DW, R0, R10, READ_BUF));
+            if !returns.is_empty() {
+                self.a.goto(done);
+            }
+        }
+        if !returns.is_empty() {
+            self.a.bind(on_return);
+            self.a.emit(Insn::load(Size::DW, R0, R6, 128));
+        }
+        self.a.bind(done);
+        Ok(())
+    }
+
     /// `r0` = the task a probe's arguments name: `proc:::signal-send`'s
     /// receiver (`signal_generate`'s third argument).
     pub(super) fn other_task(&mut self, e: &TExpr) -> Result<(), CodegenError> {
@@ -232,6 +284,7 @@ impl Gen<'_> {
             }
             Builtin::Cpu => self.a.emit(Insn::call(helper::GET_SMP_PROCESSOR_ID)),
             Builtin::Rand => self.a.emit(Insn::call(helper::GET_PRANDOM_U32)),
+            Builtin::Ucaller => self.ucaller(e)?,
             Builtin::Other(TaskField::Fname) => return self.err(e, "this is a string"),
             Builtin::Other(field) => {
                 let task = self.task_offsets()?;
