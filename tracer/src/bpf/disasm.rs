@@ -344,6 +344,7 @@ mod tests {
             (helper::GET_CURRENT_UID_GID, "get_current_uid_gid"),
             (helper::GET_CURRENT_COMM, "get_current_comm"),
             (helper::GET_STACKID, "get_stackid"),
+            (helper::GET_STACK, "get_stack"),
             (helper::GET_CURRENT_TASK, "get_current_task"),
             (helper::PROBE_READ_USER, "probe_read_user"),
             (helper::PROBE_READ_KERNEL, "probe_read_kernel"),

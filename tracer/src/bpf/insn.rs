@@ -279,6 +279,7 @@ pub mod helper {
     pub const PROBE_READ_KERNEL_STR: i32 = 115;
     pub const LOOP: i32 = 181;
     pub const GET_STACKID: i32 = 27;
+    pub const GET_STACK: i32 = 67;
 }
 
 #[cfg(test)]

@@ -514,6 +514,7 @@ pub(super) fn builtin(name: &str) -> Option<Builtin> {
         "ppid" => Builtin::Ppid,
         "curthread" => Builtin::Curthread,
         "ucaller" => Builtin::Ucaller,
+        "ustackdepth" => Builtin::UstackDepth,
         _ => {
             let n: u8 = name.strip_prefix("arg")?.parse().ok()?;
             return (n < 12).then_some(Builtin::Arg(n));
@@ -729,7 +730,7 @@ impl Checker<'_> {
 }
 
 pub(super) fn unsupported_builtin(name: &str) -> bool {
-    matches!(name, "stackdepth" | "ustackdepth" | "caller" | "curpsinfo" | "curlwpsinfo")
+    matches!(name, "stackdepth" | "caller" | "curpsinfo" | "curlwpsinfo")
 }
 
 pub(super) fn builtin_type(b: Builtin) -> Ty {
@@ -744,7 +745,7 @@ pub(super) fn builtin_type(b: Builtin) -> Ty {
         Builtin::Timestamp | Builtin::Walltimestamp | Builtin::Vtimestamp | Builtin::Curthread | Builtin::Ucaller => {
             Ty::U64
         }
-        Builtin::Id | Builtin::Rand => Ty::Int { size: 4, signed: false },
+        Builtin::Id | Builtin::Rand | Builtin::UstackDepth => Ty::Int { size: 4, signed: false },
         Builtin::Arg(_) | Builtin::Errno => Ty::I64,
     }
 }

@@ -139,6 +139,8 @@ pub enum Builtin {
     /// `ucaller`: the user address the traced function was called from
     /// (pid provider probes).
     Ucaller,
+    /// `ustackdepth`: how many frames `ustack()` has here (at most 127).
+    UstackDepth,
     /// A member of the thread or process a probe's arguments describe
     /// (`args[1]->pr_pid` in `proc:::signal-send`: the receiver).
     Other(TaskField),

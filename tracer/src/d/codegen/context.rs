@@ -285,6 +285,29 @@ impl Gen<'_> {
             Builtin::Cpu => self.a.emit(Insn::call(helper::GET_SMP_PROCESSOR_ID)),
             Builtin::Rand => self.a.emit(Insn::call(helper::GET_PRANDOM_U32)),
             Builtin::Ucaller => self.ucaller(e)?,
+            Builtin::UstackDepth => {
+                self.running_thread_only("ustackdepth")?;
+                // bpf_get_stack of the user stack into scratch: its byte
+                // count, 8 a frame, or a negative error (no frames). The
+                // kernel unwinds it as for ustack() (frame pointers).
+                let bytes = usize::from(crate::d::sema::MAX_FRAMES) * 8;
+                let buf = self.alloc(bytes);
+                let none = self.a.label();
+                let done = self.a.label();
+                self.a.emit(Insn::mov(R1, R6));
+                self.a.emit(Insn::mov(R2, R7));
+                self.a.emit(Insn::alu_imm(Alu::Add, R2, buf));
+                self.a.emit(Insn::mov_imm(R3, bytes as i32));
+                // BPF_F_USER_STACK.
+                self.a.emit(Insn::mov_imm(R4, 1 << 8));
+                self.a.emit(Insn::call(helper::GET_STACK));
+                self.a.jmp_imm(Cond::Sle, R0, 0, none);
+                self.a.emit(Insn::alu_imm(Alu::Rsh, R0, 3));
+                self.a.goto(done);
+                self.a.bind(none);
+                self.a.emit(Insn::mov_imm(R0, 0));
+                self.a.bind(done);
+            }
             Builtin::Other(TaskField::Fname) => return self.err(e, "this is a string"),
             Builtin::Other(field) => {
                 let task = self.task_offsets()?;
