@@ -68,3 +68,30 @@ fn signal_send_names_the_receiver_and_the_signal() {
     let want = [libc::SIGUSR1, libc::SIGTERM].map(|sig| format!("{child} {child} {sig} by-parent"));
     assert_eq!(sent, want, "{stdout}");
 }
+
+#[test]
+fn curthread_members_follow_the_kernels_btf() {
+    if !can_attach() {
+        return;
+    }
+    // The shell says who it is and who its parent is, then execs echo:
+    // curthread's members, read through BTF, must agree.
+    let script = r#"echo "self $$ $PPID"; exec /bin/echo done"#;
+    let program = "proc:::exec-success /pid == $target && execname == \"echo\"/ { printf(\"ct %d %d %d %s %s\\n\", curthread->tgid, \
+                   curthread->pid, curthread->real_parent->tgid, curthread->comm, curthread->group_leader->comm); }";
+    let out = Command::new(sdtrace_bin())
+        .args(["-q", "-n", program, "-c", &format!("sh -c '{}'", script.replace('\'', "'\\''"))])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let me = stdout.lines().find_map(|l| l.strip_prefix("self ")).unwrap_or_else(|| panic!("{stdout}"));
+    let (pid, ppid) = me.split_once(' ').unwrap();
+    let ct = stdout.lines().find_map(|l| l.strip_prefix("ct ")).unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(ct, format!("{pid} {pid} {ppid} echo echo"), "{stdout}");
+    // A member the kernel does not have is named in the error.
+    let out = Command::new(sdtrace_bin()).args(["-n", "BEGIN { trace(curthread->no_such_member); }"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no member `no_such_member` in struct task_struct"), "{err}");
+}

@@ -76,6 +76,8 @@ struct Checker<'m> {
     float_ok: bool,
     /// The probe descriptions of the clause being checked.
     clause_descs: Vec<ast::ProbeDesc>,
+    /// The kernel's types, for `curthread->…`.
+    kernel: &'m dyn KernelTypes,
     /// `inline` names: each one's type and the expression it stands for.
     inlines: HashMap<String, (Ty, Expr)>,
     /// The inlines being expanded (so that one naming itself is an error).
@@ -109,6 +111,16 @@ pub fn check_typed(
     macros: &Macros,
     describe: &dyn Fn(&ast::Clause) -> ClauseArgs,
 ) -> Result<Ir, Vec<Diagnostic>> {
+    check_with_kernel(program, macros, describe, &NoKernelTypes)
+}
+
+/// [`check_typed`], with `kernel` resolving member paths from `curthread`.
+pub fn check_with_kernel(
+    program: &ast::Program,
+    macros: &Macros,
+    describe: &dyn Fn(&ast::Clause) -> ClauseArgs,
+    kernel: &dyn KernelTypes,
+) -> Result<Ir, Vec<Diagnostic>> {
     let args: Vec<ClauseArgs> = program
         .items
         .iter()
@@ -123,14 +135,14 @@ pub fn check_typed(
     // what the next one reads, until nothing new is learnt.
     let mut known = Known::default();
     for _ in 0..4 {
-        let survey = check_pass(program, macros, &args, &known, true).ir;
+        let survey = check_pass(program, macros, kernel, &args, &known, true).ir;
         let learnt = Known::from_ir(&survey);
         if learnt == known {
             break;
         }
         known = learnt;
     }
-    let c = check_pass(program, macros, &args, &known, false);
+    let c = check_pass(program, macros, kernel, &args, &known, false);
     if c.diags.is_empty() {
         Ok(c.ir)
     } else {
@@ -167,6 +179,7 @@ impl Known {
 fn check_pass<'m>(
     program: &ast::Program,
     macros: &'m Macros,
+    kernel: &'m dyn KernelTypes,
     args: &[ClauseArgs],
     known: &Known,
     survey: bool,
@@ -199,6 +212,7 @@ fn check_pass<'m>(
         inlines: HashMap::new(),
         expanding: Vec::new(),
         clause_descs: Vec::new(),
+        kernel,
         defaultargs,
         destructive,
         survey,

@@ -198,7 +198,8 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let destructive = cfg.options.iter().any(|(name, _)| name == "destructive");
     let mut macros = Macros { target, args: cfg.args.clone(), quiet, flowindent, defaultargs, destructive };
     let mut catalog = probes::ArgCatalog::discover(&scopes);
-    let mut ir = sema::check_typed(&ast, &macros, &|cl| catalog.describe(cl, target))
+    let kernel_types = BtfTypes::default();
+    let mut ir = sema::check_with_kernel(&ast, &macros, &|cl| catalog.describe(cl, target), &kernel_types)
         .map_err(|d| DError::from_diagnostics(d, src))?;
     let opts = options(&ir, cfg)?;
     if cfg.dump == Some(Dump::Types) {
@@ -218,7 +219,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             s.pid = Some(h.pid());
         }
         catalog.set_held_pid(h.pid());
-        ir = sema::check_typed(&ast, &macros, &|cl| catalog.describe(cl, target))
+        ir = sema::check_with_kernel(&ast, &macros, &|cl| catalog.describe(cl, target), &kernel_types)
             .map_err(|d| DError::from_diagnostics(d, src))?;
     }
     // -l shows the function that holds each USDT site.
@@ -808,6 +809,25 @@ fn argument_lines(p: &probes::ProbeInfo) -> Vec<String> {
         _ => &["None"],
     };
     lines.iter().map(|l| l.to_string()).collect()
+}
+
+/// The running kernel's types for `curthread->…` paths, from its BTF, read
+/// the first time a program asks.
+#[derive(Default)]
+struct BtfTypes {
+    btf: std::cell::OnceCell<Result<Btf, String>>,
+}
+
+impl sema::KernelTypes for BtfTypes {
+    fn task_path(&self, steps: &[(bool, String)]) -> Result<sema::KernelPath, String> {
+        let btf = self.btf.get_or_init(|| Btf::vmlinux().map_err(|e| e.to_string())).as_ref().map_err(Clone::clone)?;
+        let path = btf.member_path("task_struct", steps).map_err(|e| e.to_string())?;
+        let (size, signed, string_len) = match path.value {
+            crate::kernel::btf::MemberValue::Int { size, signed } => (size, signed, None),
+            crate::kernel::btf::MemberValue::Chars { len } => (0, false, Some(len)),
+        };
+        Ok(sema::KernelPath { derefs: path.derefs, offset: path.offset, size, signed, string_len })
+    }
 }
 
 /// The empty program that raises a needed probe's semaphore (see

@@ -10,6 +10,9 @@
 
 use std::collections::HashMap;
 
+mod paths;
+pub use self::paths::{MemberPath, MemberValue};
+
 /// Why BTF could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BtfError {
@@ -32,6 +35,9 @@ pub enum BtfError {
     /// A type or member the caller needs is not there.
     #[error("the kernel's BTF has no {0}")]
     Missing(String),
+    /// A member path that the types do not allow (see `Btf::member_path`).
+    #[error("{0}")]
+    Path(String),
 }
 
 const MAGIC: u16 = 0xeb9f;

@@ -284,6 +284,22 @@ impl Checker<'_> {
                 let ExprKind::Ident(of) = &base.kind else { unreachable!("matched above") };
                 self.translated(of, field, span)
             }
+            ExprKind::Member { .. } if curthread_path(e).is_some() => {
+                let steps = curthread_path(e).expect("matched");
+                match self.kernel.task_path(&steps) {
+                    Ok(path) => {
+                        let ty = match path.string_len {
+                            Some(_) => Ty::Str,
+                            None => Ty::Int { size: path.size, signed: path.signed },
+                        };
+                        int(TKind::KernelPath(path), ty)
+                    }
+                    Err(why) => {
+                        self.err(span, format!("curthread: {why}"));
+                        int(TKind::Int(0), Ty::I64)
+                    }
+                }
+            }
             ExprKind::Member { .. } => {
                 self.err(span, "struct members are not supported yet");
                 int(TKind::Int(0), Ty::I64)
@@ -389,6 +405,21 @@ impl Checker<'_> {
                 }
             },
         }
+    }
+}
+
+/// `curthread->a->b.c`: the steps from `curthread` (`(arrow, member)`).
+fn curthread_path(e: &Expr) -> Option<Vec<(bool, String)>> {
+    match &e.kind {
+        ExprKind::Member { base, field, arrow } => {
+            let mut steps = match &base.kind {
+                ExprKind::Ident(n) if n == "curthread" => Vec::new(),
+                _ => curthread_path(base)?,
+            };
+            steps.push((*arrow, field.clone()));
+            Some(steps)
+        }
+        _ => None,
     }
 }
 

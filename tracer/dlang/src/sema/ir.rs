@@ -194,6 +194,42 @@ pub struct Array {
     pub value: Ty,
 }
 
+/// The kernel's types, for member paths from `curthread`
+/// (`curthread->real_parent->tgid`): the code that knows the running
+/// kernel's BTF answers.
+pub trait KernelTypes {
+    /// What the path `steps` (`(arrow, member)`, `arrow` for `->`) from
+    /// `curthread`, a `struct task_struct *`, reads, or why it cannot.
+    fn task_path(&self, steps: &[(bool, String)]) -> Result<KernelPath, String>;
+}
+
+/// [`KernelTypes`] where none are known: every path is an error.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoKernelTypes;
+
+impl KernelTypes for NoKernelTypes {
+    fn task_path(&self, _: &[(bool, String)]) -> Result<KernelPath, String> {
+        Err("struct members of curthread need the kernel's BTF, which was not read here".into())
+    }
+}
+
+/// A member path's reads: pointers at `derefs` in turn, then the value at
+/// `offset` — an integer of `size` bytes, or a string of at most
+/// `string_len` bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KernelPath {
+    /// Offsets of the pointers read in turn from `curthread`.
+    pub derefs: Vec<u32>,
+    /// Offset of the value from the last pointer.
+    pub offset: u32,
+    /// Bytes of an integer value.
+    pub size: u8,
+    /// Whether the integer is signed.
+    pub signed: bool,
+    /// A `char` array's length: the value is a string.
+    pub string_len: Option<u32>,
+}
+
 /// How a [`Ty::Sym`] prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SymForm {
@@ -408,6 +444,8 @@ pub enum TKind {
     Strlen(Box<TExpr>),
     /// `usym(addr)` and its kin: the address, typed [`Ty::Sym`].
     Symbol(Box<TExpr>),
+    /// `curthread->a->b`: kernel memory read along a member path.
+    KernelPath(KernelPath),
     /// `a[keys]`: index into [`Ir::arrays`]; a missing key reads as 0 or "".
     ArrayGet(usize, Vec<TExpr>),
     /// A string function: `strjoin`, `basename`, `dirname`, `strstr`,

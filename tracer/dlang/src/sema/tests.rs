@@ -555,3 +555,30 @@ fn symbol_functions_type_their_address() {
     let e = check_src("BEGIN { trace(usym(\"x\")); }").unwrap_err();
     assert!(e.contains("usym takes an address, not a string"), "{e}");
 }
+
+#[test]
+fn curthread_paths_are_typed_by_the_kernels_types() {
+    struct Fake;
+    impl KernelTypes for Fake {
+        fn task_path(&self, steps: &[(bool, String)]) -> Result<KernelPath, String> {
+            let names: Vec<&str> = steps.iter().map(|(_, n)| n.as_str()).collect();
+            match names.as_slice() {
+                ["real_parent", "tgid"] => {
+                    Ok(KernelPath { derefs: vec![16], offset: 8, size: 4, signed: true, string_len: None })
+                }
+                ["comm"] => Ok(KernelPath { derefs: vec![], offset: 40, size: 0, signed: false, string_len: Some(16) }),
+                _ => Err(format!("no member {names:?}")),
+            }
+        }
+    }
+    let source = Source::new("t.d", "BEGIN { x = curthread->real_parent->tgid; s = curthread->comm; }");
+    let prog = crate::parse(&source).unwrap();
+    let macros =
+        Macros { target: None, args: vec![], quiet: true, flowindent: false, defaultargs: false, destructive: false };
+    let ir = check_with_kernel(&prog, &macros, &|_| ClauseArgs::Unknown, &Fake).unwrap();
+    assert_eq!(ir.globals[0].ty, Ty::Int { size: 4, signed: true });
+    assert_eq!(ir.globals[1].ty, Ty::Str);
+    let bad = crate::parse(&Source::new("t.d", "BEGIN { x = curthread->nope; }")).unwrap();
+    let e = check_with_kernel(&bad, &macros, &|_| ClauseArgs::Unknown, &Fake).unwrap_err();
+    assert!(e[0].message.contains("curthread: no member"), "{:?}", e);
+}

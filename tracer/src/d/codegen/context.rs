@@ -173,6 +173,16 @@ impl Gen<'_> {
         }
     }
 
+    /// `r0` = the structure the last member of `path` is in: `curthread`,
+    /// then each pointer on the way read in turn (a NULL on the way reads
+    /// as zeros from then on).
+    pub(super) fn kernel_base(&mut self, path: &crate::d::sema::KernelPath) {
+        self.task();
+        for &off in &path.derefs {
+            self.read_kernel(R0, off as i32, 8);
+        }
+    }
+
     /// `r0` = the `task_struct` of the thread the probe is about.
     pub(super) fn task(&mut self) {
         if self.about_next() {

@@ -42,6 +42,19 @@ impl Gen<'_> {
                 self.a.emit(Insn::call(helper::PROBE_READ_KERNEL_STR));
                 Ok(StrLoc { base: R7, off })
             }
+            TKind::KernelPath(path) => {
+                let len = path.string_len.unwrap_or(0).min(n as u32) as i32;
+                let off = self.alloc(n);
+                self.zero_scratch(off, n);
+                self.kernel_base(path);
+                self.a.emit(Insn::mov(R3, R0));
+                self.a.emit(Insn::alu_imm(Alu::Add, R3, path.offset as i32));
+                self.a.emit(Insn::mov(R1, R7));
+                self.a.emit(Insn::alu_imm(Alu::Add, R1, off));
+                self.a.emit(Insn::mov_imm(R2, len.max(1)));
+                self.a.emit(Insn::call(helper::PROBE_READ_KERNEL_STR));
+                Ok(StrLoc { base: R7, off })
+            }
             TKind::Builtin(Builtin::Psargs) => {
                 self.running_thread_only("curpsinfo->pr_psargs (in its user memory)")?;
                 self.psargs()
@@ -165,6 +178,15 @@ impl Gen<'_> {
                     UnaryOp::BitNot => self.a.emit(Insn::alu_imm(Alu::Xor, R0, -1)),
                     UnaryOp::Not => self.bool_of(Cond::Eq),
                     _ => return self.err(e, "unsupported operator"),
+                }
+            }
+            TKind::KernelPath(path) => {
+                self.kernel_base(path);
+                self.read_kernel(R0, path.offset as i32, path.size);
+                if path.signed && path.size < 8 {
+                    let shift = 64 - 8 * i32::from(path.size);
+                    self.a.emit(Insn::alu_imm(Alu::Lsh, R0, shift));
+                    self.a.emit(Insn::alu_imm(Alu::Arsh, R0, shift));
                 }
             }
             TKind::Symbol(addr) => {
