@@ -2,7 +2,7 @@
  * sdtrace-test
  * args: -c "/bin/sh {file:sleeps.sh}"
  * expect:
- * waited at least 200 ms: 1, under 10 s: 1; on-cpu execname is sh: 1; switched in as often as out: 1
+ * waited at least 200 ms: 1, under 10 s: 1; on-cpu execname is sh: 1; switched in about as often as out: 1
  */
 /* sched:::off-cpu fires in the thread leaving the CPU, sched:::on-cpu is
  * about the one coming on (pid, execname and self-> are its own): once
@@ -29,6 +29,6 @@ sched:::on-cpu
 
 END
 {
-	printf("waited at least 200 ms: %d, under 10 s: %d; on-cpu execname is sh: %d; switched in as often as out: %d\n",
-	    waited >= 200000000, waited < 10000000000, names == ins && ins > 0, ins == outs || ins + 1 == outs);
+	printf("waited at least 200 ms: %d, under 10 s: %d; on-cpu execname is sh: %d; switched in about as often as out: %d\n",
+	    waited >= 200000000, waited < 10000000000, names == ins && ins > 0, ins <= outs && ins + 3 >= outs && ins >= 20);
 }
