@@ -18,6 +18,8 @@ pub(super) struct Options {
     pub(super) specsize: usize,
     /// `oformat=json` (or `json`): NDJSON output.
     pub(super) style: super::events::Style,
+    /// `aggsortkey`, `aggsortrev`: aggregations print by key, reversed.
+    pub(super) aggsort: (bool, bool),
 }
 
 fn size_value(v: &str) -> Option<u64> {
@@ -54,6 +56,7 @@ pub(super) fn options(ir: &Ir, cfg: &DConfig) -> Result<Options, DError> {
         nspec: 1,
         specsize: 1 << 20,
         style: super::events::Style::Text,
+        aggsort: (false, false),
     };
     let from_program = ir.options.iter().map(|(n, v, _)| (n.clone(), v.clone()));
     for (name, value) in from_program.chain(cfg.options.iter().cloned()) {
@@ -96,9 +99,10 @@ pub(super) fn options(ir: &Ir, cfg: &DConfig) -> Result<Options, DError> {
             "switchrate" => o.switchrate = time_value(value.as_deref().ok_or_else(bad)?).ok_or_else(bad)?,
             // Applied by the type checker (probe lines).
             "flowindent" | "defaultargs" | "destructive" => {}
+            "aggsortkey" => o.aggsort.0 = true,
+            "aggsortrev" => o.aggsort.1 = true,
             "aggrate" | "dynvarsize" | "zdefs" | "cleanrate" | "jstackstrsize" | "jstackframes" | "ustackframes"
-            | "stackframes" | "statusrate" | "bufpolicy" | "bufresize" | "aggsize" | "aggsortkey" | "aggsortrev"
-            | "aggsortpos" | "aggsortkeypos" => {
+            | "stackframes" | "statusrate" | "bufpolicy" | "bufresize" | "aggsize" | "aggsortpos" | "aggsortkeypos" => {
                 eprintln!("sdtrace: option `{name}` has no effect in sdtrace yet; ignored");
             }
             _ => return Err(DError::Usage(format!("unknown option `{name}`"))),

@@ -96,6 +96,8 @@ pub(super) struct Printer<'a> {
     symbols: RefCell<Symbolizer>,
     /// Whether some aggregation is keyed by a user stack.
     ustack_keys: bool,
+    /// `aggsortkey` and `aggsortrev`: the order aggregations print in.
+    pub(super) sort: (bool, bool),
     /// Processes that exec'd since the run loop last looked
     /// ([`tag::EXECED`]).
     pub(super) execs: Vec<u32>,
@@ -162,7 +164,15 @@ impl<'a> Printer<'a> {
                 .iter()
                 .any(|a| a.keys.iter().any(|k| matches!(k, Ty::Stack { user: true, .. } | Ty::Sym { user: true, .. }))),
             execs: Vec::new(),
+            sort: (false, false),
         }
+    }
+
+    /// Print aggregations by key (`.0`, `aggsortkey`) and reversed (`.1`,
+    /// `aggsortrev`).
+    pub(super) fn with_sort(mut self, sort: (bool, bool)) -> Self {
+        self.sort = sort;
+        self
     }
 
     /// Print in `style`: text, or one JSON object a record.
@@ -523,7 +533,10 @@ impl<'a> Printer<'a> {
         let normal = self.normal[agg];
         let entries = self.entries(agg);
         if !self.ir.aggs[agg].func.is_histogram() {
-            return entries.into_iter().map(|(keys, v, _)| (keys, v, Datum::Int(v / normal))).collect();
+            let mut out: Vec<(Vec<Value>, i64, Datum)> =
+                entries.into_iter().map(|(keys, v, _)| (keys, v, Datum::Int(v / normal))).collect();
+            self.print_order(&mut out);
+            return out;
         }
         let mut groups: Vec<Histogram> = Vec::new();
         let mut index: HashMap<String, usize> = HashMap::new();
@@ -541,8 +554,16 @@ impl<'a> Printer<'a> {
             .into_iter()
             .map(|(keys, buckets)| (keys, buckets.iter().map(|(_, c)| *c).sum(), Datum::Histogram(buckets)))
             .collect();
-        out.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| key_order(&a.0, &b.0)));
+        self.print_order(&mut out);
         out
+    }
+
+    /// The order aggregations print in: by value, then key, as dtrace(1)
+    /// does; by key, then value, with `aggsortkey`; reversed with
+    /// `aggsortrev`.
+    fn print_order(&self, rows: &mut [(Vec<Value>, i64, Datum)]) {
+        let sort = self.sort;
+        rows.sort_by(|a, b| row_order(sort, (&a.0, a.1), (&b.0, b.1)));
     }
 
     /// `printa([fmt,] @a, @b, ...)`: one row per key tuple of any of the
@@ -580,7 +601,8 @@ impl<'a> Printer<'a> {
             }
         }
         // Stable: one aggregation's rows stay in the order of its data.
-        rows.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| key_order(&a.0, &b.0)));
+        let sort = self.sort;
+        rows.sort_by(|a, b| row_order(sort, (&a.0, a.1), (&b.0, b.1)));
         let funcs: Vec<AggFunc> = aggs.iter().map(|&a| ir.aggs[a].func).collect();
         let any_histogram = funcs.iter().any(|f| f.is_histogram());
         let stack_keys = ir.aggs[aggs[0]].keys.iter().any(|k| matches!(k, Ty::Stack { .. }));
@@ -774,6 +796,22 @@ fn run_system(command: &str) -> String {
             eprintln!("sdtrace: system(\"{shown}\"): {e}");
             String::new()
         }
+    }
+}
+
+/// Two printed rows (keys, value) in the order `sort` asks (see
+/// `Printer::print_order`).
+fn row_order(sort: (bool, bool), a: (&[Value], i64), b: (&[Value], i64)) -> std::cmp::Ordering {
+    let (by_key, reverse) = sort;
+    let o = if by_key {
+        key_order(a.0, b.0).then_with(|| a.1.cmp(&b.1))
+    } else {
+        a.1.cmp(&b.1).then_with(|| key_order(a.0, b.0))
+    };
+    if reverse {
+        o.reverse()
+    } else {
+        o
     }
 }
 

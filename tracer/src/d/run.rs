@@ -499,7 +499,8 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             stacks.as_ref().map(|m| m as &dyn MapEntries),
             opts.specsize,
         )
-        .with_style(opts.style),
+        .with_style(opts.style)
+        .with_sort(opts.aggsort),
         out,
         status: None,
         error: None,

@@ -260,3 +260,22 @@ fn a_user_address_prints_as_its_symbol_in_the_process_that_fired() {
     assert!(text.starts_with(&format!("{module}`")), "{text}");
     assert!(text.contains("a_function_to_name|ff\n") || text.contains("a_function_to_name+0x0|ff\n"), "{text}");
 }
+
+#[test]
+fn aggsortkey_and_aggsortrev_change_the_order_aggregations_print_in() {
+    let ir = ir("syscall::read:entry { @c[execname] = sum(arg0); }");
+    let layout = Layout::new(&ir, 16);
+    let calls = FakeMap::new();
+    for (k, v) in [("b", 1), ("a", 3), ("c", 2)] {
+        calls.insert(str_key(k, 16), vec![slots([v, 0, 0, 0])]);
+    }
+    let order = |sort: (bool, bool)| -> Vec<String> {
+        let mut p = Printer::new(&ir, &layout, ProbeTable::default(), vec![&calls], None, 1 << 20).with_sort(sort);
+        rows(&print_all(&mut p)).into_iter().map(|(k, _)| k).collect()
+    };
+    // dtrace(1)'s default: by value; aggsortkey: by key; aggsortrev: reversed.
+    assert_eq!(order((false, false)), ["b", "c", "a"]);
+    assert_eq!(order((true, false)), ["a", "b", "c"]);
+    assert_eq!(order((false, true)), ["a", "c", "b"]);
+    assert_eq!(order((true, true)), ["c", "b", "a"]);
+}
