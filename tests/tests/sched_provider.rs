@@ -33,3 +33,31 @@ fn on_cpu_to_off_cpu_time_is_the_time_proc_schedstat_counts() {
     let diff = on_cpu.abs_diff(ran);
     assert!(diff < 20_000_000 + on_cpu / 20, "sdtrace measured {ran} ns on a CPU, schedstat says {on_cpu} ns");
 }
+
+#[test]
+fn a_threads_wakeups_are_its_voluntary_switches_as_proc_counts_them() {
+    if !can_attach() {
+        return;
+    }
+    // Each time the shell sleeps of its own accord (waiting for a child)
+    // something wakes it; /proc/PID/status counts those sleeps. Its last
+    // line is read while the shell waits for grep, before that wakeup.
+    let script = "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 0.01; done; grep voluntary_ctxt /proc/$$/status";
+    let program = "sched:::wakeup /args[1]->pr_pid == $target/ { n++; } END { printf(\"wakeups %d\\n\", n); }";
+    let out = Command::new(sdtrace_bin())
+        .args(["-q", "-n", program, "-c", &format!("/bin/sh -c '{script}'")])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let wakeups: u64 = stdout.lines().find_map(|l| l.strip_prefix("wakeups ")).unwrap().parse().unwrap();
+    let voluntary: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(voluntary >= 10, "{stdout}");
+    assert!(wakeups.abs_diff(voluntary) <= 2, "sdtrace saw {wakeups} wakeups, /proc counts {voluntary} sleeps");
+}

@@ -797,6 +797,10 @@ fn argument_lines(p: &probes::ProbeInfo) -> Vec<String> {
         ("syscall", "return") => &["arg0: the return value (errno is set on failure)"],
         ("proc", "exit") => &["arg0: why: 1 exited, 2 killed by a signal, 3 dumped core"],
         ("proc", "create") => &["arg0: the new process's pid"],
+        ("sched", "wakeup") => &[
+            "args[0]: lwpsinfo_t * (the thread woken: pr_lwpid)",
+            "args[1]: psinfo_t * (its process: pr_pid, pr_ppid, pr_fname)",
+        ],
         ("proc", "signal-send") => &[
             "args[0]: lwpsinfo_t * (the receiving thread: pr_lwpid)",
             "args[1]: psinfo_t * (the receiving process: pr_pid, pr_ppid, pr_fname)",

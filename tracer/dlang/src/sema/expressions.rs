@@ -271,9 +271,7 @@ impl Checker<'_> {
                         let has = if n == 0 { "pr_lwpid" } else { "pr_pid, pr_ppid, pr_fname" };
                         self.diags.push(
                             Diagnostic::error(span, format!("`args[{n}]->{field}` is not a member sdtrace reads"))
-                                .with_hint(format!(
-                                    "in proc:::signal-send, args[{n}] has {has}; args[2] is the signal"
-                                )),
+                                .with_hint(format!("in proc:::signal-send and sched:::wakeup, args[{n}] has {has}")),
                         );
                         int(TKind::Int(0), Ty::I64)
                     }
@@ -324,11 +322,14 @@ impl Checker<'_> {
         }
     }
 
-    /// Whether every probe of the clause is `proc:::signal-send`, whose
-    /// `args[]` are translated.
+    /// Whether every probe of the clause is one whose `args[0]` and
+    /// `args[1]` translate another thread and process: `proc:::signal-send`
+    /// (the receiver) or `sched:::wakeup` (the thread woken).
     pub(super) fn signal_send_args(&self) -> bool {
         !self.clause_descs.is_empty()
-            && self.clause_descs.iter().all(|d| d.provider == "proc" && d.name == "signal-send")
+            && self.clause_descs.iter().all(|d| {
+                (d.provider == "proc" && d.name == "signal-send") || (d.provider == "sched" && d.name == "wakeup")
+            })
     }
 
     /// `curpsinfo->field` or `curlwpsinfo->field`: the members of the

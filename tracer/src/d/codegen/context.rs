@@ -32,7 +32,8 @@ impl Gen<'_> {
                     TracepointProbe::ExecSuccess
                     | TracepointProbe::OnCpu
                     | TracepointProbe::OffCpu
-                    | TracepointProbe::SignalSend => {}
+                    | TracepointProbe::SignalSend
+                    | TracepointProbe::Wakeup => {}
                     TracepointProbe::Exit if self.layout.kernel.exit_has_group_dead => {
                         // ctx->args[1] is group_dead: the last thread is leaving.
                         self.a.emit(Insn::load(Size::DW, R0, R6, 8));
@@ -169,7 +170,12 @@ impl Gen<'_> {
                 self.a.emit(Insn::load(Size::DW, R0, R6, 16));
                 Ok(())
             }
-            _ => self.err(e, "args[0] and args[1] have members only in proc:::signal-send"),
+            // sched_wakeup(struct task_struct *p).
+            Context::Tracepoint(_, TracepointProbe::Wakeup) => {
+                self.a.emit(Insn::load(Size::DW, R0, R6, 0));
+                Ok(())
+            }
+            _ => self.err(e, "args[0] and args[1] have members only in proc:::signal-send and sched:::wakeup"),
         }
     }
 

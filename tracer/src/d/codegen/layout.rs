@@ -113,6 +113,10 @@ pub enum TracepointProbe {
     SignalSend,
     /// `sched:::off-cpu`: `sched_switch`, in the thread leaving the CPU.
     OffCpu,
+    /// `sched:::wakeup`: `sched_wakeup`, in the thread that wakes another;
+    /// `args[0]`/`args[1]` (`pr_lwpid`; `pr_pid`, `pr_ppid`, `pr_fname`)
+    /// describe the thread woken.
+    Wakeup,
     /// `sched:::on-cpu`: `sched_switch`, about the thread coming onto the
     /// CPU: the built-ins that name a thread (`pid`, `tid`, `execname`,
     /// `self->`…) are read from the switch's `next` task, and those that
@@ -123,18 +127,19 @@ pub enum TracepointProbe {
 
 impl TracepointProbe {
     /// Every probe, in the order `-l` lists them.
-    pub const ALL: [TracepointProbe; 6] = [
+    pub const ALL: [TracepointProbe; 7] = [
         TracepointProbe::ExecSuccess,
         TracepointProbe::Exit,
         TracepointProbe::Create,
         TracepointProbe::SignalSend,
         TracepointProbe::OnCpu,
         TracepointProbe::OffCpu,
+        TracepointProbe::Wakeup,
     ];
     /// The provider that has it.
     pub fn provider(self) -> &'static str {
         match self {
-            TracepointProbe::OnCpu | TracepointProbe::OffCpu => "sched",
+            TracepointProbe::OnCpu | TracepointProbe::OffCpu | TracepointProbe::Wakeup => "sched",
             _ => "proc",
         }
     }
@@ -147,6 +152,7 @@ impl TracepointProbe {
             TracepointProbe::SignalSend => "signal-send",
             TracepointProbe::OffCpu => "off-cpu",
             TracepointProbe::OnCpu => "on-cpu",
+            TracepointProbe::Wakeup => "wakeup",
         }
     }
     /// The raw tracepoint it is attached to.
@@ -157,6 +163,7 @@ impl TracepointProbe {
             TracepointProbe::Create => "sched_process_fork",
             TracepointProbe::SignalSend => "signal_generate",
             TracepointProbe::OffCpu | TracepointProbe::OnCpu => "sched_switch",
+            TracepointProbe::Wakeup => "sched_wakeup",
         }
     }
 }
