@@ -141,3 +141,16 @@ pub fn cross_fixture_objects(triple: &str) -> Vec<(String, Vec<u8>)> {
     let _ = std::fs::remove_dir_all(&dir);
     objects
 }
+
+/// `sdtrace -q -n PROGRAM -c "/bin/sh -c 'SCRIPT'"`: its stdout (the
+/// program's output and the script's), after asserting that it succeeded.
+pub fn trace_shell(program: &str, script: &str) -> String {
+    let command = format!("/bin/sh -c '{}'", script.replace('\'', "'\\''"));
+    let out = std::process::Command::new(sdtrace_bin())
+        .args(["-q", "-n", program, "-c", &command])
+        .output()
+        .expect("sdtrace runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    stdout
+}

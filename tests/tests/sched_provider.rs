@@ -2,9 +2,7 @@
 //! from each `sched:::on-cpu` to its next `sched:::off-cpu` is its time on
 //! a CPU, which `/proc/PID/schedstat` counts too.
 
-use std::process::Command;
-
-use tests::{can_attach, sdtrace_bin};
+use tests::can_attach;
 
 #[test]
 fn on_cpu_to_off_cpu_time_is_the_time_proc_schedstat_counts() {
@@ -17,12 +15,7 @@ fn on_cpu_to_off_cpu_time_is_the_time_proc_schedstat_counts() {
     let program = "sched:::on-cpu /pid == $target/ { self->on = timestamp; } \
                    sched:::off-cpu /pid == $target && self->on/ { ran += timestamp - self->on; self->on = 0; } \
                    END { printf(\"ran %d\\n\", ran); }";
-    let out = Command::new(sdtrace_bin())
-        .args(["-q", "-n", program, "-c", &format!("/bin/sh -c '{script}'")])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = tests::trace_shell(program, script);
     let ran: u64 = stdout.lines().find_map(|l| l.strip_prefix("ran ")).unwrap().parse().unwrap();
     // schedstat: time on a CPU (ns), time waiting to run, timeslices.
     let line = stdout.lines().find(|l| l.split_whitespace().count() == 3).unwrap_or_else(|| panic!("{stdout}"));
@@ -44,12 +37,7 @@ fn a_threads_wakeups_are_its_voluntary_switches_as_proc_counts_them() {
     // line is read while the shell waits for grep, before that wakeup.
     let script = "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 0.01; done; grep voluntary_ctxt /proc/$$/status";
     let program = "sched:::wakeup /args[1]->pr_pid == $target/ { n++; } END { printf(\"wakeups %d\\n\", n); }";
-    let out = Command::new(sdtrace_bin())
-        .args(["-q", "-n", program, "-c", &format!("/bin/sh -c '{script}'")])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = tests::trace_shell(program, script);
     let wakeups: u64 = stdout.lines().find_map(|l| l.strip_prefix("wakeups ")).unwrap().parse().unwrap();
     let voluntary: u64 = stdout
         .lines()

@@ -17,12 +17,7 @@ fn curpsinfo_names_the_process_that_execs_with_its_arguments() {
         "proc:::exec-success /pid == $target && execname == \"echo\"/ { printf(\"ps %d %d %s [%s] %d %d %d\\n\", \
                    curpsinfo->pr_pid, curpsinfo->pr_ppid, curpsinfo->pr_fname, curpsinfo->pr_psargs, \
                    curlwpsinfo->pr_lwpid, curpsinfo->pr_uid, curlwpsinfo->pr_onpro >= 0); }";
-    let out = Command::new(sdtrace_bin())
-        .args(["-q", "-n", program, "-c", &format!("sh -c '{}'", script.replace('\'', "'\\''"))])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = tests::trace_shell(program, script);
     let me = stdout.lines().find_map(|l| l.strip_prefix("self ")).unwrap_or_else(|| panic!("{stdout}"));
     let (pid, ppid) = me.split_once(' ').unwrap();
     let ps = stdout.lines().find_map(|l| l.strip_prefix("ps ")).unwrap_or_else(|| panic!("{stdout}"));
@@ -79,12 +74,7 @@ fn curthread_members_follow_the_kernels_btf() {
     let script = r#"echo "self $$ $PPID"; exec /bin/echo done"#;
     let program = "proc:::exec-success /pid == $target && execname == \"echo\"/ { printf(\"ct %d %d %d %s %s\\n\", curthread->tgid, \
                    curthread->pid, curthread->real_parent->tgid, curthread->comm, curthread->group_leader->comm); }";
-    let out = Command::new(sdtrace_bin())
-        .args(["-q", "-n", program, "-c", &format!("sh -c '{}'", script.replace('\'', "'\\''"))])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = tests::trace_shell(program, script);
     let me = stdout.lines().find_map(|l| l.strip_prefix("self ")).unwrap_or_else(|| panic!("{stdout}"));
     let (pid, ppid) = me.split_once(' ').unwrap();
     let ct = stdout.lines().find_map(|l| l.strip_prefix("ct ")).unwrap_or_else(|| panic!("{stdout}"));

@@ -34,7 +34,10 @@ use crate::process::{HeldCommand, ProcessError};
 use crate::stop;
 use crate::target;
 
+mod helpers;
+mod listing;
 mod objects;
+use self::helpers::{BtfTypes, Helpers};
 use self::objects::{attach_usdt, usdt_scopes};
 
 /// How to run a program.
@@ -232,30 +235,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         eprintln!("sdtrace: warning: {w}");
     }
     if cfg.list_only {
-        writeln!(out, "{:>6} {:>16} {:>28} {:>32} NAME", "ID", "PROVIDER", "MODULE", "FUNCTION")?;
-        let mut ids: Vec<u64> = Vec::new();
-        for s in plan.specs() {
-            for (_, f) in &s.clauses {
-                match f {
-                    codegen::Filter::All => ids.extend(&s.ids),
-                    codegen::Filter::Ids(v) => ids.extend(v),
-                }
-            }
-            ids.extend(s.on_error.as_ref().map(|h| h.id));
-        }
-        ids.sort_unstable();
-        ids.dedup();
-        for id in ids {
-            let p = &plan.table.0[id as usize];
-            writeln!(out, "{id:>6} {:>16} {:>28} {:>32} {}", p.provider, p.module, p.function, p.name)?;
-            if cfg.list_verbose {
-                writeln!(out, "\n\tArgument Types")?;
-                for line in argument_lines(p) {
-                    writeln!(out, "\t\t{line}")?;
-                }
-                writeln!(out)?;
-            }
-        }
+        listing::write(&plan, cfg.list_verbose, out)?;
         return Ok(0);
     }
 
@@ -781,95 +761,6 @@ const MAP_ENTRIES: u32 = 1 << 16;
 /// Most batches of records read between two looks at whether the run
 /// should end (a batch is 4096 records).
 const DRAIN_BATCHES: usize = 16;
-
-/// `-lv`'s argument lines for probe `p`: a USDT probe's by description
-/// (metadata record or catalog, else the note's sizes), the others' as
-/// their provider defines them.
-fn argument_lines(p: &probes::ProbeInfo) -> Vec<String> {
-    if let Some(e) = &p.event {
-        if e.args.is_empty() {
-            return vec!["None".into()];
-        }
-        return e.args.iter().enumerate().map(|(i, a)| format!("args[{i}]: {} {}", a.kind.name(), a.name)).collect();
-    }
-    let lines: &[&str] = match (p.provider.as_str(), p.name.as_str()) {
-        ("syscall", "entry") => &["arg0 … arg5: the system call's arguments, as integers"],
-        ("syscall", "return") => &["arg0: the return value (errno is set on failure)"],
-        ("proc", "exit") => &["arg0: why: 1 exited, 2 killed by a signal, 3 dumped core"],
-        ("proc", "create") => &["arg0: the new process's pid"],
-        ("sched", "wakeup") => &[
-            "args[0]: lwpsinfo_t * (the thread woken: pr_lwpid)",
-            "args[1]: psinfo_t * (its process: pr_pid, pr_ppid, pr_fname)",
-        ],
-        ("proc", "signal-send") => &[
-            "args[0]: lwpsinfo_t * (the receiving thread: pr_lwpid)",
-            "args[1]: psinfo_t * (the receiving process: pr_pid, pr_ppid, pr_fname)",
-            "args[2]: int (the signal)",
-        ],
-        ("profile", _) => &["arg0: the kernel PC, or 0", "arg1: the user PC, or 0"],
-        ("dtrace", "ERROR") => &["arg1: the probe id", "arg2: the clause", "arg4: the fault", "arg5: the address"],
-        (prov, _) if prov.starts_with("pid") => {
-            &["arg0 … arg5: the function's arguments (entry); arg1: its return value (return)"]
-        }
-        _ => &["None"],
-    };
-    lines.iter().map(|l| l.to_string()).collect()
-}
-
-/// The running kernel's types for `curthread->…` paths, from its BTF, read
-/// the first time a program asks.
-#[derive(Default)]
-struct BtfTypes {
-    btf: std::cell::OnceCell<Result<Btf, String>>,
-}
-
-impl sema::KernelTypes for BtfTypes {
-    fn task_path(&self, steps: &[(bool, String)]) -> Result<sema::KernelPath, String> {
-        let btf = self.btf.get_or_init(|| Btf::vmlinux().map_err(|e| e.to_string())).as_ref().map_err(Clone::clone)?;
-        let path = btf.member_path("task_struct", steps).map_err(|e| e.to_string())?;
-        let (size, signed, string_len) = match path.value {
-            crate::kernel::btf::MemberValue::Int { size, signed } => (size, signed, None),
-            crate::kernel::btf::MemberValue::Chars { len } => (0, false, Some(len)),
-        };
-        Ok(sema::KernelPath { derefs: path.derefs, offset: path.offset, size, signed, string_len })
-    }
-}
-
-/// The empty program that raises a needed probe's semaphore (see
-/// `probes::Found::helpers`), loaded when first needed, and its links.
-#[derive(Default)]
-struct Helpers {
-    program: Option<Program>,
-    links: Vec<uprobe::UprobeMultiLink>,
-}
-
-impl Helpers {
-    /// Attach the empty program at each helper site. A failure is a
-    /// warning: the probes it would have helped are traced regardless.
-    fn attach(&mut self, method: uprobe::Method, helpers: &[probes::UsdtAttach]) {
-        for h in helpers {
-            let program = match self.program.take() {
-                Some(p) => Ok(p),
-                None => {
-                    let noop =
-                        [crate::bpf::insn::Insn::mov_imm(crate::bpf::insn::R0, 0), crate::bpf::insn::Insn::exit()];
-                    Program::load(method, "sdtrace_d_helper", &noop)
-                }
-            };
-            let attached = program.and_then(|p| {
-                let link = uprobe::attach_skipping_refused(method, &p, &h.open_path, &h.sites, h.pid).map(|(l, _)| l);
-                self.program = Some(p);
-                link
-            });
-            match attached {
-                Ok(link) => self.links.push(link),
-                Err(e) => {
-                    eprintln!("sdtrace: warning: {}: could not enable the probe it needs: {e}", h.open_path.display())
-                }
-            }
-        }
-    }
-}
 
 /// What the kernel's BTF says, for programs that read kernel structures.
 fn kernel_facts() -> codegen::KernelFacts {

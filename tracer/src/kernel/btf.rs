@@ -202,28 +202,10 @@ impl Btf {
         self.find_member(id, member, 0).ok_or_else(|| BtfError::Missing(format!("member {member} in struct {name}")))
     }
 
-    /// Depth-limited search of `member` in struct or union `id`, whose
-    /// start is `base` bits into the outer struct.
+    /// Byte offset of `member` in struct or union `id` (see
+    /// `paths::typed_member`, which also gives its type).
     fn find_member(&self, id: u32, member: &str, depth: u32) -> Option<u32> {
-        let r = self.rec(id)?;
-        if !matches!(r.kind, kind::STRUCT | kind::UNION) || depth > 8 {
-            return None;
-        }
-        for m in 0..r.vlen as usize {
-            let at = r.at + 12 + 12 * m;
-            let name_off = u32_at(&self.types, at).ok()?;
-            let ty = u32_at(&self.types, at + 4).ok()?;
-            let raw = u32_at(&self.types, at + 8).ok()?;
-            let bits = if r.kind_flag { raw & 0x00ff_ffff } else { raw };
-            if name_off == 0 {
-                if let Some(inner) = self.find_member(self.resolve(ty), member, depth + 1) {
-                    return Some(bits / 8 + inner);
-                }
-            } else if self.str_at(name_off) == member {
-                return Some(bits / 8);
-            }
-        }
-        None
+        self.typed_member(id, member, depth).map(|(bits, _, _)| bits / 8)
     }
 
     /// Follow typedefs and qualifiers (not pointers) to the type they name.

@@ -133,7 +133,7 @@ impl Btf {
 
     /// `member` of struct or union `id` (through anonymous ones): its bit
     /// offset from `id`'s start, its type, and whether it is a bit field.
-    fn typed_member(&self, id: u32, member: &str, depth: u32) -> Option<(u32, u32, bool)> {
+    pub(super) fn typed_member(&self, id: u32, member: &str, depth: u32) -> Option<(u32, u32, bool)> {
         let r = self.rec(id)?;
         if !matches!(r.kind, kind::STRUCT | kind::UNION) || depth > 8 {
             return None;
