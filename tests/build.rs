@@ -25,6 +25,7 @@ fn main() {
     for opt in ["O0", "O2"] {
         cc(&[&format!("-{opt}"), "-g", "-o", &o(&format!("sdt_basic_{opt}")), "fixtures/sdt_basic.c"], "sdt_basic");
     }
+    cc(&["-O0", "-o", &o("calltree"), "fixtures/calltree.c"], "calltree");
     cc(&["-O2", "-o", &o("sdt_nop10"), "fixtures/sdt_nop10.c"], "sdt_nop10");
     cc(&["-O2", "-o", &o("sdt_dup_notes"), "fixtures/sdt_dup_notes.c"], "sdt_dup_notes");
     cc(&["-O2", "-pthread", "-o", &o("sdt_flood"), "fixtures/sdt_flood.c"], "sdt_flood");

@@ -88,6 +88,8 @@ struct DArgs {
     /// printed (the same as `-x oformat=json`).
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    stacks: StackArgs,
     /// Set an option: `quiet`, `strsize=N`, `bufsize=N[k|m]`, `switchrate=N[ms]` (repeatable).
     #[arg(short = 'x', value_name = "OPTION[=VALUE]")]
     options: Vec<String>,
@@ -141,6 +143,28 @@ impl TargetArgs {
             }
         }
         seen
+    }
+}
+
+/// Aggregations drawn as stacks: the flags of D programs and of the tools
+/// that count by stack, defined once.
+#[derive(Debug, Clone, clap::Args)]
+struct StackArgs {
+    /// Print aggregations as folded stacks, one `frame;frame;… count` line
+    /// per key (root first; a stack key gives its frames without offsets,
+    /// any other key one frame), for flamegraph.pl, inferno or speedscope.
+    #[arg(long)]
+    folded: bool,
+    /// Draw the aggregations' folded stacks as an SVG flame graph in FILE
+    /// when the run ends (`@[ustack()] = count();` in a profile-99 clause
+    /// is a CPU flame graph).
+    #[arg(long, value_name = "FILE.svg")]
+    flamegraph: Option<PathBuf>,
+}
+
+impl StackArgs {
+    fn output(self) -> tracer::d::run::StackOutput {
+        tracer::d::run::StackOutput { folded: self.folded, flamegraph: self.flamegraph, title: None }
     }
 }
 
@@ -340,6 +364,7 @@ fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
         list_verbose: d.verbose,
         method: None,
         report: drun::Report::Script,
+        stacks: d.stacks.output(),
     };
     let result = match &d.output {
         Some(path) => {

@@ -222,6 +222,7 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<(), TraceError> {
         list_verbose: false,
         method: cfg.method,
         report: Report::Events,
+        stacks: Default::default(),
     };
     match drun::run(&d, out) {
         Ok(_) => Ok(()),

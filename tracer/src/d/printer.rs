@@ -111,6 +111,8 @@ pub(super) struct Printer<'a> {
     /// `printevent()` records, and the output style.
     pub(super) events: EventPrinter,
     style: Style,
+    /// `--folded`/`--flamegraph`: aggregations print as folded stacks.
+    folded: Option<Folded>,
 }
 
 /// The argument types of each printf format.
@@ -165,7 +167,15 @@ impl<'a> Printer<'a> {
                 .any(|a| a.keys.iter().any(|k| matches!(k, Ty::Stack { user: true, .. } | Ty::Sym { user: true, .. }))),
             execs: Vec::new(),
             sort: (false, false),
+            folded: None,
         }
+    }
+
+    /// Print aggregations as folded stacks (`print`), or only gather
+    /// them for a flame graph ([`Printer::take_folded`]).
+    pub(super) fn with_folded(mut self, fold: Option<bool>) -> Self {
+        self.folded = fold.map(|print| Folded { print, ..Default::default() });
+        self
     }
 
     /// Print aggregations by key (`.0`, `aggsortkey`) and reversed (`.1`,
@@ -549,6 +559,9 @@ impl<'a> Printer<'a> {
     /// follow on lines of their own.
     fn print_aggs(&mut self, aggs: &[usize], fmt: Option<usize>, out: &mut dyn Write) -> Result<(), DError> {
         let ir = self.ir;
+        if self.folded.is_some() {
+            return self.print_folded(aggs, out);
+        }
         if self.style == Style::Json {
             for &agg in aggs {
                 self.printed[agg] = true;
@@ -772,7 +785,9 @@ fn key_order(va: &[Value], vb: &[Value]) -> std::cmp::Ordering {
 }
 
 mod conversions;
+mod folded;
 use self::conversions::{run_system, symbol_form};
+pub(super) use self::folded::{flamegraph, Folded};
 
 #[cfg(test)]
 mod tests;

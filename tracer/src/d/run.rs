@@ -72,6 +72,19 @@ pub struct DConfig {
     pub method: Option<Method>,
     /// What is said on stderr around the output.
     pub report: Report,
+    /// `--folded` and `--flamegraph`: aggregations as folded stacks.
+    pub stacks: StackOutput,
+}
+
+/// Aggregations drawn as stacks rather than printed as tables.
+#[derive(Debug, Clone, Default)]
+pub struct StackOutput {
+    /// `--folded`: print `frame;frame;… value` lines (root first).
+    pub folded: bool,
+    /// `--flamegraph FILE`: draw the folded stacks as an SVG at exit.
+    pub flamegraph: Option<std::path::PathBuf>,
+    /// The flame graph's title.
+    pub title: Option<String>,
 }
 
 /// What a run says on stderr besides warnings and errors.
@@ -238,6 +251,14 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
         listing::write(&plan, cfg.list_verbose, out)?;
         return Ok(0);
     }
+    // The flame graph's file is made before tracing starts, so a path that
+    // cannot be written is said before anything is traced.
+    let svg = match &cfg.stacks.flamegraph {
+        Some(path) => {
+            Some((path, std::fs::File::create(path).map_err(|e| DError::Usage(format!("{}: {e}", path.display())))?))
+        }
+        None => None,
+    };
 
     // Privileges last, before the first map: a held command that was
     // started only to read its pid is killed, before its exec, if they are
@@ -480,7 +501,12 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             opts.specsize,
         )
         .with_style(opts.style)
-        .with_sort(opts.aggsort),
+        .with_sort(opts.aggsort)
+        .with_folded(match (cfg.stacks.folded, &cfg.stacks.flamegraph) {
+            (true, _) => Some(true),
+            (false, Some(_)) => Some(false),
+            (false, None) => None,
+        }),
         out,
         status: None,
         error: None,
@@ -697,6 +723,14 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     let Sink { mut printer, out, status, .. } = state.into_inner();
     printer.print_remaining(out)?;
     out.flush()?;
+    if let Some((path, file)) = svg {
+        let title = cfg.stacks.title.clone().unwrap_or_else(|| format!("sdtrace {}", src.name));
+        let lines = printer.take_folded();
+        match super::printer::flamegraph(&lines, &title, std::io::BufWriter::new(file)) {
+            Ok(()) => eprintln!("sdtrace: wrote {} ({} stacks)", path.display(), lines.len()),
+            Err(e) => eprintln!("sdtrace: warning: {}: {e}", path.display()),
+        }
+    }
     if printer.spec_drops > 0 {
         eprintln!(
             "sdtrace: {} speculative record(s) dropped: speculation() gave 0 (raise -x nspec=N), a speculation \
