@@ -14,4 +14,5 @@ pub mod process;
 pub mod site;
 pub mod stop;
 pub mod target;
+pub mod tools;
 pub mod trace;

@@ -288,6 +288,56 @@ Ends on Ctrl-C, SIGTERM, --duration, or when the traced processes exit.")]
         #[arg(long, hide = true, value_name = "multi|perf-event")]
         uprobe_method: Option<UprobeMethod>,
     },
+    /// Count a Python or Ruby program's function calls, in the kernel.
+    ///
+    /// A D program (see --dump-script) over the runtime's entry and return
+    /// probes: calls per file and function; with -L their inclusive and
+    /// exclusive time, with -D a distribution of it, with -S the syscalls
+    /// made inside each function. The runtime is found from the probes of
+    /// the -c program (through a `#!` script) or the -p process.
+    #[command(after_help = "\
+Examples:
+  sdtrace calls -c 'python3.11 app.py'
+  sdtrace calls -L -S -T 10 -p 1234 --duration 10
+  sdtrace calls -L --filter 'handle_*' -c 'python3.11 app.py' --json
+  sdtrace calls -c 'ruby -r/path/to/tracer/d/rb_tracepoint.rb app.rb'
+  sdtrace calls -L -S -c 'python3.11 app.py' --dump-script > calls.d
+
+CPython 3.11 fires function-entry for calls made from Python only while its
+`line` probe is enabled: sdtrace enables it, with no program on its sites.
+Ruby fires method-entry and method-return only while a call/return
+TracePoint is enabled in the process: load tracer/d/rb_tracepoint.rb (an
+empty one) with -r or RUBYOPT. Times are in microseconds; a call still
+running when tracing stops is not counted with -L.")]
+    Calls {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// The runtime, when it cannot be told from the program.
+        #[arg(long, value_enum)]
+        runtime: Option<tracer::tools::Runtime>,
+        /// Inclusive and exclusive time per function (total and average).
+        #[arg(short = 'L', long)]
+        latency: bool,
+        /// A distribution of each function's inclusive time.
+        #[arg(short = 'D', long)]
+        distribution: bool,
+        /// The syscalls made inside each function (counts and time).
+        #[arg(short = 'S', long)]
+        syscalls: bool,
+        /// Only the N functions called most (with -L: that took longest).
+        #[arg(short = 'T', long, value_name = "N")]
+        top: Option<usize>,
+        /// Only functions whose name matches GLOB (`*` wildcards; Ruby
+        /// names are `Class#method`).
+        #[arg(long, value_name = "GLOB")]
+        filter: Option<String>,
+        /// Print one JSON object instead of tables.
+        #[arg(long)]
+        json: bool,
+        /// Print the D program, then exit.
+        #[arg(long)]
+        dump_script: bool,
+    },
 }
 
 /// How `trace` attaches (hidden option).
@@ -472,6 +522,54 @@ fn run() -> anyhow::Result<ExitCode> {
                 Err(e @ TraceError::NoMatch { .. }) => {
                     eprintln!("sdtrace: {e}");
                     return Ok(ExitCode::from(1));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            out.flush().context("writing output")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Calls { target, runtime, latency, distribution, syscalls, top, filter, json, dump_script } => {
+            use tracer::tools::{self, calls};
+            let pids = target.unique_pids();
+            let command = target.command.map(|c| c.0).unwrap_or_default();
+            let options = calls::CallsOptions { latency, distribution, syscalls, top, filter };
+            let (runtime, late) = match runtime {
+                Some(r) => (r, true),
+                None if dump_script && pids.is_empty() && command.is_empty() => {
+                    anyhow::bail!("name the runtime with --runtime, or the program with -c or -p")
+                }
+                None => {
+                    let found = tools::detect(&pids, &command).map_err(anyhow::Error::msg)?;
+                    if let Some(n) = &found.note {
+                        eprintln!("sdtrace: calls: {n}");
+                    }
+                    (found.runtime, found.object.is_none())
+                }
+            };
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::new(stdout.lock());
+            if dump_script {
+                out.write_all(calls::program(runtime, &options).map_err(anyhow::Error::msg)?.as_bytes())?;
+                out.flush().context("writing output")?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            if pids.is_empty() && command.is_empty() {
+                anyhow::bail!("name the program to trace with -c COMMAND or -p PID");
+            }
+            let run = calls::CallsRun {
+                runtime,
+                options,
+                pids,
+                command,
+                duration: target.duration,
+                allow_zero: target.allow_zero || late,
+                json,
+            };
+            match calls::run(&run, &mut out) {
+                Ok(()) => {}
+                Err(e @ (tracer::d::run::DError::Compile { .. } | tracer::d::run::DError::NoMatch { .. })) => {
+                    eprint!("{e}");
+                    return Ok(ExitCode::from(e.exit_status()));
                 }
                 Err(e) => return Err(e.into()),
             }

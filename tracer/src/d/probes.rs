@@ -111,6 +111,8 @@ pub struct Plan {
     pub matched: usize,
     /// Warnings to print.
     pub warnings: Vec<String>,
+    /// Notes to print unless quiet (see [`matcher::Found::notes`]).
+    pub notes: Vec<String>,
     /// The USDT descriptions, kept to match objects mapped later.
     pub usdt_matcher: Option<UsdtMatcher>,
     /// The `ERROR` clauses every program runs, for programs made later.
@@ -529,6 +531,11 @@ pub fn plan(ir: &Ir, catalog: ArgCatalog, target: Option<u32>, allow_empty: bool
         for w in found.warnings {
             if !p.warnings.contains(&w) {
                 p.warnings.push(w);
+            }
+        }
+        for n in found.notes {
+            if !p.notes.contains(&n) {
+                p.notes.push(n);
             }
         }
         p.matched += found.matched;

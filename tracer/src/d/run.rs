@@ -247,6 +247,9 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     for w in &plan.warnings {
         eprintln!("sdtrace: warning: {w}");
     }
+    for n in plan.notes.iter().filter(|_| !opts.quiet) {
+        eprintln!("sdtrace: note: {n}");
+    }
     if cfg.list_only {
         listing::write(&plan, cfg.list_verbose, out)?;
         return Ok(0);
@@ -675,6 +678,9 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             }
             for w in &found.warnings {
                 eprintln!("sdtrace: warning: pid {pid}: {w}");
+            }
+            for n in found.notes.iter().filter(|_| !opts.quiet) {
+                eprintln!("sdtrace: note: pid {pid}: {n}");
             }
             helpers.attach(method, &found.helpers);
             let mut more = 0;

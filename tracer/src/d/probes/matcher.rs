@@ -54,6 +54,9 @@ pub struct Found {
     pub diags: Vec<Diagnostic>,
     /// Warnings to print.
     pub warnings: Vec<String>,
+    /// What sdtrace does for the user, said unless quiet (a helper probe
+    /// enabled).
+    pub notes: Vec<String>,
     /// Semaphores to raise with no program on the probe's sites: a
     /// runtime probe that fires only while another is enabled (see
     /// [`crate::catalog::needs_enabled`]).
@@ -265,7 +268,7 @@ impl UsdtMatcher {
                 sites: vec![SiteAttach { offset: entry, ref_ctr_offset: sem, cookie: 0, ret: false }],
             });
             found
-                .warnings
+                .notes
                 .push(format!("{}: {why}: sdtrace enables `{needed}` too, with no program on its sites", scope.shown));
         }
     }

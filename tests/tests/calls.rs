@@ -1,0 +1,224 @@
+//! `sdtrace calls` on Debian's python3.11 and ruby3.1, running programs
+//! whose call counts their source fixes (and that time themselves): the
+//! counts equal those of a bpftrace one-liner over the same probes, the
+//! inclusive time of `main` agrees with the program's own clock, the
+//! syscalls land in the function that made them, `--filter` keeps what
+//! matches, and the `--dump-script` program run with `-s` counts the same.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value as J;
+use tests::{can_attach, sdtrace_bin, system_file};
+
+const PYTHON: &str = "/usr/bin/python3.11";
+
+/// leaf ×300, opener ×30 (one openat each), handle_request ×30, fib(12)
+/// 465 calls, main ×1; main's own duration printed in ns.
+const APP: &str = r#"import time
+
+def leaf(i):
+    return i * 2
+
+def opener(path):
+    with open(path) as f:
+        return len(f.read(16))
+
+def fib(n):
+    return n if n < 2 else fib(n - 1) + fib(n - 2)
+
+def handle_request(k):
+    s = 0
+    for i in range(10):
+        s += leaf(i)
+    opener("/etc/hostname")
+    return s
+
+def main():
+    for k in range(30):
+        handle_request(k)
+    fib(12)
+
+t0 = time.perf_counter_ns()
+main()
+print("main_ns", time.perf_counter_ns() - t0)
+"#;
+
+fn scratch(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sdtrace-calls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// `sdtrace calls ARGS --json`: the report, and the traced program's output.
+fn calls_json(args: &[&str]) -> (J, String) {
+    let out = Command::new(sdtrace_bin()).arg("calls").args(args).arg("--json").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{}\n{stdout}", String::from_utf8_lossy(&out.stderr));
+    let json = stdout.lines().rev().find(|l| l.starts_with('{')).unwrap_or_else(|| panic!("no report in {stdout}"));
+    (serde_json::from_str(json).unwrap(), stdout)
+}
+
+/// Calls per function of `file` in a report.
+fn counts(report: &J, file: &str) -> HashMap<String, i64> {
+    report["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["file"] == file)
+        .map(|f| (f["function"].as_str().unwrap().to_string(), f["calls"].as_i64().unwrap()))
+        .collect()
+}
+
+fn function<'a>(report: &'a J, file: &str, name: &str) -> &'a J {
+    report["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["file"] == file && f["function"] == name)
+        .unwrap_or_else(|| panic!("{file} {name} not in {report}"))
+}
+
+#[test]
+fn python_calls_equal_the_sources_and_bpftraces_counts() {
+    if !can_attach() {
+        return;
+    }
+    let Some(python) = system_file(PYTHON) else { return };
+    let app = scratch("app.py", APP);
+    let cmd = format!("{} {}", python.display(), app.display());
+    let (report, _) = calls_json(&["-c", &cmd]);
+    let got = counts(&report, "app.py");
+    let want: HashMap<String, i64> =
+        [("leaf", 300), ("opener", 30), ("handle_request", 30), ("fib", 465), ("main", 1), ("<module>", 1)]
+            .into_iter()
+            .map(|(f, n)| (f.to_string(), n))
+            .collect();
+    assert_eq!(got, want, "{report}");
+    // bpftrace over the same probe (with `line` enabled, which CPython
+    // 3.11 needs to fire it for calls from Python).
+    let script = format!(
+        "usdt:{PYTHON}:python:function__entry /pid == cpid/ {{ @[str(arg0), str(arg1)] = count(); }} \
+         usdt:{PYTHON}:python:line {{ }}"
+    );
+    let bt = Command::new("bpftrace").args(["-e", &script, "-c", &cmd]).output().expect("bpftrace runs");
+    let text = String::from_utf8_lossy(&bt.stdout);
+    let mut bpftrace: HashMap<String, i64> = HashMap::new();
+    for line in text.lines().filter(|l| l.contains("app.py")) {
+        // @[/tmp/…/app.py, leaf]: 300
+        let inner = line.split_once('[').unwrap().1;
+        let (key, n) = inner.rsplit_once("]: ").unwrap();
+        let func = key.rsplit_once(", ").unwrap().1;
+        bpftrace.insert(func.to_string(), n.trim().parse().unwrap());
+    }
+    assert_eq!(got, bpftrace, "bpftrace printed:\n{text}\n{}", String::from_utf8_lossy(&bt.stderr));
+}
+
+#[test]
+fn python_latency_and_syscalls_agree_with_the_programs_clock_and_source() {
+    if !can_attach() {
+        return;
+    }
+    let Some(python) = system_file(PYTHON) else { return };
+    let app = scratch("app_l.py", APP);
+    let cmd = format!("{} {}", python.display(), app.display());
+    let (report, stdout) = calls_json(&["-L", "-S", "-c", &cmd]);
+    let main_ns: i64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("main_ns "))
+        .unwrap_or_else(|| panic!("{stdout}"))
+        .trim()
+        .parse()
+        .unwrap();
+    let main = function(&report, "app_l.py", "main");
+    let incl = main["inclusive_ns"].as_i64().unwrap();
+    // The program's clock is read around the call; the probes fire inside it.
+    assert!(
+        incl <= main_ns && incl as f64 > main_ns as f64 * 0.9,
+        "main: {incl} ns traced, {main_ns} ns by the program"
+    );
+    // A function that calls nothing from Python spends all its time in itself.
+    let leaf = function(&report, "app_l.py", "leaf");
+    assert_eq!(leaf["inclusive_ns"], leaf["exclusive_ns"], "{leaf}");
+    let main_excl = main["exclusive_ns"].as_i64().unwrap();
+    assert!(main_excl < incl / 2, "main mostly waits for its callees: {main}");
+    // Each opener call opens one file, in opener itself; leaf makes no syscall.
+    let sys = report["syscalls"].as_array().unwrap();
+    let opens: i64 = sys
+        .iter()
+        .filter(|s| s["function"] == "opener" && s["syscall"] == "openat")
+        .map(|s| s["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(opens, 30, "{report}");
+    assert!(!sys.iter().any(|s| s["function"] == "leaf"), "{report}");
+    assert!(!sys.iter().any(|s| s["function"] == "handle_request" && s["syscall"] == "openat"), "{report}");
+}
+
+#[test]
+fn python_filter_keeps_matching_functions_and_the_dumped_script_counts_the_same() {
+    if !can_attach() {
+        return;
+    }
+    let Some(python) = system_file(PYTHON) else { return };
+    let app = scratch("app_f.py", APP);
+    let cmd = format!("{} {}", python.display(), app.display());
+    let (report, _) = calls_json(&["--filter", "*e*_*", "-c", &cmd]);
+    let names: Vec<&str> =
+        report["functions"].as_array().unwrap().iter().map(|f| f["function"].as_str().unwrap()).collect();
+    assert!(names.contains(&"handle_request"), "{report}");
+    assert!(names.iter().all(|n| glob::Pattern::new("*e*_*").unwrap().matches(n)), "{names:?}");
+    // The script --dump-script prints, run with -s, counts what calls does.
+    let dumped = Command::new(sdtrace_bin()).args(["calls", "--dump-script", "-c", &cmd]).output().unwrap();
+    assert!(dumped.status.success(), "{}", String::from_utf8_lossy(&dumped.stderr));
+    let script = scratch("calls.d", &String::from_utf8_lossy(&dumped.stdout));
+    let out = Command::new(sdtrace_bin()).arg("-s").arg(&script).args(["-c", &cmd]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let row = |func: &str| -> i64 {
+        let line = text
+            .lines()
+            .find(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                w.len() == 3 && w[0] == "app_f.py" && w[1] == func
+            })
+            .unwrap_or_else(|| panic!("no {func} in\n{text}"));
+        line.split_whitespace().last().unwrap().parse().unwrap()
+    };
+    assert_eq!((row("leaf"), row("fib"), row("opener")), (300, 465, 30), "{text}");
+}
+
+#[test]
+fn ruby_calls_with_the_tracepoint_helper_equal_the_sources_counts() {
+    if !can_attach() {
+        return;
+    }
+    let Some(ruby) = system_file("/usr/bin/ruby3.1") else { return };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let helper = root.join("tracer/d/rb_tracepoint.rb");
+    let program = root.join("tests/d/shop.rb");
+    let cmd = format!("{} --disable-gems -r{} {}", ruby.display(), helper.display(), program.display());
+    let (report, _) = calls_json(&["-c", &cmd]);
+    let got = counts(&report, "shop.rb");
+    // shop.rb: main once, work twice, read_file twice, fib(3) 5 calls.
+    for (f, n) in [("Shop#main", 1), ("Shop#work", 2), ("Shop#read_file", 2), ("Shop#fib", 5)] {
+        assert_eq!(got.get(f), Some(&n), "{f}: {report}");
+    }
+}
+
+#[test]
+fn a_program_of_no_known_runtime_is_refused_by_name() {
+    let out = Command::new(sdtrace_bin()).args(["calls", "-c", "/bin/true"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("/bin/true") && err.contains("--runtime"), "{err}");
+    let out = Command::new(sdtrace_bin())
+        .args(["calls", "--filter", "a?b", "--runtime", "python", "--dump-script"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("a?b"), "{err}");
+}

@@ -1,0 +1,439 @@
+//! `sdtrace calls`: the calls a Python or Ruby program makes, counted per
+//! function in the kernel from the runtime's entry and return probes;
+//! with `-L` their inclusive and exclusive time, with `-D` a distribution
+//! of it, with `-S` the syscalls made inside each function (counts and
+//! time). The D program ([`program`]) aggregates; the tool reads the
+//! aggregations the engine prints as NDJSON at exit and lays them out.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write;
+
+use serde_json::Value as J;
+
+use super::{glob_condition, Runtime};
+use crate::d::diag::Source;
+use crate::d::run::{self as drun, DConfig, DError, Report, StackOutput};
+
+/// What `calls` counts and shows.
+#[derive(Debug, Clone, Default)]
+pub struct CallsOptions {
+    /// `-L`: inclusive and exclusive time per function.
+    pub latency: bool,
+    /// `-D`: a distribution of each function's inclusive time.
+    pub distribution: bool,
+    /// `-S`: syscalls made inside each function.
+    pub syscalls: bool,
+    /// `-T N`: the N functions that called most (or took longest, with -L).
+    pub top: Option<usize>,
+    /// `--filter GLOB`: only functions whose name (Ruby: `Class#method`)
+    /// matches.
+    pub filter: Option<String>,
+}
+
+/// The D expressions of a runtime's probe arguments, at entry and return
+/// alike: the file and the function.
+fn names(rt: Runtime) -> (&'static str, &'static str) {
+    match rt {
+        Runtime::Python => ("basename(copyinstr(arg0))", "copyinstr(arg1)"),
+        Runtime::Ruby => ("basename(copyinstr(arg2))", "strjoin(strjoin(copyinstr(arg0), \"#\"), copyinstr(arg1))"),
+    }
+}
+
+/// The D program of `calls` for `rt`.
+pub fn program(rt: Runtime, o: &CallsOptions) -> Result<String, String> {
+    let p = rt.provider();
+    let (file, func) = names(rt);
+    let keep = match &o.filter {
+        Some(g) => glob_condition(func, g)?,
+        None => String::new(),
+    };
+    let timed = o.latency || o.distribution;
+    let mut d = String::new();
+    let _ = writeln!(d, "#!/usr/bin/env -S sdtrace -s");
+    let _ = writeln!(d, "/*");
+    let _ = writeln!(
+        d,
+        " * sdtrace calls: {} calls counted per file and function{}{}.",
+        rt.name(),
+        if timed { ", with their inclusive and exclusive time (ns)" } else { "" },
+        if o.syscalls { ", and the syscalls made inside each" } else { "" }
+    );
+    let _ = writeln!(d, " * Run with `sdtrace -s FILE -c COMMAND` or `-p PID`; the aggregations print at exit.");
+    if rt == Runtime::Ruby {
+        let _ = writeln!(
+            d,
+            " * Ruby fires method-entry/return only under a call/return TracePoint (see `sdtrace calls --help`)."
+        );
+    }
+    let _ = writeln!(d, " */");
+    let _ = writeln!(d, "#pragma D option quiet\n");
+    let _ = writeln!(d, "self int depth;\n");
+    let entry = format!("{p}:::{}-entry", if rt == Runtime::Ruby { "method" } else { "function" });
+    let ret = format!("{p}:::{}-return", if rt == Runtime::Ruby { "method" } else { "function" });
+    if !timed && !o.syscalls {
+        let pred = if keep.is_empty() { String::new() } else { format!("/{keep}/\n") };
+        let _ = writeln!(d, "{entry}\n{pred}{{\n\t@calls[{file}, {func}] = count();\n}}");
+        return Ok(d);
+    }
+    // The calls in progress on each thread, by depth: when each started
+    // and how long its callees took; with -S, the function's names.
+    let _ = writeln!(d, "{entry}\n{{\n\tself->depth++;");
+    let _ = writeln!(d, "\tt0[tid, self->depth] = timestamp;\n\tinner[tid, self->depth] = 0;");
+    if o.syscalls {
+        let (f, n) = match rt {
+            Runtime::Python => ("arg0", "arg1"),
+            Runtime::Ruby => ("arg2", "arg1"),
+        };
+        let _ = writeln!(d, "\tfilep[tid, self->depth] = {f};\n\tfnp[tid, self->depth] = {n};");
+        if rt == Runtime::Ruby {
+            let _ = writeln!(d, "\tclsp[tid, self->depth] = arg0;");
+        }
+    }
+    let _ = writeln!(d, "}}\n");
+    let _ = writeln!(d, "{ret}\n/self->depth > 0/\n{{");
+    let _ = writeln!(d, "\tthis->incl = timestamp - t0[tid, self->depth];");
+    let _ = writeln!(d, "\tthis->excl = this->incl - inner[tid, self->depth];");
+    let body = {
+        let mut b = String::from("\t@calls[this->file, this->func] = count();\n");
+        if o.latency {
+            b.push_str("\t@incl[this->file, this->func] = sum(this->incl);\n");
+            b.push_str("\t@excl[this->file, this->func] = sum(this->excl);\n");
+        }
+        if o.distribution {
+            b.push_str("\t@dist[this->file, this->func] = quantize(this->incl / 1000);\n");
+        }
+        b
+    };
+    let _ = writeln!(d, "\tthis->file = {file};\n\tthis->func = {func};");
+    if keep.is_empty() {
+        d.push_str(&body);
+    } else {
+        let keep = glob_condition("this->func", o.filter.as_deref().unwrap_or("*"))?;
+        let _ = writeln!(d, "\tif ({keep}) {{\n{}\t}}", body.replace('\t', "\t\t"));
+    }
+    let _ = writeln!(d, "\tt0[tid, self->depth] = 0;\n\tinner[tid, self->depth] = 0;");
+    if o.syscalls {
+        let _ = writeln!(d, "\tfilep[tid, self->depth] = 0;\n\tfnp[tid, self->depth] = 0;");
+        if rt == Runtime::Ruby {
+            let _ = writeln!(d, "\tclsp[tid, self->depth] = 0;");
+        }
+    }
+    let _ = writeln!(d, "\tself->depth--;");
+    let _ = writeln!(d, "\tif (self->depth > 0) {{\n\t\tinner[tid, self->depth] += this->incl;\n\t}}\n}}");
+    if o.syscalls {
+        let (sfile, sfunc) = match rt {
+            Runtime::Python => (
+                "basename(copyinstr(filep[tid, self->depth]))".to_string(),
+                "copyinstr(fnp[tid, self->depth])".to_string(),
+            ),
+            Runtime::Ruby => (
+                "basename(copyinstr(filep[tid, self->depth]))".to_string(),
+                "strjoin(strjoin(copyinstr(clsp[tid, self->depth]), \"#\"), copyinstr(fnp[tid, self->depth]))"
+                    .to_string(),
+            ),
+        };
+        let _ = writeln!(d, "\nsyscall:::entry\n/self->depth > 0/\n{{\n\tself->sys = timestamp;\n}}\n");
+        let _ = writeln!(d, "syscall:::return\n/self->sys/\n{{");
+        let _ = writeln!(d, "\tthis->file = {sfile};\n\tthis->func = {sfunc};");
+        let body = "\t@sys[this->file, this->func, probefunc] = count();\n\
+                    \t@systime[this->file, this->func, probefunc] = sum(timestamp - self->sys);\n";
+        if keep.is_empty() {
+            d.push_str(body);
+        } else {
+            let keep = glob_condition("this->func", o.filter.as_deref().unwrap_or("*"))?;
+            let _ = writeln!(d, "\tif ({keep}) {{\n{}\t}}", body.replace('\t', "\t\t"));
+        }
+        let _ = writeln!(d, "\tself->sys = 0;\n}}");
+    }
+    Ok(d)
+}
+
+/// One function's row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Row {
+    file: String,
+    func: String,
+    calls: i64,
+    incl: i64,
+    excl: i64,
+    dist: Vec<(String, i64)>,
+}
+
+/// Entries of the aggregation `@name` among the NDJSON `lines`: keys and
+/// value (or histogram rows).
+fn entries<'a>(lines: &'a [J], name: &str) -> impl Iterator<Item = &'a J> + 'a {
+    let name = format!("@{name}");
+    lines
+        .iter()
+        .filter(move |l| l.get("aggregation").and_then(J::as_str) == Some(name.as_str()))
+        .flat_map(|l| l.get("entries").and_then(J::as_array).into_iter().flatten())
+}
+
+fn keys(e: &J) -> Vec<String> {
+    e.get("keys")
+        .and_then(J::as_array)
+        .map(|k| k.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect())
+        .unwrap_or_default()
+}
+
+fn value(e: &J) -> i64 {
+    e.get("value").and_then(J::as_i64).unwrap_or(0)
+}
+
+/// What the run counted, as the tool shows it.
+#[derive(Debug, Clone, Default)]
+pub struct CallsReport {
+    rows: Vec<Row>,
+    /// (file, function, syscall, count, ns).
+    syscalls: Vec<(String, String, String, i64, i64)>,
+}
+
+/// The report of the NDJSON `lines` the engine printed.
+fn report(lines: &[J], o: &CallsOptions) -> CallsReport {
+    let mut rows: HashMap<(String, String), Row> = HashMap::new();
+    fn row(rows: &mut HashMap<(String, String), Row>, k: Vec<String>) -> Option<&mut Row> {
+        let [file, func] = <[String; 2]>::try_from(k).ok()?;
+        Some(rows.entry((file.clone(), func.clone())).or_insert_with(|| Row { file, func, ..Default::default() }))
+    }
+    for e in entries(lines, "calls") {
+        if let Some(r) = row(&mut rows, keys(e)) {
+            r.calls = value(e);
+        }
+    }
+    for e in entries(lines, "incl") {
+        if let Some(r) = row(&mut rows, keys(e)) {
+            r.incl = value(e);
+        }
+    }
+    for e in entries(lines, "excl") {
+        if let Some(r) = row(&mut rows, keys(e)) {
+            r.excl = value(e);
+        }
+    }
+    for e in entries(lines, "dist") {
+        if let Some(r) = row(&mut rows, keys(e)) {
+            r.dist = e
+                .get("buckets")
+                .and_then(J::as_array)
+                .into_iter()
+                .flatten()
+                .map(|b| {
+                    let v = b.get("value").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+                    (v.unwrap_or_default(), b.get("count").and_then(J::as_i64).unwrap_or(0))
+                })
+                .collect();
+        }
+    }
+    let mut rows: Vec<Row> = rows.into_values().collect();
+    // Most first: by time with -L, else by calls; then by name.
+    rows.sort_by(|a, b| {
+        let (x, y) = if o.latency { (a.incl, b.incl) } else { (a.calls, b.calls) };
+        y.cmp(&x).then_with(|| (&a.file, &a.func).cmp(&(&b.file, &b.func)))
+    });
+    if let Some(n) = o.top {
+        rows.truncate(n);
+    }
+    let mut times: HashMap<Vec<String>, i64> = HashMap::new();
+    for e in entries(lines, "systime") {
+        times.insert(keys(e), value(e));
+    }
+    let mut syscalls: Vec<(String, String, String, i64, i64)> = entries(lines, "sys")
+        .filter_map(|e| {
+            let k = keys(e);
+            let t = times.get(&k).copied().unwrap_or(0);
+            let [file, func, sys] = <[String; 3]>::try_from(k).ok()?;
+            Some((file, func, sys, value(e), t))
+        })
+        .filter(|(file, func, ..)| o.top.is_none() || rows.iter().any(|r| &r.file == file && &r.func == func))
+        .collect();
+    syscalls.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2))));
+    CallsReport { rows, syscalls }
+}
+
+fn micros(ns: i64) -> String {
+    format!("{:.1}", ns as f64 / 1000.0)
+}
+
+/// The text table of a report.
+fn render(r: &CallsReport, o: &CallsOptions) -> String {
+    let mut s = String::new();
+    let fw = r.rows.iter().map(|x| x.file.len()).chain(r.syscalls.iter().map(|x| x.0.len())).max().unwrap_or(4).max(4);
+    let nw = r.rows.iter().map(|x| x.func.len()).chain(r.syscalls.iter().map(|x| x.1.len())).max().unwrap_or(8).max(8);
+    if o.latency {
+        let _ = writeln!(
+            s,
+            "{:<fw$}  {:<nw$} {:>10} {:>14} {:>12} {:>14} {:>12}",
+            "FILE", "FUNCTION", "CALLS", "INCL_TOTAL(us)", "INCL_AVG(us)", "EXCL_TOTAL(us)", "EXCL_AVG(us)"
+        );
+    } else {
+        let _ = writeln!(s, "{:<fw$}  {:<nw$} {:>10}", "FILE", "FUNCTION", "CALLS");
+    }
+    for x in &r.rows {
+        if o.latency {
+            let n = x.calls.max(1);
+            let _ = writeln!(
+                s,
+                "{:<fw$}  {:<nw$} {:>10} {:>14} {:>12} {:>14} {:>12}",
+                x.file,
+                x.func,
+                x.calls,
+                micros(x.incl),
+                micros(x.incl / n),
+                micros(x.excl),
+                micros(x.excl / n)
+            );
+        } else {
+            let _ = writeln!(s, "{:<fw$}  {:<nw$} {:>10}", x.file, x.func, x.calls);
+        }
+    }
+    if o.distribution {
+        for x in r.rows.iter().filter(|x| !x.dist.is_empty()) {
+            let _ = writeln!(s, "\n{} {}: inclusive time (us)", x.file, x.func);
+            s.push_str(&histogram_text(&x.dist));
+        }
+    }
+    if o.syscalls {
+        let _ = writeln!(s, "\nSyscalls made inside each function (not its callees):");
+        let _ =
+            writeln!(s, "{:<fw$}  {:<nw$} {:<16} {:>10} {:>12}", "FILE", "FUNCTION", "SYSCALL", "COUNT", "TIME(us)");
+        for (file, func, sys, n, t) in &r.syscalls {
+            let _ = writeln!(s, "{file:<fw$}  {func:<nw$} {sys:<16} {n:>10} {:>12}", micros(*t));
+        }
+    }
+    s
+}
+
+/// A distribution's rows as dtrace(1) draws them: value, a bar of `@`
+/// in 40 columns, count.
+fn histogram_text(rows: &[(String, i64)]) -> String {
+    let total: i64 = rows.iter().map(|r| r.1).sum::<i64>().max(1);
+    let mut s = format!("{:>16}  {:-^41} {}\n", "value", " Distribution ", "count");
+    for (v, n) in rows {
+        let bar = (n * 40 + total / 2) / total;
+        let _ = writeln!(s, "{v:>16} |{:<40} {n}", "@".repeat(bar as usize));
+    }
+    s
+}
+
+/// The report as one JSON object: `{"runtime":…,"functions":[{"file",
+/// "function","calls","inclusive_ns","exclusive_ns"}…],"syscalls":[{"file",
+/// "function","syscall","count","ns"}…]}`.
+fn render_json(r: &CallsReport, rt: Runtime, o: &CallsOptions) -> String {
+    use serde_json::json;
+    let functions: Vec<J> = r
+        .rows
+        .iter()
+        .map(|x| {
+            let mut f = json!({ "file": x.file, "function": x.func, "calls": x.calls });
+            if o.latency {
+                f["inclusive_ns"] = json!(x.incl);
+                f["exclusive_ns"] = json!(x.excl);
+            }
+            if o.distribution {
+                f["inclusive_us"] = x.dist.iter().map(|(v, n)| json!({ "value": v, "count": n })).collect();
+            }
+            f
+        })
+        .collect();
+    let mut out = json!({ "runtime": rt.provider(), "functions": functions });
+    if o.syscalls {
+        out["syscalls"] = r
+            .syscalls
+            .iter()
+            .map(|(file, func, sys, n, t)| json!({ "file": file, "function": func, "syscall": sys, "count": n, "ns": t }))
+            .collect();
+    }
+    format!("{out}\n")
+}
+
+/// How a `calls` run is started and printed.
+#[derive(Debug, Clone)]
+pub struct CallsRun {
+    /// The runtime.
+    pub runtime: Runtime,
+    /// What to count.
+    pub options: CallsOptions,
+    /// `-p`.
+    pub pids: Vec<u32>,
+    /// `-c`.
+    pub command: Vec<String>,
+    /// `--duration`.
+    pub duration: Option<std::time::Duration>,
+    /// `-Z`: start before the runtime's probes are mapped.
+    pub allow_zero: bool,
+    /// `--json`.
+    pub json: bool,
+}
+
+/// Run `calls` and print its report to `out`.
+pub fn run(cfg: &CallsRun, out: &mut dyn Write) -> Result<(), DError> {
+    let text = program(cfg.runtime, &cfg.options).map_err(DError::Usage)?;
+    let d = DConfig {
+        source: Source::new("<sdtrace calls>", text),
+        pids: cfg.pids.clone(),
+        command: cfg.command.clone(),
+        quiet: true,
+        flowindent: false,
+        options: vec![("oformat".into(), Some("json".into()))],
+        allow_empty: cfg.allow_zero,
+        duration: cfg.duration,
+        args: Vec::new(),
+        dump: None,
+        list_only: false,
+        list_verbose: false,
+        method: None,
+        report: Report::Script,
+        stacks: StackOutput::default(),
+    };
+    let mut buf = Vec::new();
+    drun::run(&d, &mut buf)?;
+    let lines: Vec<J> =
+        buf.split(|&b| b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_slice(l).ok()).collect();
+    let r = report(&lines, &cfg.options);
+    if r.rows.is_empty() {
+        eprintln!(
+            "sdtrace: calls: no {} call was traced{}",
+            cfg.runtime.name(),
+            match cfg.runtime {
+                Runtime::Ruby =>
+                    ": Ruby fires its method probes only under a call/return TracePoint (run the program \
+                                 with RUBYOPT=-r/path/to/tracer/d/rb_tracepoint.rb)",
+                Runtime::Python => "",
+            }
+        );
+    }
+    let text = if cfg.json { render_json(&r, cfg.runtime, &cfg.options) } else { render(&r, &cfg.options) };
+    out.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rows_merge_the_aggregations_by_key_and_sort_by_what_is_shown() {
+        let lines = vec![
+            json!({"aggregation":"@calls","function":"count","entries":[
+                {"keys":["a.py","f"],"value":3},{"keys":["a.py","g"],"value":5}]}),
+            json!({"aggregation":"@incl","function":"sum","entries":[
+                {"keys":["a.py","f"],"value":9000},{"keys":["a.py","g"],"value":1000}]}),
+            json!({"aggregation":"@excl","function":"sum","entries":[
+                {"keys":["a.py","f"],"value":8000},{"keys":["a.py","g"],"value":1000}]}),
+            json!({"aggregation":"@sys","function":"count","entries":[{"keys":["a.py","f","read"],"value":2}]}),
+            json!({"aggregation":"@systime","function":"sum","entries":[{"keys":["a.py","f","read"],"value":400}]}),
+        ];
+        let by_calls = report(&lines, &CallsOptions::default());
+        assert_eq!(by_calls.rows.iter().map(|r| r.func.as_str()).collect::<Vec<_>>(), ["g", "f"]);
+        let o = CallsOptions { latency: true, syscalls: true, top: Some(1), ..Default::default() };
+        let r = report(&lines, &o);
+        assert_eq!(r.rows.len(), 1);
+        assert_eq!((r.rows[0].func.as_str(), r.rows[0].calls, r.rows[0].excl), ("f", 3, 8000));
+        assert_eq!(r.syscalls, [("a.py".into(), "f".into(), "read".into(), 2, 400)]);
+        let text = render(&r, &o);
+        assert!(text.contains("a.py  f"), "{text}");
+        assert!(text.contains("3000.0"), "the average inclusive time: {text}");
+    }
+}

@@ -1,0 +1,200 @@
+//! The ready-made tools (`sdtrace calls`, …): each is a D program, made
+//! from the tool's options and the runtime of the traced process, run by
+//! the one D engine ([`crate::d::run`]) with NDJSON output, whose records
+//! and aggregations the tool then lays out as a table. `--dump-script`
+//! prints the program, which runs with `sdtrace -s` as it is.
+
+pub mod calls;
+
+use std::path::{Path, PathBuf};
+
+use crate::discovery::discover_file;
+use crate::target;
+
+/// A language runtime whose calls the tools can follow through its USDT
+/// probes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Runtime {
+    /// CPython (`python:function__entry`, `function__return`).
+    Python,
+    /// Ruby (`ruby:method__entry`, `method__return`).
+    Ruby,
+}
+
+impl Runtime {
+    /// The provider that carries its probes.
+    pub fn provider(self) -> &'static str {
+        match self {
+            Runtime::Python => "python",
+            Runtime::Ruby => "ruby",
+        }
+    }
+
+    /// Its name as users say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Python => "Python",
+            Runtime::Ruby => "Ruby",
+        }
+    }
+
+    fn from_provider(p: &str) -> Option<Runtime> {
+        match p {
+            "python" => Some(Runtime::Python),
+            "ruby" => Some(Runtime::Ruby),
+            _ => None,
+        }
+    }
+
+    /// The runtime a program's file name suggests (`python3.11`, `ruby3.1`).
+    fn from_program_name(path: &Path) -> Option<Runtime> {
+        let name = path.file_name()?.to_str()?;
+        if name.starts_with("python") || name == "pypy3" {
+            Some(Runtime::Python)
+        } else if name.starts_with("ruby") {
+            Some(Runtime::Ruby)
+        } else {
+            None
+        }
+    }
+}
+
+/// What was found of the traced program's runtime.
+#[derive(Debug, Clone)]
+pub struct Detected {
+    /// The runtime.
+    pub runtime: Runtime,
+    /// The file whose probes it has (the interpreter or its library), when
+    /// found before the start.
+    pub object: Option<PathBuf>,
+    /// Something to tell the user (a script in front of the interpreter,
+    /// probes not found yet).
+    pub note: Option<String>,
+}
+
+/// The runtime providers in `paths`, with the file that has each.
+fn providers_in(paths: &[PathBuf]) -> Option<(Runtime, PathBuf)> {
+    for p in paths {
+        let Ok(obj) = discover_file(p) else { continue };
+        if let Some(r) = obj.probes.iter().find_map(|probe| Runtime::from_provider(&probe.provider)) {
+            return Some((r, p.clone()));
+        }
+    }
+    None
+}
+
+/// The runtime of the processes `pids` or of the command `argv`, from the
+/// probes their executable and libraries carry, else from the program's
+/// name (a pyenv shim or wrapper script in front of the interpreter, which
+/// is traced once it starts).
+pub fn detect(pids: &[u32], argv: &[String]) -> Result<Detected, String> {
+    if let Some(program) = argv.first() {
+        let exe = target::command_program(program)?;
+        let image = target::executed_image(&exe);
+        let mut files = vec![image.clone()];
+        files.extend(target::needed_libraries(&image));
+        if let Some((runtime, object)) = providers_in(&files) {
+            let note = (image != exe)
+                .then(|| format!("`{program}` is a script ({}); it runs {}", exe.display(), image.display()));
+            return Ok(Detected { runtime, object: Some(object), note });
+        }
+        let named = Runtime::from_program_name(Path::new(program)).or_else(|| Runtime::from_program_name(&exe));
+        return match named {
+            Some(runtime) => Ok(Detected {
+                runtime,
+                object: None,
+                note: Some(format!(
+                    "{} has no {} probes: if `{program}` is a wrapper (a pyenv shim, a virtualenv's link), the \
+                     interpreter it starts is traced when it maps them; an interpreter built without probes \
+                     (--with-dtrace / --enable-dtrace) shows nothing",
+                    image.display(),
+                    runtime.name()
+                )),
+            }),
+            None => Err(format!(
+                "cannot tell which runtime `{program}` is: {} carries no Python or Ruby probes; name it with \
+                 --runtime",
+                image.display()
+            )),
+        };
+    }
+    let mut found: Option<(Runtime, PathBuf)> = None;
+    for &pid in pids {
+        let objects = target::process_objects(pid).map_err(|e| e.to_string())?;
+        let paths: Vec<PathBuf> = objects.into_iter().map(|o| o.open_path).collect();
+        match (providers_in(&paths), &found) {
+            (None, _) => {
+                return Err(format!(
+                    "pid {pid} ({}) has no Python or Ruby probes mapped; name the runtime with --runtime if it \
+                     loads them later",
+                    target::process_executable(pid).unwrap_or_else(|| "?".into())
+                ))
+            }
+            (Some((r, _)), Some((first, _))) if r != *first => {
+                return Err(format!(
+                    "pid {pid} runs {}, not {} as the others: trace one runtime at a time",
+                    r.name(),
+                    first.name()
+                ))
+            }
+            (Some(f), None) => found = Some(f),
+            (Some(_), Some(_)) => {}
+        }
+    }
+    let (runtime, object) = found.ok_or("name a process to trace with -p PID or a command with -c")?;
+    Ok(Detected { runtime, object: Some(object), note: None })
+}
+
+/// A D condition that `expr` (a string) matches the shell glob `glob`,
+/// whose only wildcard is `*`: literal pieces found in order with
+/// `index()` and `substr()`. `?`, `[` and `\` are refused, since D has no
+/// other way to say them.
+pub fn glob_condition(expr: &str, glob: &str) -> Result<String, String> {
+    if let Some(c) = glob.chars().find(|c| matches!(c, '?' | '[' | ']' | '\\' | '"')) {
+        return Err(format!("--filter `{glob}`: only `*` is a wildcard here, `{c}` is not supported"));
+    }
+    let parts: Vec<&str> = glob.split('*').collect();
+    if parts.len() == 1 {
+        return Ok(format!("{expr} == \"{glob}\""));
+    }
+    let mut conds = Vec::new();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !first.is_empty() {
+        conds.push(format!("substr({expr}, 0, {}) == \"{first}\"", first.len()));
+    }
+    if !last.is_empty() {
+        conds.push(format!("strlen({expr}) >= {}", first.len() + last.len()));
+        conds.push(format!("substr({expr}, strlen({expr}) - {}) == \"{last}\"", last.len()));
+    }
+    // The middle pieces in order, each after the one before it, and
+    // before the last piece.
+    let mut at = first.len().to_string();
+    for piece in parts[1..parts.len() - 1].iter().filter(|p| !p.is_empty()) {
+        let found = format!("index({expr}, \"{piece}\", {at})");
+        conds.push(format!("{found} >= 0"));
+        if !last.is_empty() {
+            conds.push(format!("{found} + {} <= strlen({expr}) - {}", piece.len(), last.len()));
+        }
+        at = format!("{found} + {}", piece.len());
+    }
+    if conds.is_empty() {
+        // `*` alone.
+        return Ok("1".into());
+    }
+    Ok(conds.join(" && "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_become_conditions_in_order() {
+        assert_eq!(glob_condition("f", "main").unwrap(), "f == \"main\"");
+        assert_eq!(glob_condition("f", "*").unwrap(), "1");
+        assert_eq!(glob_condition("f", "handle_*").unwrap(), "substr(f, 0, 7) == \"handle_\"");
+        assert_eq!(glob_condition("f", "*_done").unwrap(), "strlen(f) >= 5 && substr(f, strlen(f) - 5) == \"_done\"");
+        assert_eq!(glob_condition("f", "a*b*").unwrap(), "substr(f, 0, 1) == \"a\" && index(f, \"b\", 1) >= 0");
+        assert!(glob_condition("f", "a?").unwrap_err().contains("`?`"));
+    }
+}
