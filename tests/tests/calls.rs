@@ -170,6 +170,11 @@ fn python_filter_keeps_matching_functions_and_the_dumped_script_counts_the_same(
         report["functions"].as_array().unwrap().iter().map(|f| f["function"].as_str().unwrap()).collect();
     assert!(names.contains(&"handle_request"), "{report}");
     assert!(names.iter().all(|n| glob::Pattern::new("*e*_*").unwrap().matches(n)), "{names:?}");
+    let (report, _) = calls_json(&["--file", "*_f.py", "-c", &cmd]);
+    let files: Vec<&str> =
+        report["functions"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
+    assert_eq!(files.len(), 6, "the program's six functions: {report}");
+    assert!(files.iter().all(|f| *f == "app_f.py"), "{files:?}");
     // The script --dump-script prints, run with -s, counts what calls does.
     let dumped = Command::new(sdtrace_bin()).args(["calls", "--dump-script", "-c", &cmd]).output().unwrap();
     assert!(dumped.status.success(), "{}", String::from_utf8_lossy(&dumped.stderr));
@@ -221,4 +226,48 @@ fn a_program_of_no_known_runtime_is_refused_by_name() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("a?b"), "{err}");
+}
+
+#[test]
+fn python_call_stacks_fold_as_the_source_nests_them() {
+    if !can_attach() {
+        return;
+    }
+    let Some(python) = system_file(PYTHON) else { return };
+    let app = scratch("app_s.py", APP);
+    let dir = app.parent().unwrap().to_path_buf();
+    let svg = dir.join("calls.svg");
+    let cmd = format!("{} {}", python.display(), app.display());
+    let out = Command::new(sdtrace_bin())
+        .args(["calls", "--folded", "--flamegraph"])
+        .arg(&svg)
+        .args(["-c", &cmd])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The stacks made only of the program's own frames.
+    let mut stacks: Vec<String> = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with("main_ns")) {
+        let (stack, ns) = line.rsplit_once(' ').unwrap_or_else(|| panic!("not folded: {line}"));
+        assert!(ns.parse::<u64>().unwrap() > 0, "{line}");
+        let frames: Vec<&str> = stack.split(';').collect();
+        if frames.iter().all(|f| f.ends_with(" (app_s.py)")) {
+            stacks.push(frames.iter().map(|f| f.trim_end_matches(" (app_s.py)")).collect::<Vec<_>>().join(";"));
+        }
+    }
+    stacks.sort();
+    // What the source nests: main's loop and fib(12)'s deepest chain of
+    // 12 fib frames (fib(12) down to fib(1)).
+    let mut want: Vec<String> =
+        ["<module>", "<module>;main", "<module>;main;handle_request"].iter().map(|s| s.to_string()).collect();
+    want.push("<module>;main;handle_request;leaf".into());
+    want.push("<module>;main;handle_request;opener".into());
+    for depth in 1..=12 {
+        want.push(format!("<module>;main{}", ";fib".repeat(depth)));
+    }
+    want.sort();
+    assert_eq!(stacks, want, "\n{text}");
+    let svg_text = std::fs::read_to_string(&svg).unwrap();
+    assert!(svg_text.starts_with("<?xml") && svg_text.contains("handle_request (app_s.py)"), "{}", &svg_text[..200]);
 }

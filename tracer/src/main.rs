@@ -300,8 +300,14 @@ Examples:
   sdtrace calls -c 'python3.11 app.py'
   sdtrace calls -L -S -T 10 -p 1234 --duration 10
   sdtrace calls -L --filter 'handle_*' -c 'python3.11 app.py' --json
+  sdtrace calls -L -S --file app.py -c 'python3.11 app.py'   (app.py's functions only)
   sdtrace calls -c 'ruby -r/path/to/tracer/d/rb_tracepoint.rb app.rb'
+  sdtrace calls --flamegraph calls.svg -c 'python3.11 app.py'
   sdtrace calls -L -S -c 'python3.11 app.py' --dump-script > calls.d
+
+--folded and --flamegraph show where time goes by the stack of calls each
+function ran under, weighted by its exclusive time in ns: the stacks are
+kept per thread from the entry and return probes, so no frame is unwound.
 
 CPython 3.11 fires function-entry for calls made from Python only while its
 `line` probe is enabled: sdtrace enables it, with no program on its sites.
@@ -331,9 +337,15 @@ running when tracing stops is not counted with -L.")]
         /// names are `Class#method`).
         #[arg(long, value_name = "GLOB")]
         filter: Option<String>,
+        /// Only functions of files whose name (without its directory)
+        /// matches GLOB (`app.py`, `*.py`).
+        #[arg(long, value_name = "GLOB")]
+        file: Option<String>,
         /// Print one JSON object instead of tables.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        stacks: StackArgs,
         /// Print the D program, then exit.
         #[arg(long)]
         dump_script: bool,
@@ -528,11 +540,31 @@ fn run() -> anyhow::Result<ExitCode> {
             out.flush().context("writing output")?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Calls { target, runtime, latency, distribution, syscalls, top, filter, json, dump_script } => {
+        Command::Calls {
+            target,
+            runtime,
+            latency,
+            distribution,
+            syscalls,
+            top,
+            filter,
+            file,
+            json,
+            stacks,
+            dump_script,
+        } => {
             use tracer::tools::{self, calls};
             let pids = target.unique_pids();
             let command = target.command.map(|c| c.0).unwrap_or_default();
-            let options = calls::CallsOptions { latency, distribution, syscalls, top, filter };
+            let options = calls::CallsOptions {
+                latency,
+                distribution,
+                syscalls,
+                top,
+                filter,
+                file,
+                stacks: stacks.folded || stacks.flamegraph.is_some(),
+            };
             let (runtime, late) = match runtime {
                 Some(r) => (r, true),
                 None if dump_script && pids.is_empty() && command.is_empty() => {
@@ -564,6 +596,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 duration: target.duration,
                 allow_zero: target.allow_zero || late,
                 json,
+                stacks: stacks.output(),
             };
             match calls::run(&run, &mut out) {
                 Ok(()) => {}

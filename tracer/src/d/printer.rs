@@ -787,7 +787,8 @@ fn key_order(va: &[Value], vb: &[Value]) -> std::cmp::Ordering {
 mod conversions;
 mod folded;
 use self::conversions::{run_system, symbol_form};
-pub(super) use self::folded::{flamegraph, Folded};
+pub use self::folded::flamegraph;
+pub(super) use self::folded::Folded;
 
 #[cfg(test)]
 mod tests;

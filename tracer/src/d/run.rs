@@ -732,7 +732,7 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
     if let Some((path, file)) = svg {
         let title = cfg.stacks.title.clone().unwrap_or_else(|| format!("sdtrace {}", src.name));
         let lines = printer.take_folded();
-        match super::printer::flamegraph(&lines, &title, std::io::BufWriter::new(file)) {
+        match super::printer::flamegraph(&lines, &title, "samples", std::io::BufWriter::new(file)) {
             Ok(()) => eprintln!("sdtrace: wrote {} ({} stacks)", path.display(), lines.len()),
             Err(e) => eprintln!("sdtrace: warning: {}: {e}", path.display()),
         }

@@ -29,7 +29,18 @@ pub struct CallsOptions {
     /// `--filter GLOB`: only functions whose name (Ruby: `Class#method`)
     /// matches.
     pub filter: Option<String>,
+    /// `--file GLOB`: only functions of files whose name (without the
+    /// directory) matches.
+    pub file: Option<String>,
+    /// `--folded`/`--flamegraph`: each call's exclusive time by the stack
+    /// of calls it ran under (a shadow stack per thread, built from the
+    /// entry and return probes: no unwinding).
+    pub stacks: bool,
 }
+
+/// How many bytes of frame names a stack of `--folded` holds (`strsize`
+/// of the program): deeper stacks are cut, and said to be.
+pub const STACK_BYTES: usize = 1024;
 
 /// The D expressions of a runtime's probe arguments, at entry and return
 /// alike: the file and the function.
@@ -40,15 +51,25 @@ fn names(rt: Runtime) -> (&'static str, &'static str) {
     }
 }
 
+/// The D condition of `--filter` and `--file` on these expressions, or
+/// "" for every call.
+fn condition(o: &CallsOptions, file: &str, func: &str) -> Result<String, String> {
+    let mut conds = Vec::new();
+    if let Some(g) = &o.filter {
+        conds.push(glob_condition(func, g)?);
+    }
+    if let Some(g) = &o.file {
+        conds.push(glob_condition(file, g).map_err(|e| e.replace("--filter", "--file"))?);
+    }
+    Ok(conds.join(" && "))
+}
+
 /// The D program of `calls` for `rt`.
 pub fn program(rt: Runtime, o: &CallsOptions) -> Result<String, String> {
     let p = rt.provider();
     let (file, func) = names(rt);
-    let keep = match &o.filter {
-        Some(g) => glob_condition(func, g)?,
-        None => String::new(),
-    };
-    let timed = o.latency || o.distribution;
+    let keep = condition(o, file, func)?;
+    let timed = o.latency || o.distribution || o.stacks;
     let mut d = String::new();
     let _ = writeln!(d, "#!/usr/bin/env -S sdtrace -s");
     let _ = writeln!(d, "/*");
@@ -67,8 +88,16 @@ pub fn program(rt: Runtime, o: &CallsOptions) -> Result<String, String> {
         );
     }
     let _ = writeln!(d, " */");
-    let _ = writeln!(d, "#pragma D option quiet\n");
-    let _ = writeln!(d, "self int depth;\n");
+    let _ = writeln!(d, "#pragma D option quiet");
+    if o.stacks {
+        let _ = writeln!(d, "#pragma D option strsize={STACK_BYTES}");
+    }
+    d.push('\n');
+    let _ = writeln!(d, "self int depth;");
+    if o.stacks {
+        let _ = writeln!(d, "self string stack;");
+    }
+    d.push('\n');
     let entry = format!("{p}:::{}-entry", if rt == Runtime::Ruby { "method" } else { "function" });
     let ret = format!("{p}:::{}-return", if rt == Runtime::Ruby { "method" } else { "function" });
     if !timed && !o.syscalls {
@@ -80,6 +109,15 @@ pub fn program(rt: Runtime, o: &CallsOptions) -> Result<String, String> {
     // and how long its callees took; with -S, the function's names.
     let _ = writeln!(d, "{entry}\n{{\n\tself->depth++;");
     let _ = writeln!(d, "\tt0[tid, self->depth] = timestamp;\n\tinner[tid, self->depth] = 0;");
+    if o.stacks {
+        // The caller's stack is kept, to go back to at return.
+        let _ = writeln!(d, "\tcaller[tid, self->depth] = self->stack;");
+        let _ = writeln!(d, "\tthis->frame = strjoin(strjoin(strjoin({func}, \" (\"), {file}), \")\");");
+        let _ = writeln!(
+            d,
+            "\tself->stack = self->depth > 1 ? strjoin(strjoin(self->stack, \";\"), this->frame) : this->frame;"
+        );
+    }
     if o.syscalls {
         let (f, n) = match rt {
             Runtime::Python => ("arg0", "arg1"),
@@ -103,13 +141,16 @@ pub fn program(rt: Runtime, o: &CallsOptions) -> Result<String, String> {
         if o.distribution {
             b.push_str("\t@dist[this->file, this->func] = quantize(this->incl / 1000);\n");
         }
+        if o.stacks {
+            b.push_str("\t@stacks[self->stack] = sum(this->excl);\n");
+        }
         b
     };
     let _ = writeln!(d, "\tthis->file = {file};\n\tthis->func = {func};");
     if keep.is_empty() {
         d.push_str(&body);
     } else {
-        let keep = glob_condition("this->func", o.filter.as_deref().unwrap_or("*"))?;
+        let keep = condition(o, "this->file", "this->func")?;
         let _ = writeln!(d, "\tif ({keep}) {{\n{}\t}}", body.replace('\t', "\t\t"));
     }
     let _ = writeln!(d, "\tt0[tid, self->depth] = 0;\n\tinner[tid, self->depth] = 0;");
@@ -118,6 +159,9 @@ pub fn program(rt: Runtime, o: &CallsOptions) -> Result<String, String> {
         if rt == Runtime::Ruby {
             let _ = writeln!(d, "\tclsp[tid, self->depth] = 0;");
         }
+    }
+    if o.stacks {
+        let _ = writeln!(d, "\tself->stack = caller[tid, self->depth];\n\tcaller[tid, self->depth] = 0;");
     }
     let _ = writeln!(d, "\tself->depth--;");
     let _ = writeln!(d, "\tif (self->depth > 0) {{\n\t\tinner[tid, self->depth] += this->incl;\n\t}}\n}}");
@@ -141,7 +185,7 @@ pub fn program(rt: Runtime, o: &CallsOptions) -> Result<String, String> {
         if keep.is_empty() {
             d.push_str(body);
         } else {
-            let keep = glob_condition("this->func", o.filter.as_deref().unwrap_or("*"))?;
+            let keep = condition(o, "this->file", "this->func")?;
             let _ = writeln!(d, "\tif ({keep}) {{\n{}\t}}", body.replace('\t', "\t\t"));
         }
         let _ = writeln!(d, "\tself->sys = 0;\n}}");
@@ -185,6 +229,8 @@ fn value(e: &J) -> i64 {
 #[derive(Debug, Clone, Default)]
 pub struct CallsReport {
     rows: Vec<Row>,
+    /// Folded stacks (`frame;frame;…`) and their exclusive time.
+    stacks: Vec<(String, i64)>,
     /// (file, function, syscall, count, ns).
     syscalls: Vec<(String, String, String, i64, i64)>,
 }
@@ -248,7 +294,12 @@ fn report(lines: &[J], o: &CallsOptions) -> CallsReport {
         .filter(|(file, func, ..)| o.top.is_none() || rows.iter().any(|r| &r.file == file && &r.func == func))
         .collect();
     syscalls.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2))));
-    CallsReport { rows, syscalls }
+    let mut stacks: Vec<(String, i64)> = entries(lines, "stacks")
+        .filter_map(|e| Some((keys(e).into_iter().next()?, value(e))))
+        .filter(|(s, v)| !s.is_empty() && *v > 0)
+        .collect();
+    stacks.sort();
+    CallsReport { rows, syscalls, stacks }
 }
 
 fn micros(ns: i64) -> String {
@@ -297,6 +348,9 @@ fn render(r: &CallsReport, o: &CallsOptions) -> String {
         let _ = writeln!(s, "\nSyscalls made inside each function (not its callees):");
         let _ =
             writeln!(s, "{:<fw$}  {:<nw$} {:<16} {:>10} {:>12}", "FILE", "FUNCTION", "SYSCALL", "COUNT", "TIME(us)");
+        if r.syscalls.is_empty() {
+            let _ = writeln!(s, "(none)");
+        }
         for (file, func, sys, n, t) in &r.syscalls {
             let _ = writeln!(s, "{file:<fw$}  {func:<nw$} {sys:<16} {n:>10} {:>12}", micros(*t));
         }
@@ -364,11 +418,21 @@ pub struct CallsRun {
     pub allow_zero: bool,
     /// `--json`.
     pub json: bool,
+    /// `--folded` and `--flamegraph`: the stacks of calls by exclusive
+    /// time, instead of the table.
+    pub stacks: StackOutput,
 }
 
 /// Run `calls` and print its report to `out`.
 pub fn run(cfg: &CallsRun, out: &mut dyn Write) -> Result<(), DError> {
-    let text = program(cfg.runtime, &cfg.options).map_err(DError::Usage)?;
+    let mut options = cfg.options.clone();
+    options.stacks |= cfg.stacks.folded || cfg.stacks.flamegraph.is_some();
+    let text = program(cfg.runtime, &options).map_err(DError::Usage)?;
+    // Made before tracing, so a path that cannot be written is said first.
+    let svg = match &cfg.stacks.flamegraph {
+        Some(p) => Some((p, std::fs::File::create(p).map_err(|e| DError::Usage(format!("{}: {e}", p.display())))?)),
+        None => None,
+    };
     let d = DConfig {
         source: Source::new("<sdtrace calls>", text),
         pids: cfg.pids.clone(),
@@ -390,7 +454,7 @@ pub fn run(cfg: &CallsRun, out: &mut dyn Write) -> Result<(), DError> {
     drun::run(&d, &mut buf)?;
     let lines: Vec<J> =
         buf.split(|&b| b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_slice(l).ok()).collect();
-    let r = report(&lines, &cfg.options);
+    let r = report(&lines, &options);
     if r.rows.is_empty() {
         eprintln!(
             "sdtrace: calls: no {} call was traced{}",
@@ -402,6 +466,30 @@ pub fn run(cfg: &CallsRun, out: &mut dyn Write) -> Result<(), DError> {
                 Runtime::Python => "",
             }
         );
+    }
+    if options.stacks {
+        let lines: Vec<String> = r.stacks.iter().map(|(s, v)| format!("{s} {v}")).collect();
+        if r.stacks.iter().any(|(s, _)| s.len() + 1 >= STACK_BYTES) {
+            eprintln!(
+                "sdtrace: calls: warning: some stacks are deeper than {STACK_BYTES} bytes of names: their innermost \
+                 frames are cut"
+            );
+        }
+        if cfg.stacks.folded {
+            for l in &lines {
+                writeln!(out, "{l}")?;
+            }
+        }
+        if let Some((path, file)) = svg {
+            let title = format!("{} calls by exclusive time", cfg.runtime.name());
+            match crate::d::printer::flamegraph(&lines, &title, "ns", std::io::BufWriter::new(file)) {
+                Ok(()) => eprintln!("sdtrace: wrote {} ({} stacks)", path.display(), lines.len()),
+                Err(e) => return Err(DError::Usage(format!("{}: {e}", path.display()))),
+            }
+        }
+        if cfg.stacks.folded {
+            return Ok(());
+        }
     }
     let text = if cfg.json { render_json(&r, cfg.runtime, &cfg.options) } else { render(&r, &cfg.options) };
     out.write_all(text.as_bytes())?;

@@ -380,6 +380,9 @@ fn array_misuse_is_reported_with_its_span() {
     assert!(e.contains("`x` is a scalar variable, not an associative array"), "{e}");
     let e = check_src("BEGIN { a[1] = \"s\"; a[2] = 3; }").unwrap_err();
     assert!(e.contains("cannot store an integer in `a[…]`, which holds strings"), "{e}");
+    // 0 deletes an element of a string array, wherever it comes first.
+    let ir = check_src("BEGIN { a[1] = 0; } END { a[2] = \"s\"; a[2] = 0; }").unwrap();
+    assert_eq!(ir.arrays[0].value, Ty::Str);
     let e = check_src("BEGIN { y = b[1]; }").unwrap_err();
     assert!(e.contains("`b` is read but never assigned"), "{e}");
 }

@@ -217,9 +217,15 @@ impl Checker<'_> {
         span: Span,
     ) -> IStmt {
         let (thread, name, index) = target;
-        let Some((array, keys, ty)) = self.array(thread, name, index, Some(value.ty), lhs.span) else {
+        // 0 (NULL) stored in a string array is "", which deletes the
+        // element, as in DTrace; in a survey it does not type the array.
+        let zero = op.is_none() && value.kind == TKind::Int(0);
+        let typed = if self.survey && zero { None } else { Some(value.ty) };
+        let Some((array, keys, ty)) = self.array(thread, name, index, typed, lhs.span) else {
             return IStmt::Nop;
         };
+        let value =
+            if zero && ty == Ty::Str { TExpr { kind: TKind::Str(String::new()), ty: Ty::Str, ..value } } else { value };
         let value = match op {
             None => value,
             Some(op) => {

@@ -129,14 +129,14 @@ impl Printer<'_> {
 }
 
 /// Draw `lines` (folded stacks) as an SVG flame graph with inferno,
-/// titled `title`.
-pub(in crate::d) fn flamegraph(lines: &[String], title: &str, out: impl Write) -> Result<(), String> {
+/// titled `title`, its values named `count_name` ("samples", "ns").
+pub fn flamegraph(lines: &[String], title: &str, count_name: &str, out: impl Write) -> Result<(), String> {
     if lines.is_empty() {
         return Err("no stacks were counted, so there is no flame graph to draw".into());
     }
     let mut opts = inferno::flamegraph::Options::default();
     opts.title = title.to_string();
-    opts.count_name = "samples".into();
+    opts.count_name = count_name.into();
     inferno::flamegraph::from_lines(&mut opts, lines.iter().map(String::as_str), out).map_err(|e| e.to_string())
 }
 
