@@ -154,3 +154,20 @@ pub fn trace_shell(program: &str, script: &str) -> String {
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     stdout
 }
+
+/// The Python of the tests' virtualenv (`target/test-venv`, made by
+/// `scripts/install-deps test`), which has Perfetto's protos from PyPI.
+/// Under CI a missing one fails the test.
+pub fn test_venv_python() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-venv/bin/python");
+    let ok = std::process::Command::new(&p)
+        .args(["-c", "import perfetto.protos.perfetto.trace.perfetto_trace_pb2"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(p);
+    }
+    assert!(!in_ci(), "{} lacks the perfetto package; scripts/install-deps test makes it", p.display());
+    eprintln!("NOT RUN: {} lacks the perfetto package; run scripts/install-deps test", p.display());
+    None
+}

@@ -350,6 +350,60 @@ running when tracing stops is not counted with -L.")]
         #[arg(long)]
         dump_script: bool,
     },
+    /// Follow a Python or Ruby program's calls as they happen.
+    ///
+    /// Each call's entry and return, indented by depth per thread, with the
+    /// call's duration at its return; with --syscalls the syscalls made
+    /// inside calls, with --sched the time off CPU inside them. Events are
+    /// ordered by time across threads and CPUs. --perfetto writes a native
+    /// Perfetto trace (a track per thread, calls as nested slices, syscalls
+    /// and off-CPU time as slices inside them); --chrome-json the same in
+    /// Chrome's Trace Event Format.
+    #[command(after_help = "\
+Examples:
+  sdtrace flow -c 'python3.11 app.py'
+  sdtrace flow --syscalls --file app.py -c 'python3.11 app.py'
+  sdtrace flow -q --syscalls --sched --perfetto app.pftrace -p 1234 --duration 5
+  sdtrace flow --json --filter 'handle_*' -p 1234
+  sdtrace flow --syscalls -c 'python3.11 app.py' --dump-script > flow.d
+
+Open a --perfetto file at https://ui.perfetto.dev (or with trace_processor).
+TIME is milliseconds since the first event shown; a return shows how long
+the call took. Calls that began before tracing show from their callees on.")]
+    Flow {
+        #[command(flatten)]
+        target: TargetArgs,
+        /// The runtime, when it cannot be told from the program.
+        #[arg(long, value_enum)]
+        runtime: Option<tracer::tools::Runtime>,
+        /// Show the syscalls made inside calls.
+        #[arg(long)]
+        syscalls: bool,
+        /// Show when a thread leaves the CPU inside a call, and for how long.
+        #[arg(long)]
+        sched: bool,
+        /// Only calls of functions whose name matches GLOB (`*` wildcards).
+        #[arg(long, value_name = "GLOB")]
+        filter: Option<String>,
+        /// Only calls of functions of files whose name matches GLOB.
+        #[arg(long, value_name = "GLOB")]
+        file: Option<String>,
+        /// Print NDJSON events instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Write a Perfetto trace (protobuf) to FILE.
+        #[arg(long, value_name = "FILE")]
+        perfetto: Option<PathBuf>,
+        /// Write a Chrome Trace Event Format (JSON) file.
+        #[arg(long, value_name = "FILE")]
+        chrome_json: Option<PathBuf>,
+        /// Print no events (with --perfetto or --chrome-json).
+        #[arg(short, long)]
+        quiet: bool,
+        /// Print the D program, then exit.
+        #[arg(long)]
+        dump_script: bool,
+    },
 }
 
 /// How `trace` attaches (hidden option).
@@ -455,6 +509,31 @@ fn run_d(d: DArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The runtime a tool traces: the one named, or the one the -c program or
+/// -p processes carry probes of; and whether its probes may be mapped
+/// only later (a wrapper in front of the interpreter), so the tool starts
+/// with -Z.
+fn tool_runtime(
+    named: Option<tracer::tools::Runtime>,
+    dump_script: bool,
+    pids: &[u32],
+    command: &[String],
+) -> anyhow::Result<(tracer::tools::Runtime, bool)> {
+    match named {
+        Some(r) => Ok((r, true)),
+        None if dump_script && pids.is_empty() && command.is_empty() => {
+            anyhow::bail!("name the runtime with --runtime, or the program with -c or -p")
+        }
+        None => {
+            let found = tracer::tools::detect(pids, command).map_err(anyhow::Error::msg)?;
+            if let Some(n) = &found.note {
+                eprintln!("sdtrace: note: {n}");
+            }
+            Ok((found.runtime, found.object.is_none()))
+        }
+    }
+}
+
 /// A `-c` command split into its words.
 #[derive(Debug, Clone)]
 struct Words(Vec<String>);
@@ -553,7 +632,7 @@ fn run() -> anyhow::Result<ExitCode> {
             stacks,
             dump_script,
         } => {
-            use tracer::tools::{self, calls};
+            use tracer::tools::calls;
             let pids = target.unique_pids();
             let command = target.command.map(|c| c.0).unwrap_or_default();
             let options = calls::CallsOptions {
@@ -565,19 +644,7 @@ fn run() -> anyhow::Result<ExitCode> {
                 file,
                 stacks: stacks.folded || stacks.flamegraph.is_some(),
             };
-            let (runtime, late) = match runtime {
-                Some(r) => (r, true),
-                None if dump_script && pids.is_empty() && command.is_empty() => {
-                    anyhow::bail!("name the runtime with --runtime, or the program with -c or -p")
-                }
-                None => {
-                    let found = tools::detect(&pids, &command).map_err(anyhow::Error::msg)?;
-                    if let Some(n) = &found.note {
-                        eprintln!("sdtrace: calls: {n}");
-                    }
-                    (found.runtime, found.object.is_none())
-                }
-            };
+            let (runtime, late) = tool_runtime(runtime, dump_script, &pids, &command)?;
             let stdout = io::stdout();
             let mut out = io::BufWriter::new(stdout.lock());
             if dump_script {
@@ -599,6 +666,57 @@ fn run() -> anyhow::Result<ExitCode> {
                 stacks: stacks.output(),
             };
             match calls::run(&run, &mut out) {
+                Ok(()) => {}
+                Err(e @ (tracer::d::run::DError::Compile { .. } | tracer::d::run::DError::NoMatch { .. })) => {
+                    eprint!("{e}");
+                    return Ok(ExitCode::from(e.exit_status()));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            out.flush().context("writing output")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Flow {
+            target,
+            runtime,
+            syscalls,
+            sched,
+            filter,
+            file,
+            json,
+            perfetto,
+            chrome_json,
+            quiet,
+            dump_script,
+        } => {
+            use tracer::tools::flow;
+            let pids = target.unique_pids();
+            let command = target.command.map(|c| c.0).unwrap_or_default();
+            let options = flow::FlowOptions { syscalls, sched, filter, file };
+            let (runtime, late) = tool_runtime(runtime, dump_script, &pids, &command)?;
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::new(stdout.lock());
+            if dump_script {
+                out.write_all(flow::program(runtime, &options).map_err(anyhow::Error::msg)?.as_bytes())?;
+                out.flush().context("writing output")?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            if pids.is_empty() && command.is_empty() {
+                anyhow::bail!("name the program to trace with -c COMMAND or -p PID");
+            }
+            let run = flow::FlowRun {
+                runtime,
+                options,
+                pids,
+                command,
+                duration: target.duration,
+                allow_zero: target.allow_zero || late,
+                json,
+                perfetto,
+                chrome_json,
+                quiet,
+            };
+            match flow::run(&run, &mut out) {
                 Ok(()) => {}
                 Err(e @ (tracer::d::run::DError::Compile { .. } | tracer::d::run::DError::NoMatch { .. })) => {
                     eprint!("{e}");

@@ -5,6 +5,8 @@
 //! prints the program, which runs with `sdtrace -s` as it is.
 
 pub mod calls;
+pub mod flow;
+pub mod timeline;
 
 use std::path::{Path, PathBuf};
 
