@@ -404,6 +404,58 @@ the call took. Calls that began before tracing show from their callees on.")]
         #[arg(long)]
         dump_script: bool,
     },
+    /// The time between two probes: a histogram, with the syscalls and
+    /// off-CPU time between them.
+    ///
+    /// START and DONE are PROVIDER:NAME (`postgresql:query-start`) or D
+    /// descriptions. An interval starts when START fires and ends when DONE
+    /// fires in the same thread, or, with --key, with the same value of
+    /// an argument (a request id). --by splits the figures by a value
+    /// taken at START. See --dump-script for the D program.
+    #[command(after_help = "\
+Examples:
+  sdtrace latency postgresql:query-start postgresql:query-done -p POSTMASTER_PID --syscalls --sched
+  sdtrace latency postgresql:query-start postgresql:query-done -p PID --by 'copyinstr(arg0)'
+  sdtrace latency myapp:request-start myapp:request-done --key arg0 -c ./server --duration 30
+  sdtrace latency python:function-entry python:function-return -c 'python3.11 app.py' --json
+
+--children follows the traced processes' descendants, forked before or
+after the start (a server's workers); it is on for the postgresql provider,
+whose backends are children of the postmaster given with -p. Intervals still
+open when tracing stops are not counted.")]
+    Latency {
+        /// The probe that starts an interval.
+        #[arg(value_name = "START")]
+        start: String,
+        /// The probe that ends it.
+        #[arg(value_name = "DONE")]
+        done: String,
+        #[command(flatten)]
+        target: TargetArgs,
+        /// Match START and DONE by this D expression of their arguments
+        /// (`arg0`) instead of by thread.
+        #[arg(long, value_name = "EXPR")]
+        key: Option<String>,
+        /// Split the figures by this D expression, taken at START
+        /// (`copyinstr(arg0)`).
+        #[arg(long, value_name = "EXPR")]
+        by: Option<String>,
+        /// The syscalls made between START and DONE (by thread only).
+        #[arg(long)]
+        syscalls: bool,
+        /// The time off CPU between START and DONE (by thread only).
+        #[arg(long)]
+        sched: bool,
+        /// Follow the traced processes' descendants too.
+        #[arg(long)]
+        children: bool,
+        /// Print one JSON object instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Print the D program, then exit.
+        #[arg(long)]
+        dump_script: bool,
+    },
 }
 
 /// How `trace` attaches (hidden option).
@@ -717,6 +769,54 @@ fn run() -> anyhow::Result<ExitCode> {
                 quiet,
             };
             match flow::run(&run, &mut out) {
+                Ok(()) => {}
+                Err(e @ (tracer::d::run::DError::Compile { .. } | tracer::d::run::DError::NoMatch { .. })) => {
+                    eprint!("{e}");
+                    return Ok(ExitCode::from(e.exit_status()));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            out.flush().context("writing output")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Latency { start, done, target, key, by, syscalls, sched, children, json, dump_script } => {
+            use tracer::tools::{self, latency};
+            let pids = target.unique_pids();
+            let command = target.command.map(|c| c.0).unwrap_or_default();
+            let provider = start.split(':').next().unwrap_or_default().to_string();
+            let mut options = latency::LatencyOptions { start, done, key, by, syscalls, sched, children: None };
+            if (children || provider == "postgresql") && (!pids.is_empty() || !command.is_empty()) {
+                let files = tools::target_objects(&pids, &command).map_err(anyhow::Error::msg)?;
+                let object = tools::object_with_provider(&files, &provider).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--children: no object of the traced {} has `{provider}` probes",
+                        if command.is_empty() { "processes" } else { "command" }
+                    )
+                })?;
+                let object = std::fs::canonicalize(&object).unwrap_or(object);
+                let within = if command.is_empty() {
+                    pids.iter().map(|p| format!("progenyof({p})")).collect::<Vec<_>>().join(" || ")
+                } else {
+                    "progenyof($target)".to_string()
+                };
+                options.children = Some((object, within));
+            }
+            let stdout = io::stdout();
+            let mut out = io::BufWriter::new(stdout.lock());
+            if dump_script {
+                out.write_all(latency::program(&options).map_err(anyhow::Error::msg)?.as_bytes())?;
+                out.flush().context("writing output")?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let run = latency::LatencyRun {
+                options,
+                pids,
+                command,
+                duration: target.duration,
+                allow_zero: target.allow_zero,
+                json,
+            };
+            match latency::run(&run, &mut out) {
                 Ok(()) => {}
                 Err(e @ (tracer::d::run::DError::Compile { .. } | tracer::d::run::DError::NoMatch { .. })) => {
                     eprint!("{e}");

@@ -97,6 +97,9 @@ pub enum Report {
     /// `sdtrace trace`'s: `N events from M sites, D dropped` at the end
     /// (not with `-q`).
     Events,
+    /// A tool's (`calls`, `flow`, …): `NAME: tracing N probes` once every
+    /// probe is attached, and dropped records at the end.
+    Tool(&'static str),
 }
 
 /// Compiler stages `--dump` can show.
@@ -591,6 +594,13 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             }
         }
     }
+    if let Report::Tool(name) = cfg.report {
+        eprintln!(
+            "sdtrace: {name}: tracing {} probe{}; Ctrl-C to stop",
+            plan.matched,
+            if plan.matched == 1 { "" } else { "s" }
+        );
+    }
     if !opts.quiet && cfg.report == Report::Script {
         eprintln!(
             "sdtrace: script '{}' matched {} probe{}",
@@ -754,10 +764,10 @@ pub fn run(cfg: &DConfig, out: &mut dyn Write) -> Result<i32, DError> {
             eprintln!("sdtrace: {} events from {sites} sites, {drops} dropped", printer.events.events)
         }
         Report::Events => {}
-        Report::Script if drops > 0 => {
+        Report::Script | Report::Tool(_) if drops > 0 => {
             eprintln!("sdtrace: {drops} record(s) dropped: the buffer was full (raise it with -x bufsize=16m)")
         }
-        Report::Script => {}
+        Report::Script | Report::Tool(_) => {}
     }
     if printer.events.malformed > 0 {
         eprintln!(

@@ -360,7 +360,7 @@ fn render(r: &CallsReport, o: &CallsOptions) -> String {
 
 /// A distribution's rows as dtrace(1) draws them: value, a bar of `@`
 /// in 40 columns, count.
-fn histogram_text(rows: &[(String, i64)]) -> String {
+pub(super) fn histogram_text(rows: &[(String, i64)]) -> String {
     let total: i64 = rows.iter().map(|r| r.1).sum::<i64>().max(1);
     let mut s = format!("{:>16}  {:-^41} {}\n", "value", " Distribution ", "count");
     for (v, n) in rows {
@@ -447,7 +447,7 @@ pub fn run(cfg: &CallsRun, out: &mut dyn Write) -> Result<(), DError> {
         list_only: false,
         list_verbose: false,
         method: None,
-        report: Report::Script,
+        report: Report::Tool("calls"),
         stacks: StackOutput::default(),
     };
     let mut buf = Vec::new();

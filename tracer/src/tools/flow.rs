@@ -368,7 +368,7 @@ pub fn run(cfg: &FlowRun, out: &mut dyn Write) -> Result<(), DError> {
         list_only: false,
         list_verbose: false,
         method: None,
-        report: Report::Script,
+        report: Report::Tool("flow"),
         stacks: StackOutput::default(),
     };
     let mut sink = std::io::sink();

@@ -6,6 +6,7 @@
 
 pub mod calls;
 pub mod flow;
+pub mod latency;
 pub mod timeline;
 
 use std::path::{Path, PathBuf};
@@ -145,6 +146,32 @@ pub fn detect(pids: &[u32], argv: &[String]) -> Result<Detected, String> {
     }
     let (runtime, object) = found.ok_or("name a process to trace with -p PID or a command with -c")?;
     Ok(Detected { runtime, object: Some(object), note: None })
+}
+
+/// The ELF objects of the processes `pids` (what they map) or of the
+/// command `argv` (its program, through a `#!` script, and the libraries
+/// it links).
+pub fn target_objects(pids: &[u32], argv: &[String]) -> Result<Vec<PathBuf>, String> {
+    if let Some(program) = argv.first() {
+        let image = target::executed_image(&target::command_program(program)?);
+        let mut files = vec![image.clone()];
+        files.extend(target::needed_libraries(&image));
+        return Ok(files);
+    }
+    let mut files = Vec::new();
+    for &pid in pids {
+        for o in target::process_objects(pid).map_err(|e| e.to_string())? {
+            if !files.contains(&o.open_path) {
+                files.push(o.open_path);
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// The first of `files` with a probe of `provider`.
+pub fn object_with_provider(files: &[PathBuf], provider: &str) -> Option<PathBuf> {
+    files.iter().find(|p| discover_file(p).is_ok_and(|o| o.probes.iter().any(|pr| pr.provider == provider))).cloned()
 }
 
 /// A D condition that `expr` (a string) matches the shell glob `glob`,
