@@ -710,10 +710,12 @@ fn run() -> anyhow::Result<ExitCode> {
             let run = calls::CallsRun {
                 runtime,
                 options,
-                pids,
-                command,
-                duration: target.duration,
-                allow_zero: target.allow_zero || late,
+                target: tracer::tools::Target {
+                    pids,
+                    command,
+                    duration: target.duration,
+                    allow_zero: target.allow_zero || late,
+                },
                 json,
                 stacks: stacks.output(),
             };
@@ -759,10 +761,12 @@ fn run() -> anyhow::Result<ExitCode> {
             let run = flow::FlowRun {
                 runtime,
                 options,
-                pids,
-                command,
-                duration: target.duration,
-                allow_zero: target.allow_zero || late,
+                target: tracer::tools::Target {
+                    pids,
+                    command,
+                    duration: target.duration,
+                    allow_zero: target.allow_zero || late,
+                },
                 json,
                 perfetto,
                 chrome_json,
@@ -810,10 +814,12 @@ fn run() -> anyhow::Result<ExitCode> {
             }
             let run = latency::LatencyRun {
                 options,
-                pids,
-                command,
-                duration: target.duration,
-                allow_zero: target.allow_zero,
+                target: tracer::tools::Target {
+                    pids,
+                    command,
+                    duration: target.duration,
+                    allow_zero: target.allow_zero,
+                },
                 json,
             };
             match latency::run(&run, &mut out) {

@@ -11,9 +11,8 @@ use std::io::Write;
 
 use serde_json::Value as J;
 
-use super::{glob_condition, Runtime};
-use crate::d::diag::Source;
-use crate::d::run::{self as drun, DConfig, DError, Report, StackOutput};
+use super::{agg_entries, entry_buckets, entry_keys, entry_value, glob_condition, run_collect, Runtime, Target};
+use crate::d::run::{DError, StackOutput};
 
 /// What `calls` counts and shows.
 #[derive(Debug, Clone, Default)]
@@ -204,27 +203,6 @@ struct Row {
     dist: Vec<(String, i64)>,
 }
 
-/// Entries of the aggregation `@name` among the NDJSON `lines`: keys and
-/// value (or histogram rows).
-fn entries<'a>(lines: &'a [J], name: &str) -> impl Iterator<Item = &'a J> + 'a {
-    let name = format!("@{name}");
-    lines
-        .iter()
-        .filter(move |l| l.get("aggregation").and_then(J::as_str) == Some(name.as_str()))
-        .flat_map(|l| l.get("entries").and_then(J::as_array).into_iter().flatten())
-}
-
-fn keys(e: &J) -> Vec<String> {
-    e.get("keys")
-        .and_then(J::as_array)
-        .map(|k| k.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect())
-        .unwrap_or_default()
-}
-
-fn value(e: &J) -> i64 {
-    e.get("value").and_then(J::as_i64).unwrap_or(0)
-}
-
 /// What the run counted, as the tool shows it.
 #[derive(Debug, Clone, Default)]
 pub struct CallsReport {
@@ -242,33 +220,24 @@ fn report(lines: &[J], o: &CallsOptions) -> CallsReport {
         let [file, func] = <[String; 2]>::try_from(k).ok()?;
         Some(rows.entry((file.clone(), func.clone())).or_insert_with(|| Row { file, func, ..Default::default() }))
     }
-    for e in entries(lines, "calls") {
-        if let Some(r) = row(&mut rows, keys(e)) {
-            r.calls = value(e);
+    for e in agg_entries(lines, "calls") {
+        if let Some(r) = row(&mut rows, entry_keys(e)) {
+            r.calls = entry_value(e);
         }
     }
-    for e in entries(lines, "incl") {
-        if let Some(r) = row(&mut rows, keys(e)) {
-            r.incl = value(e);
+    for e in agg_entries(lines, "incl") {
+        if let Some(r) = row(&mut rows, entry_keys(e)) {
+            r.incl = entry_value(e);
         }
     }
-    for e in entries(lines, "excl") {
-        if let Some(r) = row(&mut rows, keys(e)) {
-            r.excl = value(e);
+    for e in agg_entries(lines, "excl") {
+        if let Some(r) = row(&mut rows, entry_keys(e)) {
+            r.excl = entry_value(e);
         }
     }
-    for e in entries(lines, "dist") {
-        if let Some(r) = row(&mut rows, keys(e)) {
-            r.dist = e
-                .get("buckets")
-                .and_then(J::as_array)
-                .into_iter()
-                .flatten()
-                .map(|b| {
-                    let v = b.get("value").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
-                    (v.unwrap_or_default(), b.get("count").and_then(J::as_i64).unwrap_or(0))
-                })
-                .collect();
+    for e in agg_entries(lines, "dist") {
+        if let Some(r) = row(&mut rows, entry_keys(e)) {
+            r.dist = entry_buckets(e);
         }
     }
     let mut rows: Vec<Row> = rows.into_values().collect();
@@ -281,21 +250,21 @@ fn report(lines: &[J], o: &CallsOptions) -> CallsReport {
         rows.truncate(n);
     }
     let mut times: HashMap<Vec<String>, i64> = HashMap::new();
-    for e in entries(lines, "systime") {
-        times.insert(keys(e), value(e));
+    for e in agg_entries(lines, "systime") {
+        times.insert(entry_keys(e), entry_value(e));
     }
-    let mut syscalls: Vec<(String, String, String, i64, i64)> = entries(lines, "sys")
+    let mut syscalls: Vec<(String, String, String, i64, i64)> = agg_entries(lines, "sys")
         .filter_map(|e| {
-            let k = keys(e);
+            let k = entry_keys(e);
             let t = times.get(&k).copied().unwrap_or(0);
             let [file, func, sys] = <[String; 3]>::try_from(k).ok()?;
-            Some((file, func, sys, value(e), t))
+            Some((file, func, sys, entry_value(e), t))
         })
         .filter(|(file, func, ..)| o.top.is_none() || rows.iter().any(|r| &r.file == file && &r.func == func))
         .collect();
     syscalls.sort_by(|a, b| b.3.cmp(&a.3).then_with(|| (&a.0, &a.1, &a.2).cmp(&(&b.0, &b.1, &b.2))));
-    let mut stacks: Vec<(String, i64)> = entries(lines, "stacks")
-        .filter_map(|e| Some((keys(e).into_iter().next()?, value(e))))
+    let mut stacks: Vec<(String, i64)> = agg_entries(lines, "stacks")
+        .filter_map(|e| Some((entry_keys(e).into_iter().next()?, entry_value(e))))
         .filter(|(s, v)| !s.is_empty() && *v > 0)
         .collect();
     stacks.sort();
@@ -408,14 +377,8 @@ pub struct CallsRun {
     pub runtime: Runtime,
     /// What to count.
     pub options: CallsOptions,
-    /// `-p`.
-    pub pids: Vec<u32>,
-    /// `-c`.
-    pub command: Vec<String>,
-    /// `--duration`.
-    pub duration: Option<std::time::Duration>,
-    /// `-Z`: start before the runtime's probes are mapped.
-    pub allow_zero: bool,
+    /// What to trace.
+    pub target: Target,
     /// `--json`.
     pub json: bool,
     /// `--folded` and `--flamegraph`: the stacks of calls by exclusive
@@ -433,27 +396,7 @@ pub fn run(cfg: &CallsRun, out: &mut dyn Write) -> Result<(), DError> {
         Some(p) => Some((p, std::fs::File::create(p).map_err(|e| DError::Usage(format!("{}: {e}", p.display())))?)),
         None => None,
     };
-    let d = DConfig {
-        source: Source::new("<sdtrace calls>", text),
-        pids: cfg.pids.clone(),
-        command: cfg.command.clone(),
-        quiet: true,
-        flowindent: false,
-        options: vec![("oformat".into(), Some("json".into()))],
-        allow_empty: cfg.allow_zero,
-        duration: cfg.duration,
-        args: Vec::new(),
-        dump: None,
-        list_only: false,
-        list_verbose: false,
-        method: None,
-        report: Report::Tool("calls"),
-        stacks: StackOutput::default(),
-    };
-    let mut buf = Vec::new();
-    drun::run(&d, &mut buf)?;
-    let lines: Vec<J> =
-        buf.split(|&b| b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_slice(l).ok()).collect();
+    let lines = run_collect("calls", text, &cfg.target)?;
     let r = report(&lines, &options);
     if r.rows.is_empty() {
         eprintln!(

@@ -12,9 +12,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::timeline::{Arg, Timeline};
-use super::{glob_condition, Runtime};
-use crate::d::diag::Source;
-use crate::d::run::{self as drun, DConfig, DError, Report, StackOutput};
+use super::{glob_condition, run_program, Runtime, Target};
+use crate::d::run::DError;
 
 /// How far event timestamps may come out of order (records of two CPUs
 /// reach the ring buffer in the order they were reserved, not stamped):
@@ -320,14 +319,8 @@ pub struct FlowRun {
     pub runtime: Runtime,
     /// What to show.
     pub options: FlowOptions,
-    /// `-p`.
-    pub pids: Vec<u32>,
-    /// `-c`.
-    pub command: Vec<String>,
-    /// `--duration`.
-    pub duration: Option<std::time::Duration>,
-    /// `-Z`.
-    pub allow_zero: bool,
+    /// What to trace.
+    pub target: Target,
     /// `--json`: NDJSON events.
     pub json: bool,
     /// `--perfetto FILE`.
@@ -354,23 +347,6 @@ pub fn run(cfg: &FlowRun, out: &mut dyn Write) -> Result<(), DError> {
     };
     let perfetto = create(&cfg.perfetto)?;
     let chrome = create(&cfg.chrome_json)?;
-    let d = DConfig {
-        source: Source::new("<sdtrace flow>", text),
-        pids: cfg.pids.clone(),
-        command: cfg.command.clone(),
-        quiet: true,
-        flowindent: false,
-        options: vec![("oformat".into(), Some("json".into()))],
-        allow_empty: cfg.allow_zero,
-        duration: cfg.duration,
-        args: Vec::new(),
-        dump: None,
-        list_only: false,
-        list_verbose: false,
-        method: None,
-        report: Report::Tool("flow"),
-        stacks: StackOutput::default(),
-    };
     let mut sink = std::io::sink();
     let shown: &mut dyn Write = if cfg.quiet { &mut sink } else { out };
     let mut flow = Flow {
@@ -387,7 +363,7 @@ pub fn run(cfg: &FlowRun, out: &mut dyn Write) -> Result<(), DError> {
     if !cfg.json && !cfg.quiet {
         writeln!(flow.out, "{:>12} {:>7}  EVENT", "TIME(ms)", "TID")?;
     }
-    drun::run(&d, &mut flow)?;
+    run_program("flow", text, &cfg.target, &mut flow)?;
     flow.flush_all()?;
     flow.out.flush()?;
     if flow.shown == 0 {

@@ -13,8 +13,8 @@ use std::path::Path;
 
 use serde_json::Value as J;
 
-use crate::d::diag::Source;
-use crate::d::run::{self as drun, DConfig, DError, Report, StackOutput};
+use super::{agg_entries, entry_buckets, entry_keys, entry_value, run_collect, Target};
+use crate::d::run::DError;
 
 /// What `latency` measures and shows.
 #[derive(Debug, Clone, Default)]
@@ -145,59 +145,31 @@ struct LatencyReport {
     offcpu: Option<(i64, i64)>,
 }
 
-fn agg<'a>(lines: &'a [J], name: &'a str) -> impl Iterator<Item = (String, &'a J)> + 'a {
-    let name = format!("@{name}");
-    lines
-        .iter()
-        .filter(move |l| l.get("aggregation").and_then(J::as_str) == Some(name.as_str()))
-        .flat_map(|l| l.get("entries").and_then(J::as_array).into_iter().flatten())
-        .map(|e| {
-            let key = e
-                .get("keys")
-                .and_then(J::as_array)
-                .map(|k| {
-                    k.iter()
-                        .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
-            (key, e)
-        })
-}
-
-fn int(e: &J) -> i64 {
-    e.get("value").and_then(J::as_i64).unwrap_or(0)
+/// `@name`'s entries, each with its keys joined as one text.
+fn agg<'a>(lines: &'a [J], name: &str) -> impl Iterator<Item = (String, &'a J)> + 'a {
+    agg_entries(lines, name).map(|e| (entry_keys(e).join(", "), e))
 }
 
 fn report(lines: &[J]) -> LatencyReport {
     let mut r = LatencyReport::default();
     for (k, e) in agg(lines, "count") {
-        r.groups.entry(k).or_default().count = int(e);
+        r.groups.entry(k).or_default().count = entry_value(e);
     }
     for (k, e) in agg(lines, "total") {
-        r.groups.entry(k).or_default().total = int(e);
+        r.groups.entry(k).or_default().total = entry_value(e);
     }
     for (k, e) in agg(lines, "max") {
-        r.groups.entry(k).or_default().max = int(e);
+        r.groups.entry(k).or_default().max = entry_value(e);
     }
     for (k, e) in agg(lines, "us") {
-        r.groups.entry(k).or_default().buckets = e
-            .get("buckets")
-            .and_then(J::as_array)
-            .into_iter()
-            .flatten()
-            .map(|b| {
-                let v = b.get("value").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
-                (v.unwrap_or_default(), b.get("count").and_then(J::as_i64).unwrap_or(0))
-            })
-            .collect();
+        r.groups.entry(k).or_default().buckets = entry_buckets(e);
     }
-    let times: BTreeMap<String, i64> = agg(lines, "systime").map(|(k, e)| (k, int(e))).collect();
-    r.syscalls = agg(lines, "sys").map(|(k, e)| (k.clone(), int(e), times.get(&k).copied().unwrap_or(0))).collect();
+    let times: BTreeMap<String, i64> = agg(lines, "systime").map(|(k, e)| (k, entry_value(e))).collect();
+    r.syscalls =
+        agg(lines, "sys").map(|(k, e)| (k.clone(), entry_value(e), times.get(&k).copied().unwrap_or(0))).collect();
     r.syscalls.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
-    let off = agg(lines, "offcpu").next().map(|(_, e)| int(e));
-    let offn = agg(lines, "offcount").next().map(|(_, e)| int(e));
+    let off = agg(lines, "offcpu").next().map(|(_, e)| entry_value(e));
+    let offn = agg(lines, "offcount").next().map(|(_, e)| entry_value(e));
     r.offcpu = off.map(|ns| (offn.unwrap_or(0), ns));
     r
 }
@@ -259,14 +231,8 @@ fn render_json(r: &LatencyReport) -> String {
 pub struct LatencyRun {
     /// What to measure.
     pub options: LatencyOptions,
-    /// `-p`.
-    pub pids: Vec<u32>,
-    /// `-c`.
-    pub command: Vec<String>,
-    /// `--duration`.
-    pub duration: Option<std::time::Duration>,
-    /// `-Z`.
-    pub allow_zero: bool,
+    /// What to trace.
+    pub target: Target,
     /// `--json`.
     pub json: bool,
 }
@@ -274,27 +240,7 @@ pub struct LatencyRun {
 /// Run `latency` and print what it measured.
 pub fn run(cfg: &LatencyRun, out: &mut dyn Write) -> Result<(), DError> {
     let text = program(&cfg.options).map_err(DError::Usage)?;
-    let d = DConfig {
-        source: Source::new("<sdtrace latency>", text),
-        pids: cfg.pids.clone(),
-        command: cfg.command.clone(),
-        quiet: true,
-        flowindent: false,
-        options: vec![("oformat".into(), Some("json".into()))],
-        allow_empty: cfg.allow_zero,
-        duration: cfg.duration,
-        args: Vec::new(),
-        dump: None,
-        list_only: false,
-        list_verbose: false,
-        method: None,
-        report: Report::Tool("latency"),
-        stacks: StackOutput::default(),
-    };
-    let mut buf = Vec::new();
-    drun::run(&d, &mut buf)?;
-    let lines: Vec<J> =
-        buf.split(|&b| b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_slice(l).ok()).collect();
+    let lines = run_collect("latency", text, &cfg.target)?;
     let r = report(&lines);
     let text = if cfg.json { render_json(&r) } else { render(&r, &cfg.options) };
     out.write_all(text.as_bytes())?;

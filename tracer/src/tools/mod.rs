@@ -9,10 +9,95 @@ pub mod flow;
 pub mod latency;
 pub mod timeline;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use serde_json::Value as J;
+
+use crate::d::diag::Source;
+use crate::d::run::{self as drun, DConfig, DError, Report, StackOutput};
 use crate::discovery::discover_file;
 use crate::target;
+
+/// What a tool traces and for how long.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    /// `-p`.
+    pub pids: Vec<u32>,
+    /// `-c`, split into argv.
+    pub command: Vec<String>,
+    /// `--duration`.
+    pub duration: Option<Duration>,
+    /// `-Z`: start before the probes are mapped.
+    pub allow_zero: bool,
+}
+
+/// Run the D program `text` of tool `tool` over `t`, its NDJSON output
+/// written to `out` (the engine prints records as they come and
+/// aggregations at exit).
+fn run_program(tool: &'static str, text: String, t: &Target, out: &mut dyn Write) -> Result<(), DError> {
+    let d = DConfig {
+        source: Source::new(format!("<sdtrace {tool}>"), text),
+        pids: t.pids.clone(),
+        command: t.command.clone(),
+        quiet: true,
+        flowindent: false,
+        options: vec![("oformat".into(), Some("json".into()))],
+        allow_empty: t.allow_zero,
+        duration: t.duration,
+        args: Vec::new(),
+        dump: None,
+        list_only: false,
+        list_verbose: false,
+        method: None,
+        report: Report::Tool(tool),
+        stacks: StackOutput::default(),
+    };
+    drun::run(&d, out).map(|_| ())
+}
+
+/// Run a tool's D program to its end; the NDJSON objects it printed.
+fn run_collect(tool: &'static str, text: String, t: &Target) -> Result<Vec<J>, DError> {
+    let mut buf = Vec::new();
+    run_program(tool, text, t, &mut buf)?;
+    Ok(buf.split(|&b| b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_slice(l).ok()).collect())
+}
+
+/// The entries of aggregation `@name` among NDJSON objects.
+fn agg_entries<'a>(lines: &'a [J], name: &str) -> impl Iterator<Item = &'a J> + 'a {
+    let name = format!("@{name}");
+    lines
+        .iter()
+        .filter(move |l| l.get("aggregation").and_then(J::as_str) == Some(name.as_str()))
+        .flat_map(|l| l.get("entries").and_then(J::as_array).into_iter().flatten())
+}
+
+/// An aggregation entry's keys as text.
+fn entry_keys(e: &J) -> Vec<String> {
+    e.get("keys")
+        .and_then(J::as_array)
+        .map(|k| k.iter().map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).collect())
+        .unwrap_or_default()
+}
+
+/// An aggregation entry's value (0 for a histogram).
+fn entry_value(e: &J) -> i64 {
+    e.get("value").and_then(J::as_i64).unwrap_or(0)
+}
+
+/// A histogram entry's rows: (bucket label, count).
+fn entry_buckets(e: &J) -> Vec<(String, i64)> {
+    e.get("buckets")
+        .and_then(J::as_array)
+        .into_iter()
+        .flatten()
+        .map(|b| {
+            let v = b.get("value").map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+            (v.unwrap_or_default(), b.get("count").and_then(J::as_i64).unwrap_or(0))
+        })
+        .collect()
+}
 
 /// A language runtime whose calls the tools can follow through its USDT
 /// probes.
