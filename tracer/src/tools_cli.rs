@@ -1,0 +1,319 @@
+//! The tools' subcommands (`calls`, `flow`, `latency`): their flags, and
+//! the step from flags to a tool run (docs/tools.md).
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use tracer::d::run::DError;
+use tracer::tools::Target;
+
+use crate::{StackArgs, TargetArgs};
+
+/// Count a Python or Ruby program's function calls, in the kernel.
+///
+/// A D program (see --dump-script) over the runtime's entry and return
+/// probes: calls per file and function; with -L their inclusive and
+/// exclusive time, with -D a distribution of it, with -S the syscalls
+/// made inside each function. The runtime is found from the probes of
+/// the -c program (through a `#!` script) or the -p process.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+ples:
+trace calls -c 'python3.11 app.py'
+trace calls -L -S -T 10 -p 1234 --duration 10
+trace calls -L --filter 'handle_*' -c 'python3.11 app.py' --json
+trace calls -L -S --file app.py -c 'python3.11 app.py'   (app.py's functions only)
+trace calls -c 'ruby -r/path/to/tracer/d/rb_tracepoint.rb app.rb'
+trace calls --flamegraph calls.svg -c 'python3.11 app.py'
+trace calls -L -S -c 'python3.11 app.py' --dump-script > calls.d
+
+lded and --flamegraph show where time goes by the stack of calls each
+tion ran under, weighted by its exclusive time in ns: the stacks are
+ per thread from the entry and return probes, so no frame is unwound.
+
+hon 3.11 fires function-entry for calls made from Python only while its
+e` probe is enabled: sdtrace enables it, with no program on its sites.
+ fires method-entry and method-return only while a call/return
+ePoint is enabled in the process: load tracer/d/rb_tracepoint.rb (an
+y one) with -r or RUBYOPT. Times are in microseconds; a call still
+ing when tracing stops is not counted with -L.")]
+pub(crate) struct CallsArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The runtime, when it cannot be told from the program.
+    #[arg(long, value_enum)]
+    runtime: Option<tracer::tools::Runtime>,
+    /// Inclusive and exclusive time per function (total and average).
+    #[arg(short = 'L', long)]
+    latency: bool,
+    /// A distribution of each function's inclusive time.
+    #[arg(short = 'D', long)]
+    distribution: bool,
+    /// The syscalls made inside each function (counts and time).
+    #[arg(short = 'S', long)]
+    syscalls: bool,
+    /// Only the N functions called most (with -L: that took longest).
+    #[arg(short = 'T', long, value_name = "N")]
+    top: Option<usize>,
+    /// Only functions whose name matches GLOB (`*` wildcards; Ruby
+    /// names are `Class#method`).
+    #[arg(long, value_name = "GLOB")]
+    filter: Option<String>,
+    /// Only functions of files whose name (without its directory)
+    /// matches GLOB (`app.py`, `*.py`).
+    #[arg(long, value_name = "GLOB")]
+    file: Option<String>,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    stacks: StackArgs,
+    /// Print the D program, then exit.
+    #[arg(long)]
+    dump_script: bool,
+}
+
+/// Follow a Python or Ruby program's calls as they happen.
+///
+/// Each call's entry and return, indented by depth per thread, with the
+/// call's duration at its return; with --syscalls the syscalls made
+/// inside calls, with --sched the time off CPU inside them. Events are
+/// ordered by time across threads and CPUs. --perfetto writes a native
+/// Perfetto trace (a track per thread, calls as nested slices, syscalls
+/// and off-CPU time as slices inside them); --chrome-json the same in
+/// Chrome's Trace Event Format.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+ples:
+trace flow -c 'python3.11 app.py'
+trace flow --syscalls --file app.py -c 'python3.11 app.py'
+trace flow -q --syscalls --sched --perfetto app.pftrace -p 1234 --duration 5
+trace flow --json --filter 'handle_*' -p 1234
+trace flow --syscalls -c 'python3.11 app.py' --dump-script > flow.d
+
+ a --perfetto file at https://ui.perfetto.dev (or with trace_processor).
+ is milliseconds since the first event shown; a return shows how long
+call took. Calls that began before tracing show from their callees on.")]
+pub(crate) struct FlowArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The runtime, when it cannot be told from the program.
+    #[arg(long, value_enum)]
+    runtime: Option<tracer::tools::Runtime>,
+    /// Show the syscalls made inside calls.
+    #[arg(long)]
+    syscalls: bool,
+    /// Show when a thread leaves the CPU inside a call, and for how long.
+    #[arg(long)]
+    sched: bool,
+    /// Only calls of functions whose name matches GLOB (`*` wildcards).
+    #[arg(long, value_name = "GLOB")]
+    filter: Option<String>,
+    /// Only calls of functions of files whose name matches GLOB.
+    #[arg(long, value_name = "GLOB")]
+    file: Option<String>,
+    /// Print NDJSON events instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Write a Perfetto trace (protobuf) to FILE.
+    #[arg(long, value_name = "FILE")]
+    perfetto: Option<PathBuf>,
+    /// Write a Chrome Trace Event Format (JSON) file.
+    #[arg(long, value_name = "FILE")]
+    chrome_json: Option<PathBuf>,
+    /// Print no events (with --perfetto or --chrome-json).
+    #[arg(short, long)]
+    quiet: bool,
+    /// Print the D program, then exit.
+    #[arg(long)]
+    dump_script: bool,
+}
+
+/// The time between two probes: a histogram, with the syscalls and
+/// off-CPU time between them.
+///
+/// START and DONE are PROVIDER:NAME (`postgresql:query-start`) or D
+/// descriptions. An interval starts when START fires and ends when DONE
+/// fires in the same thread, or, with --key, with the same value of
+/// an argument (a request id). --by splits the figures by a value
+/// taken at START. See --dump-script for the D program.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+ples:
+trace latency postgresql:query-start postgresql:query-done -p POSTMASTER_PID --syscalls --sched
+trace latency postgresql:query-start postgresql:query-done -p PID --by 'copyinstr(arg0)'
+trace latency myapp:request-start myapp:request-done --key arg0 -c ./server --duration 30
+trace latency python:function-entry python:function-return -c 'python3.11 app.py' --json
+
+ildren follows the traced processes' descendants, forked before or
+r the start (a server's workers); it is on for the postgresql provider,
+e backends are children of the postmaster given with -p. Intervals still
+ when tracing stops are not counted.")]
+pub(crate) struct LatencyArgs {
+    /// The probe that starts an interval.
+    #[arg(value_name = "START")]
+    start: String,
+    /// The probe that ends it.
+    #[arg(value_name = "DONE")]
+    done: String,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Match START and DONE by this D expression of their arguments
+    /// (`arg0`) instead of by thread.
+    #[arg(long, value_name = "EXPR")]
+    key: Option<String>,
+    /// Split the figures by this D expression, taken at START
+    /// (`copyinstr(arg0)`).
+    #[arg(long, value_name = "EXPR")]
+    by: Option<String>,
+    /// The syscalls made between START and DONE (by thread only).
+    #[arg(long)]
+    syscalls: bool,
+    /// The time off CPU between START and DONE (by thread only).
+    #[arg(long)]
+    sched: bool,
+    /// Follow the traced processes' descendants too.
+    #[arg(long)]
+    children: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Print the D program, then exit.
+    #[arg(long)]
+    dump_script: bool,
+}
+
+/// The runtime a tool traces: the one named, or the one the -c program or
+/// -p processes carry probes of; and whether its probes may be mapped
+/// only later (a wrapper in front of the interpreter), so the tool starts
+/// with -Z.
+fn tool_runtime(
+    named: Option<tracer::tools::Runtime>,
+    dump_script: bool,
+    pids: &[u32],
+    command: &[String],
+) -> anyhow::Result<(tracer::tools::Runtime, bool)> {
+    match named {
+        Some(r) => Ok((r, true)),
+        None if dump_script && pids.is_empty() && command.is_empty() => {
+            anyhow::bail!("name the runtime with --runtime, or the program with -c or -p")
+        }
+        None => {
+            let found = tracer::tools::detect(pids, command).map_err(anyhow::Error::msg)?;
+            if let Some(n) = &found.note {
+                eprintln!("sdtrace: note: {n}");
+            }
+            Ok((found.runtime, found.object.is_none()))
+        }
+    }
+}
+
+/// The end of every tool: with `--dump-script` print its D program
+/// (`program`), else check a target was named (`needs_target`) and run it
+/// with stdout as its output; compile errors and no-matches are rendered
+/// with their exit status (2 and 1), as for `-n`.
+fn finish(
+    dump_script: bool,
+    program: impl FnOnce() -> Result<String, String>,
+    needs_target: bool,
+    run: impl FnOnce(&mut dyn Write) -> Result<(), DError>,
+) -> anyhow::Result<ExitCode> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    if dump_script {
+        out.write_all(program().map_err(anyhow::Error::msg)?.as_bytes())?;
+        out.flush().context("writing output")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if needs_target {
+        anyhow::bail!("name the program to trace with -c COMMAND or -p PID");
+    }
+    match run(&mut out) {
+        Ok(()) => {}
+        Err(e @ (DError::Compile { .. } | DError::NoMatch { .. })) => {
+            eprint!("{e}");
+            return Ok(ExitCode::from(e.exit_status()));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    out.flush().context("writing output")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a tool traces, from its flags.
+fn tool_target(target: &TargetArgs, late: bool) -> Target {
+    Target {
+        pids: target.unique_pids(),
+        command: target.command.clone().map(|c| c.0).unwrap_or_default(),
+        duration: target.duration,
+        allow_zero: target.allow_zero || late,
+    }
+}
+
+/// `sdtrace calls`.
+pub(crate) fn calls(args: CallsArgs) -> anyhow::Result<ExitCode> {
+    let CallsArgs { target, runtime, latency, distribution, syscalls, top, filter, file, json, stacks, dump_script } =
+        args;
+    use tracer::tools::calls;
+    let pids = target.unique_pids();
+    let command = target.command.clone().map(|c| c.0).unwrap_or_default();
+    let options = calls::CallsOptions {
+        latency,
+        distribution,
+        syscalls,
+        top,
+        filter,
+        file,
+        stacks: stacks.folded || stacks.flamegraph.is_some(),
+    };
+    let (runtime, late) = tool_runtime(runtime, dump_script, &pids, &command)?;
+    let run = calls::CallsRun { runtime, options, target: tool_target(&target, late), json, stacks: stacks.output() };
+    let none = pids.is_empty() && command.is_empty();
+    finish(dump_script, || calls::program(runtime, &run.options), none, |out| calls::run(&run, out))
+}
+
+/// `sdtrace flow`.
+pub(crate) fn flow(args: FlowArgs) -> anyhow::Result<ExitCode> {
+    let FlowArgs { target, runtime, syscalls, sched, filter, file, json, perfetto, chrome_json, quiet, dump_script } =
+        args;
+    use tracer::tools::flow;
+    let pids = target.unique_pids();
+    let command = target.command.clone().map(|c| c.0).unwrap_or_default();
+    let options = flow::FlowOptions { syscalls, sched, filter, file };
+    let (runtime, late) = tool_runtime(runtime, dump_script, &pids, &command)?;
+    let run =
+        flow::FlowRun { runtime, options, target: tool_target(&target, late), json, perfetto, chrome_json, quiet };
+    let none = pids.is_empty() && command.is_empty();
+    finish(dump_script, || flow::program(runtime, &run.options), none, |out| flow::run(&run, out))
+}
+
+/// `sdtrace latency`.
+pub(crate) fn latency(args: LatencyArgs) -> anyhow::Result<ExitCode> {
+    let LatencyArgs { start, done, target, key, by, syscalls, sched, children, json, dump_script } = args;
+    use tracer::tools::{self, latency};
+    let pids = target.unique_pids();
+    let command = target.command.clone().map(|c| c.0).unwrap_or_default();
+    let provider = start.split(':').next().unwrap_or_default().to_string();
+    let mut options = latency::LatencyOptions { start, done, key, by, syscalls, sched, children: None };
+    if (children || provider == "postgresql") && (!pids.is_empty() || !command.is_empty()) {
+        let files = tools::target_objects(&pids, &command).map_err(anyhow::Error::msg)?;
+        let object = tools::object_with_provider(&files, &provider).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--children: no object of the traced {} has `{provider}` probes",
+                if command.is_empty() { "processes" } else { "command" }
+            )
+        })?;
+        let object = std::fs::canonicalize(&object).unwrap_or(object);
+        let within = if command.is_empty() {
+            pids.iter().map(|p| format!("progenyof({p})")).collect::<Vec<_>>().join(" || ")
+        } else {
+            "progenyof($target)".to_string()
+        };
+        options.children = Some((object, within));
+    }
+    let run = latency::LatencyRun { options, target: tool_target(&target, false), json };
+    finish(dump_script, || latency::program(&run.options), false, |out| latency::run(&run, out))
+}
