@@ -293,6 +293,8 @@ Ends on Ctrl-C, SIGTERM, --duration, or when the traced processes exit.")]
     Calls(tools_cli::CallsArgs),
     Flow(tools_cli::FlowArgs),
     Latency(tools_cli::LatencyArgs),
+    Gc(tools_cli::GcArgs),
+    Objnew(tools_cli::ObjnewArgs),
 }
 
 /// How `trace` attaches (hidden option).
@@ -486,6 +488,8 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Calls(args) => tools_cli::calls(args),
         Command::Flow(args) => tools_cli::flow(args),
         Command::Latency(args) => tools_cli::latency(args),
+        Command::Gc(args) => tools_cli::gc(args),
+        Command::Objnew(args) => tools_cli::objnew(args),
         Command::List { paths, pids, all, mut patterns, verbose, json } => {
             // `sdtrace list FILE PATTERN`: a trailing argument that names no
             // file but parses as a pattern is a pattern, as in `tplist`.

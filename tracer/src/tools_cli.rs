@@ -211,6 +211,90 @@ fn tool_runtime(
     }
 }
 
+/// Each garbage collection of a Python or Ruby program, with its duration.
+///
+/// CPython's collections show their generation and the objects found
+/// unreachable (the gc__start and gc__done probes); Ruby's its mark and
+/// sweep phases (Ruby sweeps lazily, in steps). Totals per generation or
+/// phase at the end.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  sdtrace gc -c 'python3.11 app.py'
+  sdtrace gc -p 1234 --duration 30 --json
+  sdtrace gc -c 'ruby app.rb' --dump-script > gc.d")]
+pub(crate) struct GcArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The runtime, when it cannot be told from the program.
+    #[arg(long, value_enum)]
+    runtime: Option<tracer::tools::Runtime>,
+    /// Print one JSON object per collection, and one of totals at the end.
+    #[arg(long)]
+    json: bool,
+    /// Print the D program, then exit.
+    #[arg(long)]
+    dump_script: bool,
+}
+
+/// `sdtrace gc`.
+pub(crate) fn gc(args: GcArgs) -> anyhow::Result<ExitCode> {
+    use tracer::tools::gc;
+    let GcArgs { target, runtime, json, dump_script } = args;
+    let pids = target.unique_pids();
+    let command = target.command.clone().map(|c| c.0).unwrap_or_default();
+    let (runtime, late) = tool_runtime(runtime, dump_script, &pids, &command)?;
+    let run = gc::GcRun { runtime, target: tool_target(&target, late), json };
+    let none = pids.is_empty() && command.is_empty();
+    finish(dump_script, || Ok(gc::program(runtime)), none, |out| gc::run(&run, out))
+}
+
+/// The objects a Ruby program allocates, counted per class in the kernel.
+///
+/// From Ruby's object__create probe, which fires without a TracePoint.
+/// Ruby's probe carries no size, so bytes are not shown; CPython has no
+/// allocation probe.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  sdtrace objnew -c 'ruby app.rb'
+  sdtrace objnew --sites -T 20 -p 1234 --duration 10
+  sdtrace objnew -p 1234 --json")]
+pub(crate) struct ObjnewArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The runtime, when it cannot be told from the program.
+    #[arg(long, value_enum)]
+    runtime: Option<tracer::tools::Runtime>,
+    /// Count per allocating file and line too.
+    #[arg(long)]
+    sites: bool,
+    /// Only the N rows with the most objects.
+    #[arg(short = 'T', long, value_name = "N")]
+    top: Option<usize>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+    /// Print the D program, then exit.
+    #[arg(long)]
+    dump_script: bool,
+}
+
+/// `sdtrace objnew`.
+pub(crate) fn objnew(args: ObjnewArgs) -> anyhow::Result<ExitCode> {
+    use tracer::tools::objnew;
+    let ObjnewArgs { target, runtime, sites, top, json, dump_script } = args;
+    let pids = target.unique_pids();
+    let command = target.command.clone().map(|c| c.0).unwrap_or_default();
+    let (runtime, late) = tool_runtime(runtime, dump_script, &pids, &command)?;
+    if !dump_script {
+        objnew::program(runtime, sites).map_err(anyhow::Error::msg)?;
+    }
+    let run = objnew::ObjnewRun { runtime, target: tool_target(&target, late), sites, top, json };
+    let none = pids.is_empty() && command.is_empty();
+    finish(dump_script, || objnew::program(runtime, sites), none, |out| objnew::run(&run, out))
+}
+
 /// The end of every tool: with `--dump-script` print its D program
 /// (`program`), else check a target was named (`needs_target`) and run it
 /// with stdout as its output; compile errors and no-matches are rendered

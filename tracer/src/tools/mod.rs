@@ -6,7 +6,9 @@
 
 pub mod calls;
 pub mod flow;
+pub mod gc;
 pub mod latency;
+pub mod objnew;
 pub mod timeline;
 
 use std::io::Write;
@@ -62,6 +64,45 @@ fn run_collect(tool: &'static str, text: String, t: &Target) -> Result<Vec<J>, D
     let mut buf = Vec::new();
     run_program(tool, text, t, &mut buf)?;
     Ok(buf.split(|&b| b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_slice(l).ok()).collect())
+}
+
+/// What a tool's program prints as it runs, line by line: each line of
+/// text its printf records hold (the engine's `{"output":…}` objects) goes
+/// to `on_line`; aggregation objects are kept for the end.
+pub(crate) struct OutputLines<F: FnMut(&str) -> std::io::Result<()>> {
+    on_line: F,
+    partial: Vec<u8>,
+    /// Aggregations printed (at exit).
+    pub(crate) aggregations: Vec<J>,
+}
+
+impl<F: FnMut(&str) -> std::io::Result<()>> OutputLines<F> {
+    pub(crate) fn new(on_line: F) -> Self {
+        OutputLines { on_line, partial: Vec::new(), aggregations: Vec::new() }
+    }
+}
+
+impl<F: FnMut(&str) -> std::io::Result<()>> Write for OutputLines<F> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.partial.extend_from_slice(buf);
+        while let Some(at) = self.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=at).collect();
+            let Ok(v) = serde_json::from_slice::<J>(&line) else { continue };
+            match v.get("output").and_then(J::as_str) {
+                Some(text) => {
+                    for l in text.lines() {
+                        (self.on_line)(l)?;
+                    }
+                }
+                None => self.aggregations.push(v),
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The entries of aggregation `@name` among NDJSON objects.
