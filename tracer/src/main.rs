@@ -295,6 +295,7 @@ Ends on Ctrl-C, SIGTERM, --duration, or when the traced processes exit.")]
     Latency(tools_cli::LatencyArgs),
     Gc(tools_cli::GcArgs),
     Objnew(tools_cli::ObjnewArgs),
+    Stat(tools_cli::StatArgs),
 }
 
 /// How `trace` attaches (hidden option).
@@ -490,6 +491,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Latency(args) => tools_cli::latency(args),
         Command::Gc(args) => tools_cli::gc(args),
         Command::Objnew(args) => tools_cli::objnew(args),
+        Command::Stat(args) => tools_cli::stat(args),
         Command::List { paths, pids, all, mut patterns, verbose, json } => {
             // `sdtrace list FILE PATTERN`: a trailing argument that names no
             // file but parses as a pattern is a pattern, as in `tplist`.

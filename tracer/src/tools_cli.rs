@@ -295,6 +295,50 @@ pub(crate) fn objnew(args: ObjnewArgs) -> anyhow::Result<ExitCode> {
     finish(dump_script, || objnew::program(runtime, sites), none, |out| objnew::run(&run, out))
 }
 
+/// What each Python and Ruby process does per second, refreshed.
+///
+/// ustat's columns: calls, garbage collections, objects allocated, files
+/// loaded (imports, requires) and exceptions raised per second, per
+/// process, counted in the kernel. Without -p or -c every process with the
+/// runtimes' probes is watched, those started later included.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  sdtrace stat                      (every Python and Ruby process, every second)
+  sdtrace stat -i 5 3               (three intervals of 5 s)
+  sdtrace stat -p 1234 --runtime ruby --json
+
+Columns a runtime has no probe for stay 0 (CPython has no allocation or
+raise probe). Ruby counts calls only under a call/return TracePoint.")]
+pub(crate) struct StatArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Watch this runtime only (both without it).
+    #[arg(long, value_enum)]
+    runtime: Option<tracer::tools::Runtime>,
+    /// Seconds between tables.
+    #[arg(short = 'i', long, default_value_t = 1, value_name = "SECONDS", value_parser = clap::value_parser!(u32).range(1..=3600))]
+    interval: u32,
+    /// Print this many tables, then stop (for ever without).
+    #[arg(value_name = "COUNT", value_parser = clap::value_parser!(u32).range(1..))]
+    count: Option<u32>,
+    /// Print one JSON object per interval.
+    #[arg(long)]
+    json: bool,
+    /// Print the D program, then exit.
+    #[arg(long)]
+    dump_script: bool,
+}
+
+/// `sdtrace stat`.
+pub(crate) fn stat(args: StatArgs) -> anyhow::Result<ExitCode> {
+    use tracer::tools::{stat, Runtime};
+    let StatArgs { target, runtime, interval, count, json, dump_script } = args;
+    let runtimes = runtime.map_or(vec![Runtime::Python, Runtime::Ruby], |r| vec![r]);
+    let run = stat::StatRun { runtimes, target: tool_target(&target, true), interval, count, json };
+    finish(dump_script, || Ok(stat::program(&run.runtimes, interval, count)), false, |out| stat::run(&run, out))
+}
+
 /// The end of every tool: with `--dump-script` print its D program
 /// (`program`), else check a target was named (`needs_target`) and run it
 /// with stdout as its output; compile errors and no-matches are rendered

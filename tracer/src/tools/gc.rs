@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use super::{run_program, OutputLines, Runtime, Target};
+use super::{run_program, OutputLines, Printed, Runtime, Target};
 use crate::d::run::DError;
 
 /// The D program of `gc`: one tab-separated record per collection or
@@ -111,7 +111,8 @@ pub fn run(cfg: &GcRun, out: &mut dyn Write) -> Result<(), DError> {
         writeln!(out, "{:>12} {:>7}  {:<10} {:>14} {:>10}", "TIME(ms)", "PID", "GC", "DURATION(us)", "COLLECTED")?;
     }
     {
-        let mut lines = OutputLines::new(|l: &str| {
+        let mut lines = OutputLines::new(|p: Printed| {
+            let Printed::Line(l) = p else { return Ok(()) };
             let Some(c) = parse(l) else { return Ok(()) };
             let t = totals.entry(c.what.clone()).or_default();
             t.count += 1;

@@ -9,6 +9,7 @@ pub mod flow;
 pub mod gc;
 pub mod latency;
 pub mod objnew;
+pub mod stat;
 pub mod timeline;
 
 use std::io::Write;
@@ -66,23 +67,30 @@ fn run_collect(tool: &'static str, text: String, t: &Target) -> Result<Vec<J>, D
     Ok(buf.split(|&b| b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_slice(l).ok()).collect())
 }
 
-/// What a tool's program prints as it runs, line by line: each line of
-/// text its printf records hold (the engine's `{"output":…}` objects) goes
-/// to `on_line`; aggregation objects are kept for the end.
-pub(crate) struct OutputLines<F: FnMut(&str) -> std::io::Result<()>> {
-    on_line: F,
-    partial: Vec<u8>,
-    /// Aggregations printed (at exit).
-    pub(crate) aggregations: Vec<J>,
+/// One thing a tool's program printed: a line of the text of its printf
+/// records, or an aggregation (printed by `printa` or at exit).
+pub(crate) enum Printed<'a> {
+    /// A line of text.
+    Line(&'a str),
+    /// An aggregation's NDJSON object.
+    Aggregation(J),
 }
 
-impl<F: FnMut(&str) -> std::io::Result<()>> OutputLines<F> {
-    pub(crate) fn new(on_line: F) -> Self {
-        OutputLines { on_line, partial: Vec::new(), aggregations: Vec::new() }
+/// Reads what a tool's program prints as it runs (the engine's NDJSON:
+/// `{"output":…}` per printf record, an object per aggregation) and gives
+/// each line and aggregation to `on_item` in order.
+pub(crate) struct OutputLines<F: FnMut(Printed) -> std::io::Result<()>> {
+    on_item: F,
+    partial: Vec<u8>,
+}
+
+impl<F: FnMut(Printed) -> std::io::Result<()>> OutputLines<F> {
+    pub(crate) fn new(on_item: F) -> Self {
+        OutputLines { on_item, partial: Vec::new() }
     }
 }
 
-impl<F: FnMut(&str) -> std::io::Result<()>> Write for OutputLines<F> {
+impl<F: FnMut(Printed) -> std::io::Result<()>> Write for OutputLines<F> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.partial.extend_from_slice(buf);
         while let Some(at) = self.partial.iter().position(|&b| b == b'\n') {
@@ -91,10 +99,10 @@ impl<F: FnMut(&str) -> std::io::Result<()>> Write for OutputLines<F> {
             match v.get("output").and_then(J::as_str) {
                 Some(text) => {
                     for l in text.lines() {
-                        (self.on_line)(l)?;
+                        (self.on_item)(Printed::Line(l))?;
                     }
                 }
-                None => self.aggregations.push(v),
+                None => (self.on_item)(Printed::Aggregation(v))?,
             }
         }
         Ok(buf.len())
