@@ -271,3 +271,69 @@ fn python_call_stacks_fold_as_the_source_nests_them() {
     let svg_text = std::fs::read_to_string(&svg).unwrap();
     assert!(svg_text.starts_with("<?xml") && svg_text.contains("handle_request (app_s.py)"), "{}", &svg_text[..200]);
 }
+
+/// A pyenv layout of the test's own: `shims/NAME` execs
+/// `libexec/pyenv exec NAME`, and `pyenv which NAME` answers `target`.
+fn fake_pyenv(tag: &str, target: &str) -> PathBuf {
+    let root = std::env::temp_dir().join(format!("sdtrace-pyenv-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(root.join("libexec")).unwrap();
+    std::fs::create_dir_all(root.join("shims")).unwrap();
+    let pyenv = root.join("libexec/pyenv");
+    std::fs::write(&pyenv, format!("#!/bin/sh\n[ \"$1\" = which ] && {{ echo {target}; exit 0; }}\n[ \"$1\" = exec ] && {{ shift 2; exec {target} \"$@\"; }}\nexit 1\n")).unwrap();
+    let shim = root.join("shims/python3.11");
+    std::fs::write(
+        &shim,
+        format!(
+            "#!/usr/bin/env bash\nset -e\nprogram=\"${{0##*/}}\"\nexec \"{}\" exec \"$program\" \"$@\"\n",
+            pyenv.display()
+        ),
+    )
+    .unwrap();
+    for f in [&pyenv, &shim] {
+        std::fs::set_permissions(f, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    shim
+}
+
+#[test]
+fn a_pyenv_shim_runs_the_interpreter_it_names_and_says_which() {
+    if !can_attach() {
+        return;
+    }
+    let Some(python) = system_file(PYTHON) else { return };
+    let shim = fake_pyenv("probes", &python.display().to_string());
+    let app = scratch("app_shim.py", APP);
+    let out = Command::new(sdtrace_bin())
+        .args(["calls", "--json", "-c"])
+        .arg(format!("{} {}", shim.display(), app.display()))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains(&format!("is a pyenv shim: running the interpreter it names, {PYTHON}")), "{err}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: J = serde_json::from_str(stdout.lines().rev().find(|l| l.starts_with('{')).unwrap()).unwrap();
+    assert_eq!(counts(&report, "app_shim.py").get("leaf"), Some(&300), "{report}");
+}
+
+#[test]
+fn a_pyenv_interpreter_without_probes_is_named_as_such() {
+    let shim = fake_pyenv("none", "/bin/true");
+    let out =
+        Command::new(sdtrace_bin()).args(["calls", "-c"]).arg(format!("{} app.py", shim.display())).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("pyenv shim for /bin/true, which was built without Python's USDT probes"), "{err}");
+}
+
+#[test]
+fn every_tools_help_shows_examples_of_itself() {
+    for tool in ["calls", "flow", "latency", "gc", "objnew", "stat"] {
+        let out = Command::new(sdtrace_bin()).args([tool, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        let examples: Vec<&str> =
+            help.lines().skip_while(|l| *l != "Examples:").skip(1).take_while(|l| !l.is_empty()).collect();
+        assert!(!examples.is_empty(), "{tool}: no examples in\n{help}");
+        assert!(examples.iter().all(|l| l.starts_with(&format!("  sdtrace {tool}"))), "{tool}:\n{help}");
+    }
+}

@@ -21,25 +21,25 @@ use crate::{StackArgs, TargetArgs};
 /// the -c program (through a `#!` script) or the -p process.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
-ples:
-trace calls -c 'python3.11 app.py'
-trace calls -L -S -T 10 -p 1234 --duration 10
-trace calls -L --filter 'handle_*' -c 'python3.11 app.py' --json
-trace calls -L -S --file app.py -c 'python3.11 app.py'   (app.py's functions only)
-trace calls -c 'ruby -r/path/to/tracer/d/rb_tracepoint.rb app.rb'
-trace calls --flamegraph calls.svg -c 'python3.11 app.py'
-trace calls -L -S -c 'python3.11 app.py' --dump-script > calls.d
+Examples:
+  sdtrace calls -c 'python3.11 app.py'
+  sdtrace calls -L -S -T 10 -p 1234 --duration 10
+  sdtrace calls -L --filter 'handle_*' -c 'python3.11 app.py' --json
+  sdtrace calls -L -S --file app.py -c 'python3.11 app.py'   (app.py's functions only)
+  sdtrace calls -c 'ruby -r/path/to/tracer/d/rb_tracepoint.rb app.rb'
+  sdtrace calls --flamegraph calls.svg -c 'python3.11 app.py'
+  sdtrace calls -L -S -c 'python3.11 app.py' --dump-script > calls.d
 
-lded and --flamegraph show where time goes by the stack of calls each
-tion ran under, weighted by its exclusive time in ns: the stacks are
- per thread from the entry and return probes, so no frame is unwound.
+--folded and --flamegraph show where time goes by the stack of calls each
+function ran under, weighted by its exclusive time in ns: the stacks are
+kept per thread from the entry and return probes, so no frame is unwound.
 
-hon 3.11 fires function-entry for calls made from Python only while its
-e` probe is enabled: sdtrace enables it, with no program on its sites.
- fires method-entry and method-return only while a call/return
-ePoint is enabled in the process: load tracer/d/rb_tracepoint.rb (an
-y one) with -r or RUBYOPT. Times are in microseconds; a call still
-ing when tracing stops is not counted with -L.")]
+CPython 3.11 fires function-entry for calls made from Python only while its
+`line` probe is enabled: sdtrace enables it, with no program on its sites.
+Ruby fires method-entry and method-return only while a call/return
+TracePoint is enabled in the process: load tracer/d/rb_tracepoint.rb (an
+empty one) with -r or RUBYOPT. Times are in microseconds; a call still
+running when tracing stops is not counted with -L.")]
 pub(crate) struct CallsArgs {
     #[command(flatten)]
     target: TargetArgs,
@@ -87,16 +87,16 @@ pub(crate) struct CallsArgs {
 /// Chrome's Trace Event Format.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
-ples:
-trace flow -c 'python3.11 app.py'
-trace flow --syscalls --file app.py -c 'python3.11 app.py'
-trace flow -q --syscalls --sched --perfetto app.pftrace -p 1234 --duration 5
-trace flow --json --filter 'handle_*' -p 1234
-trace flow --syscalls -c 'python3.11 app.py' --dump-script > flow.d
+Examples:
+  sdtrace flow -c 'python3.11 app.py'
+  sdtrace flow --syscalls --file app.py -c 'python3.11 app.py'
+  sdtrace flow -q --syscalls --sched --perfetto app.pftrace -p 1234 --duration 5
+  sdtrace flow --json --filter 'handle_*' -p 1234
+  sdtrace flow --syscalls -c 'python3.11 app.py' --dump-script > flow.d
 
- a --perfetto file at https://ui.perfetto.dev (or with trace_processor).
- is milliseconds since the first event shown; a return shows how long
-call took. Calls that began before tracing show from their callees on.")]
+Open a --perfetto file at https://ui.perfetto.dev (or with trace_processor).
+TIME is milliseconds since the first event shown; a return shows how long
+the call took. Calls that began before tracing show from their callees on.")]
 pub(crate) struct FlowArgs {
     #[command(flatten)]
     target: TargetArgs,
@@ -142,16 +142,16 @@ pub(crate) struct FlowArgs {
 /// taken at START. See --dump-script for the D program.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
-ples:
-trace latency postgresql:query-start postgresql:query-done -p POSTMASTER_PID --syscalls --sched
-trace latency postgresql:query-start postgresql:query-done -p PID --by 'copyinstr(arg0)'
-trace latency myapp:request-start myapp:request-done --key arg0 -c ./server --duration 30
-trace latency python:function-entry python:function-return -c 'python3.11 app.py' --json
+Examples:
+  sdtrace latency postgresql:query-start postgresql:query-done -p POSTMASTER_PID --syscalls --sched
+  sdtrace latency postgresql:query-start postgresql:query-done -p PID --by 'copyinstr(arg0)'
+  sdtrace latency myapp:request-start myapp:request-done --key arg0 -c ./server --duration 30
+  sdtrace latency python:function-entry python:function-return -c 'python3.11 app.py' --json
 
-ildren follows the traced processes' descendants, forked before or
-r the start (a server's workers); it is on for the postgresql provider,
-e backends are children of the postmaster given with -p. Intervals still
- when tracing stops are not counted.")]
+--children follows the traced processes' descendants, forked before or
+after the start (a server's workers); it is on for the postgresql provider,
+whose backends are children of the postmaster given with -p. Intervals still
+open when tracing stops are not counted.")]
 pub(crate) struct LatencyArgs {
     /// The probe that starts an interval.
     #[arg(value_name = "START")]
@@ -193,20 +193,27 @@ pub(crate) struct LatencyArgs {
 fn tool_runtime(
     named: Option<tracer::tools::Runtime>,
     dump_script: bool,
-    pids: &[u32],
-    command: &[String],
-) -> anyhow::Result<(tracer::tools::Runtime, bool)> {
+    args: &TargetArgs,
+) -> anyhow::Result<(tracer::tools::Runtime, Target)> {
+    let mut target = tool_target(args, false);
     match named {
-        Some(r) => Ok((r, true)),
-        None if dump_script && pids.is_empty() && command.is_empty() => {
+        Some(r) => {
+            target.allow_zero = true;
+            Ok((r, target))
+        }
+        None if dump_script && target.pids.is_empty() && target.command.is_empty() => {
             anyhow::bail!("name the runtime with --runtime, or the program with -c or -p")
         }
         None => {
-            let found = tracer::tools::detect(pids, command).map_err(anyhow::Error::msg)?;
+            let found = tracer::tools::detect(&target.pids, &target.command).map_err(anyhow::Error::msg)?;
             if let Some(n) = &found.note {
                 eprintln!("sdtrace: note: {n}");
             }
-            Ok((found.runtime, found.object.is_none()))
+            target.allow_zero |= found.object.is_none();
+            if let Some(c) = found.command {
+                target.command = c;
+            }
+            Ok((found.runtime, target))
         }
     }
 }
@@ -241,11 +248,9 @@ pub(crate) struct GcArgs {
 pub(crate) fn gc(args: GcArgs) -> anyhow::Result<ExitCode> {
     use tracer::tools::gc;
     let GcArgs { target, runtime, json, dump_script } = args;
-    let pids = target.unique_pids();
-    let command = target.command.clone().map(|c| c.0).unwrap_or_default();
-    let (runtime, late) = tool_runtime(runtime, dump_script, &pids, &command)?;
-    let run = gc::GcRun { runtime, target: tool_target(&target, late), json };
-    let none = pids.is_empty() && command.is_empty();
+    let (runtime, target) = tool_runtime(runtime, dump_script, &target)?;
+    let none = target.pids.is_empty() && target.command.is_empty();
+    let run = gc::GcRun { runtime, target, json };
     finish(dump_script, || Ok(gc::program(runtime)), none, |out| gc::run(&run, out))
 }
 
@@ -284,14 +289,12 @@ pub(crate) struct ObjnewArgs {
 pub(crate) fn objnew(args: ObjnewArgs) -> anyhow::Result<ExitCode> {
     use tracer::tools::objnew;
     let ObjnewArgs { target, runtime, sites, top, json, dump_script } = args;
-    let pids = target.unique_pids();
-    let command = target.command.clone().map(|c| c.0).unwrap_or_default();
-    let (runtime, late) = tool_runtime(runtime, dump_script, &pids, &command)?;
+    let (runtime, target) = tool_runtime(runtime, dump_script, &target)?;
+    let none = target.pids.is_empty() && target.command.is_empty();
     if !dump_script {
         objnew::program(runtime, sites).map_err(anyhow::Error::msg)?;
     }
-    let run = objnew::ObjnewRun { runtime, target: tool_target(&target, late), sites, top, json };
-    let none = pids.is_empty() && command.is_empty();
+    let run = objnew::ObjnewRun { runtime, target, sites, top, json };
     finish(dump_script, || objnew::program(runtime, sites), none, |out| objnew::run(&run, out))
 }
 
@@ -386,8 +389,6 @@ pub(crate) fn calls(args: CallsArgs) -> anyhow::Result<ExitCode> {
     let CallsArgs { target, runtime, latency, distribution, syscalls, top, filter, file, json, stacks, dump_script } =
         args;
     use tracer::tools::calls;
-    let pids = target.unique_pids();
-    let command = target.command.clone().map(|c| c.0).unwrap_or_default();
     let options = calls::CallsOptions {
         latency,
         distribution,
@@ -397,9 +398,9 @@ pub(crate) fn calls(args: CallsArgs) -> anyhow::Result<ExitCode> {
         file,
         stacks: stacks.folded || stacks.flamegraph.is_some(),
     };
-    let (runtime, late) = tool_runtime(runtime, dump_script, &pids, &command)?;
-    let run = calls::CallsRun { runtime, options, target: tool_target(&target, late), json, stacks: stacks.output() };
-    let none = pids.is_empty() && command.is_empty();
+    let (runtime, target) = tool_runtime(runtime, dump_script, &target)?;
+    let none = target.pids.is_empty() && target.command.is_empty();
+    let run = calls::CallsRun { runtime, options, target, json, stacks: stacks.output() };
     finish(dump_script, || calls::program(runtime, &run.options), none, |out| calls::run(&run, out))
 }
 
@@ -408,13 +409,10 @@ pub(crate) fn flow(args: FlowArgs) -> anyhow::Result<ExitCode> {
     let FlowArgs { target, runtime, syscalls, sched, filter, file, json, perfetto, chrome_json, quiet, dump_script } =
         args;
     use tracer::tools::flow;
-    let pids = target.unique_pids();
-    let command = target.command.clone().map(|c| c.0).unwrap_or_default();
     let options = flow::FlowOptions { syscalls, sched, filter, file };
-    let (runtime, late) = tool_runtime(runtime, dump_script, &pids, &command)?;
-    let run =
-        flow::FlowRun { runtime, options, target: tool_target(&target, late), json, perfetto, chrome_json, quiet };
-    let none = pids.is_empty() && command.is_empty();
+    let (runtime, target) = tool_runtime(runtime, dump_script, &target)?;
+    let none = target.pids.is_empty() && target.command.is_empty();
+    let run = flow::FlowRun { runtime, options, target, json, perfetto, chrome_json, quiet };
     finish(dump_script, || flow::program(runtime, &run.options), none, |out| flow::run(&run, out))
 }
 

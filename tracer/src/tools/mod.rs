@@ -207,6 +207,46 @@ pub struct Detected {
     /// Something to tell the user (a script in front of the interpreter,
     /// probes not found yet).
     pub note: Option<String>,
+    /// The command to run instead of the one given: the interpreter a
+    /// pyenv shim names, run directly, so that its probes are attached
+    /// before it starts.
+    pub command: Option<Vec<String>>,
+}
+
+/// The interpreter the pyenv shim `shim` runs for `name`: the shim execs
+/// `…/libexec/pyenv exec NAME`, and `pyenv which NAME` says what that
+/// runs (by the same `PYENV_VERSION` and `.python-version` files).
+fn pyenv_interpreter(shim: &Path, name: &str) -> Option<PathBuf> {
+    use std::io::Read;
+    let mut text = String::new();
+    std::fs::File::open(shim).ok()?.take(64 << 10).read_to_string(&mut text).ok()?;
+    let pyenv = text.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("exec \"")?;
+        let (path, after) = rest.split_once('"')?;
+        (path.ends_with("/pyenv") && after.trim_start().starts_with("exec")).then(|| PathBuf::from(path))
+    })?;
+    let out =
+        std::process::Command::new(pyenv).args(["which", name]).stderr(std::process::Stdio::null()).output().ok()?;
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    (out.status.success() && path.is_absolute() && path.is_file()).then_some(path)
+}
+
+/// System interpreters of `runtime` that have its probes, to suggest.
+fn interpreters_with_probes(runtime: Runtime) -> Vec<PathBuf> {
+    let names: &[&str] = match runtime {
+        Runtime::Python => &["/usr/bin/python3.11", "/usr/bin/python3"],
+        Runtime::Ruby => &["/usr/bin/ruby3.1", "/usr/bin/ruby"],
+    };
+    names
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| {
+            let mut files = vec![p.clone()];
+            files.extend(target::needed_libraries(p));
+            providers_in(&files).is_some_and(|(r, _)| r == runtime)
+        })
+        .take(1)
+        .collect()
 }
 
 /// The runtime providers in `paths`, with the file that has each.
@@ -227,19 +267,49 @@ fn providers_in(paths: &[PathBuf]) -> Option<(Runtime, PathBuf)> {
 pub fn detect(pids: &[u32], argv: &[String]) -> Result<Detected, String> {
     if let Some(program) = argv.first() {
         let exe = target::command_program(program)?;
+        let named = Runtime::from_program_name(Path::new(program)).or_else(|| Runtime::from_program_name(&exe));
+        let shim = Path::new(program).file_name().and_then(|n| n.to_str()).and_then(|n| pyenv_interpreter(&exe, n));
+        if let Some(real) = shim {
+            let mut files = vec![real.clone()];
+            files.extend(target::needed_libraries(&real));
+            let Some((runtime, object)) = providers_in(&files) else {
+                let runtime = named.unwrap_or(Runtime::Python);
+                let instead = interpreters_with_probes(runtime)
+                    .first()
+                    .map(|p| format!("; {} has them", p.display()))
+                    .unwrap_or_default();
+                return Err(format!(
+                    "`{program}` is a pyenv shim for {}, which was built without {}'s USDT probes (configure \
+                     --with-dtrace): its calls cannot be traced{instead}",
+                    real.display(),
+                    runtime.name()
+                ));
+            };
+            let mut command = argv.to_vec();
+            command[0] = real.to_string_lossy().into_owned();
+            return Ok(Detected {
+                runtime,
+                object: Some(object),
+                note: Some(format!(
+                    "`{program}` is a pyenv shim: running the interpreter it names, {}",
+                    real.display()
+                )),
+                command: Some(command),
+            });
+        }
         let image = target::executed_image(&exe);
         let mut files = vec![image.clone()];
         files.extend(target::needed_libraries(&image));
         if let Some((runtime, object)) = providers_in(&files) {
             let note = (image != exe)
                 .then(|| format!("`{program}` is a script ({}); it runs {}", exe.display(), image.display()));
-            return Ok(Detected { runtime, object: Some(object), note });
+            return Ok(Detected { runtime, object: Some(object), note, command: None });
         }
-        let named = Runtime::from_program_name(Path::new(program)).or_else(|| Runtime::from_program_name(&exe));
         return match named {
             Some(runtime) => Ok(Detected {
                 runtime,
                 object: None,
+                command: None,
                 note: Some(format!(
                     "{} has no {} probes: if `{program}` is a wrapper (a pyenv shim, a virtualenv's link), the \
                      interpreter it starts is traced when it maps them; an interpreter built without probes \
@@ -279,7 +349,7 @@ pub fn detect(pids: &[u32], argv: &[String]) -> Result<Detected, String> {
         }
     }
     let (runtime, object) = found.ok_or("name a process to trace with -p PID or a command with -c")?;
-    Ok(Detected { runtime, object: Some(object), note: None })
+    Ok(Detected { runtime, object: Some(object), note: None, command: None })
 }
 
 /// The ELF objects of the processes `pids` (what they map) or of the
