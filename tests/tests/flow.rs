@@ -206,3 +206,40 @@ fn flow_files_that_cannot_be_written_are_said_before_tracing() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("/nonexistent-dir/t.pftrace"), "{err}");
 }
+
+#[test]
+fn trace_perfetto_writes_each_event_as_an_instant_with_its_arguments() {
+    if !can_attach() {
+        return;
+    }
+    let Some(python) = system_file(PYTHON) else { return };
+    let Some(venv) = test_venv_python() else { return };
+    let dir = std::env::temp_dir().join(format!("sdtrace-trace-pf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let app = dir.join("gc_events.py");
+    std::fs::write(&app, "import gc\ngc.disable()\nfor gen in (0, 1, 2):\n    print('collected', gc.collect(gen))\n")
+        .unwrap();
+    let pf = dir.join("gc.pftrace");
+    let out = Command::new(sdtrace_bin())
+        .args(["trace", "python:gc__done", "--perfetto"])
+        .arg(&pf)
+        .arg("-c")
+        .arg(format!("{} {}", python.display(), app.display()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let asked: Vec<String> = stdout.lines().filter_map(|l| l.strip_prefix("collected ")).map(str::to_string).collect();
+    assert_eq!(asked.len(), 3, "{stdout}");
+    let check = "import sys\n\
+        from perfetto.protos.perfetto.trace.perfetto_trace_pb2 import Trace, TrackEvent\n\
+        t = Trace()\nt.ParseFromString(open(sys.argv[1], 'rb').read())\n\
+        for p in t.packet:\n    e = p.track_event\n\
+        \x20   if p.HasField('track_event') and e.type == TrackEvent.TYPE_INSTANT and e.name == 'python:gc__done':\n\
+        \x20       print(' '.join(str(a.int_value) for a in e.debug_annotations if a.name == 'collected'))\n";
+    let decoded = Command::new(venv).args(["-c", check]).arg(&pf).output().unwrap();
+    assert!(decoded.status.success(), "{}", String::from_utf8_lossy(&decoded.stderr));
+    let seen: Vec<String> = String::from_utf8_lossy(&decoded.stdout).lines().map(str::to_string).collect();
+    // Interpreter start and exit collect too; the program's three are in a row.
+    assert!(seen.windows(3).any(|w| w == asked.as_slice()), "asked {asked:?}, the trace has {seen:?}");
+}

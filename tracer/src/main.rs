@@ -247,6 +247,7 @@ Examples:
   sdtrace trace '/usr/bin/python3.11:python:gc*' --duration 10
   sdtrace trace 'ruby:method-entry' -- ruby -e 'puts 1'
   sdtrace trace -Z 'myapp:*' -p 1234        (a provider the process loads later)
+  sdtrace trace 'python:gc*' -p 1234 --perfetto gc.pftrace   (a timeline of the events)
   sdtrace trace 'python:function__return' -c 'python3.11 app.py' --dump-script > calls.d
                                             (the same as a D program, to edit and run with -s)
 
@@ -281,6 +282,11 @@ Ends on Ctrl-C, SIGTERM, --duration, or when the traced processes exit.")]
         /// Do not print the summary line at exit.
         #[arg(short, long)]
         quiet: bool,
+        /// Write the events to FILE as a Perfetto trace: each an instant
+        /// on its thread's track, its arguments as debug annotations
+        /// (stdout then gets the events only with --json).
+        #[arg(long, value_name = "FILE")]
+        perfetto: Option<PathBuf>,
         /// Print the D program that prints these events (run it with
         /// `sdtrace -s FILE` and the same -c or -p), then exit.
         #[arg(long)]
@@ -429,6 +435,7 @@ fn run() -> anyhow::Result<ExitCode> {
             bufsize,
             switchrate,
             quiet,
+            perfetto,
             dump_script,
             uprobe_method,
         } => {
@@ -467,6 +474,7 @@ fn run() -> anyhow::Result<ExitCode> {
                     UprobeMethod::PerfEvent => Method::PerfEvent,
                 }),
                 allow_zero,
+                perfetto,
             };
             let stdout = io::stdout();
             let mut out = io::BufWriter::new(stdout.lock());

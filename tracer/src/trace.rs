@@ -43,6 +43,9 @@ pub struct TraceConfig {
     pub allow_zero: bool,
     /// No summary line at exit.
     pub quiet: bool,
+    /// `--perfetto FILE`: every event an instant on its thread's track,
+    /// its arguments as debug annotations.
+    pub perfetto: Option<PathBuf>,
 }
 
 impl Default for TraceConfig {
@@ -59,6 +62,7 @@ impl Default for TraceConfig {
             method: None,
             allow_zero: false,
             quiet: false,
+            perfetto: None,
         }
     }
 }
@@ -206,6 +210,73 @@ fn comment_safe(text: &str) -> String {
 
 /// Run a trace, printing events to `out`.
 pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<(), TraceError> {
+    let Some(path) = &cfg.perfetto else { return run_to(cfg, out) };
+    // The events are read as NDJSON, made instants of a timeline, and
+    // passed on only when NDJSON was asked for.
+    let mut file = std::fs::File::create(path).map_err(|e| TraceError::Usage(format!("{}: {e}", path.display())))?;
+    let mut as_json = cfg.clone();
+    as_json.json = true;
+    let mut events = Instants {
+        out,
+        pass: cfg.json,
+        timeline: crate::tools::timeline::Timeline::new(crate::tools::flow::TIMELINE_LIMIT),
+        partial: Vec::new(),
+    };
+    run_to(&as_json, &mut events)?;
+    let t = events.timeline;
+    if t.dropped > 0 {
+        eprintln!(
+            "sdtrace: the timeline keeps {} events: {} later ones left out",
+            crate::tools::flow::TIMELINE_LIMIT,
+            t.dropped
+        );
+    }
+    file.write_all(&t.to_perfetto()).map_err(TraceError::Output)?;
+    eprintln!("sdtrace: wrote {} (Perfetto trace): open it at https://ui.perfetto.dev", path.display());
+    Ok(())
+}
+
+/// Events on their way to a Perfetto timeline: each NDJSON event line
+/// becomes an instant named `provider:probe` on its thread's track.
+struct Instants<'o> {
+    out: &'o mut dyn Write,
+    /// Write the lines on to `out` too.
+    pass: bool,
+    timeline: crate::tools::timeline::Timeline,
+    partial: Vec<u8>,
+}
+
+impl Write for Instants<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use crate::tools::timeline::Arg;
+        self.partial.extend_from_slice(buf);
+        while let Some(at) = self.partial.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=at).collect();
+            if self.pass {
+                self.out.write_all(&line)?;
+            }
+            let Ok(e) = serde_json::from_slice::<serde_json::Value>(&line) else { continue };
+            let (Some(ts), Some(pid), Some(tid)) = (e["time_ns"].as_u64(), e["pid"].as_u64(), e["tid"].as_u64()) else {
+                continue;
+            };
+            let name = format!("{}:{}", e["provider"].as_str().unwrap_or(""), e["probe"].as_str().unwrap_or(""));
+            let args = e["args"]
+                .as_object()
+                .map(|a| a.iter().map(|(k, v)| (k.clone(), Arg::from_json(v))).collect())
+                .unwrap_or_default();
+            let comm = e["comm"].as_str().unwrap_or("");
+            self.timeline.instant(ts, (pid as u32, tid as u32, comm), name, "usdt", args);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Run a trace, printing events to `out`.
+fn run_to(cfg: &TraceConfig, out: &mut dyn Write) -> Result<(), TraceError> {
     let text = program(cfg)?;
     let d = DConfig {
         source: Source::new("<sdtrace trace>", text),

@@ -24,14 +24,47 @@ use protobuf::Message;
 pub enum Arg {
     /// An integer.
     Int(i64),
+    /// An unsigned integer above `i64::MAX`.
+    UInt(u64),
+    /// A floating-point number.
+    Float(f64),
+    /// A truth value.
+    Bool(bool),
     /// A string.
     Str(String),
+}
+
+impl Arg {
+    /// A JSON value as an argument (objects and arrays as their text).
+    pub fn from_json(v: &serde_json::Value) -> Arg {
+        match v {
+            serde_json::Value::Bool(b) => Arg::Bool(*b),
+            serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+                (Some(i), _) => Arg::Int(i),
+                (None, Some(u)) => Arg::UInt(u),
+                _ => Arg::Float(n.as_f64().unwrap_or(0.0)),
+            },
+            serde_json::Value::String(s) => Arg::Str(s.clone()),
+            other => Arg::Str(other.to_string()),
+        }
+    }
+
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Arg::Int(i) => (*i).into(),
+            Arg::UInt(u) => (*u).into(),
+            Arg::Float(f) => (*f).into(),
+            Arg::Bool(b) => (*b).into(),
+            Arg::Str(s) => s.as_str().into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 enum Kind {
     Begin { name: String, category: &'static str },
     End,
+    Instant { name: String, category: &'static str },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +130,24 @@ impl Timeline {
             return;
         }
         self.events.push(Event { ts, tid, kind: Kind::Begin { name, category }, args });
+    }
+
+    /// A point event (a probe that fired) on thread `tid` of process `pid`.
+    pub fn instant(
+        &mut self,
+        ts: u64,
+        (pid, tid, comm): (u32, u32, &str),
+        name: String,
+        category: &'static str,
+        args: Vec<(String, Arg)>,
+    ) {
+        self.last = self.last.max(ts);
+        self.thread(pid, tid, comm);
+        if self.events.len() >= self.limit {
+            self.dropped += 1;
+            return;
+        }
+        self.events.push(Event { ts, tid, kind: Kind::Instant { name, category }, args });
     }
 
     /// Close the innermost slice of thread `tid` when it is of `category`
@@ -182,12 +233,20 @@ impl Timeline {
                     ev.categories.push(category.to_string());
                 }
                 Kind::End => ev.set_type(Type::TYPE_SLICE_END),
+                Kind::Instant { name, category } => {
+                    ev.set_type(Type::TYPE_INSTANT);
+                    ev.set_name(name.clone());
+                    ev.categories.push(category.to_string());
+                }
             }
             for (name, value) in &e.args {
                 let mut a = DebugAnnotation::new();
                 a.set_name(name.clone());
                 match value {
                     Arg::Int(i) => a.set_int_value(*i),
+                    Arg::UInt(u) => a.set_uint_value(*u),
+                    Arg::Float(f) => a.set_double_value(*f),
+                    Arg::Bool(b) => a.set_bool_value(*b),
                     Arg::Str(s) => a.set_string_value(s.clone()),
                 }
                 ev.debug_annotations.push(a);
@@ -214,25 +273,16 @@ impl Timeline {
         }
         for e in &self.events {
             let pid = self.threads.get(&e.tid).map_or(0, |t| t.pid);
-            let args: Map<String, Value> = e
-                .args
-                .iter()
-                .map(|(k, v)| {
-                    (
-                        k.clone(),
-                        match v {
-                            Arg::Int(i) => json!(i),
-                            Arg::Str(s) => json!(s),
-                        },
-                    )
-                })
-                .collect();
+            let args: Map<String, Value> = e.args.iter().map(|(k, v)| (k.clone(), v.json())).collect();
             let ts = e.ts as f64 / 1000.0;
             out.push(match &e.kind {
                 Kind::Begin { name, category } => {
                     json!({"ph": "B", "name": name, "cat": category, "ts": ts, "pid": pid, "tid": e.tid, "args": args})
                 }
                 Kind::End => json!({"ph": "E", "ts": ts, "pid": pid, "tid": e.tid, "args": args}),
+                Kind::Instant { name, category } => {
+                    json!({"ph": "i", "s": "t", "name": name, "cat": category, "ts": ts, "pid": pid, "tid": e.tid, "args": args})
+                }
             });
         }
         let doc = json!({ "traceEvents": out, "displayTimeUnit": "ns" });
