@@ -102,6 +102,8 @@
 
 pub mod dynamic;
 mod private;
+#[cfg(feature = "tracing")]
+pub mod tracing;
 
 pub use provider_macros::{dtrace_provider, provider};
 /// Argument types in sdtrace's vocabulary (run-time providers declare with them).

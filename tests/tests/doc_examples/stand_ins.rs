@@ -1,5 +1,7 @@
 //! What the test uses for what only the doc's reader has (`app.py`,
 //! `-p 1234`, `./prog`, `/path/to/rust_fixture`).
+//! `-p PID` is a service instrumented with `tracing` through sdtrace's
+//! layer (its provider `myservice`), waiting on its stdin.
 
 use std::process::{Child, Command, Stdio};
 
@@ -112,8 +114,22 @@ pub(super) fn command_of(args: &[String]) -> &str {
 pub(super) struct StandInProcess(Child);
 
 impl StandInProcess {
+    /// The service of examples/tracing_service.rs with its provider
+    /// named `myservice`, as the README's example of the tracing layer
+    /// names it, warmed up (its span probes are declared) and waiting.
     pub(super) fn start() -> Self {
-        let child = Command::new("sleep").arg("600").stdin(Stdio::null()).spawn().expect("start sleep");
+        use std::io::BufRead;
+        let mut child = Command::new(tests::example_bin("tracing_service"))
+            .env("SVC_PROVIDER", "myservice")
+            .arg("/index=1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the stand-in service");
+        let mut line = String::new();
+        let out = child.stdout.as_mut().expect("piped");
+        std::io::BufReader::new(out).read_line(&mut line).expect("the service says it is ready");
+        assert!(line.starts_with("ready "), "{line}");
         StandInProcess(child)
     }
 

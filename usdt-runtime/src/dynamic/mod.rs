@@ -471,7 +471,9 @@ impl Provider {
     }
 }
 
-/// One loaded probe.
+/// One loaded probe. Clones are handles to the same probe (the object it
+/// lives in is never unloaded).
+#[derive(Clone)]
 pub struct Probe {
     meta: ProbeMetadataBuf,
     function: usize,
