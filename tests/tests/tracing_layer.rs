@@ -163,3 +163,52 @@ fn bpftrace_reads_the_generic_probes() {
     let total: u64 = sent(&said).iter().map(|s| s.1).sum();
     assert!(rest.contains(&format!("@[handle_request]: {total}")), "bpftrace printed:\n{rest}");
 }
+
+#[test]
+fn latency_of_a_span_by_route_counts_what_the_service_served() {
+    if !can_attach() {
+        return;
+    }
+    let (mut svc, mut stdin, mut svc_out) = start();
+    let pid = svc.id().to_string();
+    let mut t = Command::new(sdtrace_bin())
+        .args(["latency", "svc:handle_request", "--by", "args->route", "--syscalls", "--json", "-p", &pid])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(t.stderr.take().unwrap());
+    let mut line = String::new();
+    while !line.contains(": tracing ") {
+        line.clear();
+        assert!(err.read_line(&mut line).unwrap() > 0, "sdtrace ended before tracing");
+    }
+    writeln!(stdin, "go").unwrap();
+    let mut said = String::new();
+    std::io::Read::read_to_string(&mut svc_out, &mut said).unwrap();
+    svc.wait().unwrap();
+    let out = t.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut got: Vec<(String, u64)> = r["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let n = g["count"].as_u64().unwrap();
+            assert!(g["total_ns"].as_u64().unwrap() >= n * 1_000_000, "each request sleeps 1 ms: {g}");
+            (g["by"].as_str().unwrap().to_string(), n)
+        })
+        .collect();
+    got.sort();
+    assert_eq!(got, sent(&said), "{r}");
+    // The 1 ms sleep of each request is a syscall inside its span.
+    let sleeps: u64 = r["syscalls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["syscall"] == "clock_nanosleep" || s["syscall"] == "nanosleep")
+        .map(|s| s["count"].as_u64().unwrap())
+        .sum();
+    assert!(sleeps >= got.iter().map(|g| g.1).sum::<u64>(), "{r}");
+}

@@ -147,6 +147,7 @@ Examples:
   sdtrace latency postgresql:query-start postgresql:query-done -p PID --by 'copyinstr(arg0)'
   sdtrace latency myapp:request-start myapp:request-done --key arg0 -c ./server --duration 30
   sdtrace latency python:function-entry python:function-return -c 'python3.11 app.py' --json
+  sdtrace latency myservice:handle_request -p PID --by args->route --syscalls   (a tracing span)
 
 --children follows the traced processes' descendants, forked before or
 after the start (a server's workers); it is on for the postgresql provider,
@@ -156,9 +157,11 @@ pub(crate) struct LatencyArgs {
     /// The probe that starts an interval.
     #[arg(value_name = "START")]
     start: String,
-    /// The probe that ends it.
+    /// The probe that ends it. Without it, START names a span of a
+    /// service using usdt-runtime's tracing layer (PROVIDER:SPAN): from
+    /// the span's enter to its exit.
     #[arg(value_name = "DONE")]
-    done: String,
+    done: Option<String>,
     #[command(flatten)]
     target: TargetArgs,
     /// Match START and DONE by this D expression of their arguments
@@ -423,6 +426,12 @@ pub(crate) fn latency(args: LatencyArgs) -> anyhow::Result<ExitCode> {
     let pids = target.unique_pids();
     let command = target.command.clone().map(|c| c.0).unwrap_or_default();
     let provider = start.split(':').next().unwrap_or_default().to_string();
+    // PROVIDER:SPAN alone: the tracing layer's NAME__enter to NAME__exit.
+    let (start, done) = match done {
+        Some(d) => (start, d),
+        None if start.matches(':').count() == 1 => (format!("{start}-enter"), format!("{start}-exit")),
+        None => anyhow::bail!("`{start}`: name the DONE probe too, or a span as PROVIDER:SPAN"),
+    };
     let mut options = latency::LatencyOptions { start, done, key, by, syscalls, sched, children: None };
     if (children || provider == "postgresql") && (!pids.is_empty() || !command.is_empty()) {
         let files = tools::target_objects(&pids, &command).map_err(anyhow::Error::msg)?;
