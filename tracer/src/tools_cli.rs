@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use tracer::d::run::DError;
-use tracer::tools::Target;
+use tracer::tools::{ByPath, Target};
 
 use crate::{StackArgs, TargetArgs};
 
@@ -197,17 +197,19 @@ fn tool_runtime(
     named: Option<tracer::tools::Runtime>,
     dump_script: bool,
     args: &TargetArgs,
-) -> anyhow::Result<(tracer::tools::Runtime, Target)> {
+) -> anyhow::Result<(tracer::tools::Runtime, Target, ByPath)> {
+    use tracer::tools::Runtime;
     let mut target = tool_target(args, false);
-    match named {
-        Some(r) => {
+    let none = target.pids.is_empty() && target.command.is_empty();
+    let (runtime, object) = match named {
+        Some(r) if r != Runtime::Java || none => {
             target.allow_zero = true;
-            Ok((r, target))
+            (r, None)
         }
-        None if dump_script && target.pids.is_empty() && target.command.is_empty() => {
+        None if dump_script && none => {
             anyhow::bail!("name the runtime with --runtime, or the program with -c or -p")
         }
-        None => {
+        _ => {
             let found = tracer::tools::detect(&target.pids, &target.command).map_err(anyhow::Error::msg)?;
             if let Some(n) = &found.note {
                 eprintln!("sdtrace: note: {n}");
@@ -216,7 +218,38 @@ fn tool_runtime(
             if let Some(c) = found.command {
                 target.command = c;
             }
-            Ok((found.runtime, target))
+            (named.unwrap_or(found.runtime), found.object)
+        }
+    };
+    if runtime == Runtime::Java {
+        java_method_probes(&mut target);
+    }
+    let by_path = ByPath::for_runtime(runtime, object.as_deref(), &target.pids);
+    Ok((runtime, target, by_path))
+}
+
+/// HotSpot fires its method probes only under `-XX:+DTraceMethodProbes`
+/// (or `ExtendedDTraceProbes`): added to a `-c` java command that lacks
+/// it; said of a `-p` JVM started without it.
+fn java_method_probes(target: &mut Target) {
+    let has = |args: &[String]| args.iter().any(|a| a == "-XX:+DTraceMethodProbes" || a == "-XX:+ExtendedDTraceProbes");
+    if !target.command.is_empty() {
+        if !has(&target.command) {
+            target.command.insert(1, "-XX:+DTraceMethodProbes".into());
+            eprintln!(
+                "sdtrace: note: the JVM fires method probes only under -XX:+DTraceMethodProbes: added to the command"
+            );
+        }
+        return;
+    }
+    for pid in &target.pids {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let args: Vec<String> = cmdline.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        if !has(&args) {
+            eprintln!(
+                "sdtrace: warning: pid {pid} was started without -XX:+DTraceMethodProbes: its JVM fires no method \
+                 probes (start it with the flag)"
+            );
         }
     }
 }
@@ -251,10 +284,11 @@ pub(crate) struct GcArgs {
 pub(crate) fn gc(args: GcArgs) -> anyhow::Result<ExitCode> {
     use tracer::tools::gc;
     let GcArgs { target, runtime, json, dump_script } = args;
-    let (runtime, target) = tool_runtime(runtime, dump_script, &target)?;
+    let (runtime, target, _) = tool_runtime(runtime, dump_script, &target)?;
     let none = target.pids.is_empty() && target.command.is_empty();
     let run = gc::GcRun { runtime, target, json };
-    finish(dump_script, || Ok(gc::program(runtime)), none, |out| gc::run(&run, out))
+    gc::program(runtime).map_err(anyhow::Error::msg)?;
+    finish(dump_script, || gc::program(runtime), none, |out| gc::run(&run, out))
 }
 
 /// The objects a Ruby program allocates, counted per class in the kernel.
@@ -292,7 +326,7 @@ pub(crate) struct ObjnewArgs {
 pub(crate) fn objnew(args: ObjnewArgs) -> anyhow::Result<ExitCode> {
     use tracer::tools::objnew;
     let ObjnewArgs { target, runtime, sites, top, json, dump_script } = args;
-    let (runtime, target) = tool_runtime(runtime, dump_script, &target)?;
+    let (runtime, target, _) = tool_runtime(runtime, dump_script, &target)?;
     let none = target.pids.is_empty() && target.command.is_empty();
     if !dump_script {
         objnew::program(runtime, sites).map_err(anyhow::Error::msg)?;
@@ -340,6 +374,9 @@ pub(crate) struct StatArgs {
 pub(crate) fn stat(args: StatArgs) -> anyhow::Result<ExitCode> {
     use tracer::tools::{stat, Runtime};
     let StatArgs { target, runtime, interval, count, json, dump_script } = args;
+    if runtime == Some(Runtime::Java) {
+        anyhow::bail!("stat: not yet for Java");
+    }
     let runtimes = runtime.map_or(vec![Runtime::Python, Runtime::Ruby], |r| vec![r]);
     let run = stat::StatRun { runtimes, target: tool_target(&target, true), interval, count, json };
     finish(dump_script, || Ok(stat::program(&run.runtimes, interval, count)), false, |out| stat::run(&run, out))
@@ -400,9 +437,11 @@ pub(crate) fn calls(args: CallsArgs) -> anyhow::Result<ExitCode> {
         filter,
         file,
         stacks: stacks.folded || stacks.flamegraph.is_some(),
+        by_path: ByPath::default(),
     };
-    let (runtime, target) = tool_runtime(runtime, dump_script, &target)?;
+    let (runtime, target, by_path) = tool_runtime(runtime, dump_script, &target)?;
     let none = target.pids.is_empty() && target.command.is_empty();
+    let options = calls::CallsOptions { by_path, ..options };
     let run = calls::CallsRun { runtime, options, target, json, stacks: stacks.output() };
     finish(dump_script, || calls::program(runtime, &run.options), none, |out| calls::run(&run, out))
 }
@@ -412,9 +451,10 @@ pub(crate) fn flow(args: FlowArgs) -> anyhow::Result<ExitCode> {
     let FlowArgs { target, runtime, syscalls, sched, filter, file, json, perfetto, chrome_json, quiet, dump_script } =
         args;
     use tracer::tools::flow;
-    let options = flow::FlowOptions { syscalls, sched, filter, file };
-    let (runtime, target) = tool_runtime(runtime, dump_script, &target)?;
+    let options = flow::FlowOptions { syscalls, sched, filter, file, by_path: ByPath::default() };
+    let (runtime, target, by_path) = tool_runtime(runtime, dump_script, &target)?;
     let none = target.pids.is_empty() && target.command.is_empty();
+    let options = flow::FlowOptions { by_path, ..options };
     let run = flow::FlowRun { runtime, options, target, json, perfetto, chrome_json, quiet };
     finish(dump_script, || flow::program(runtime, &run.options), none, |out| flow::run(&run, out))
 }

@@ -11,7 +11,9 @@ use std::io::Write;
 
 use serde_json::Value as J;
 
-use super::{agg_entries, entry_buckets, entry_keys, entry_value, glob_condition, run_collect, Runtime, Target};
+use super::{
+    agg_entries, entry_buckets, entry_keys, entry_value, glob_condition, run_collect, ByPath, Runtime, Target,
+};
 use crate::d::run::{DError, StackOutput};
 
 /// What `calls` counts and shows.
@@ -35,6 +37,8 @@ pub struct CallsOptions {
     /// of calls it ran under (a shadow stack per thread, built from the
     /// entry and return probes: no unwinding).
     pub stacks: bool,
+    /// Where the runtime's probes are attached (the JVM's: on libjvm.so).
+    pub by_path: ByPath,
 }
 
 /// How many bytes of frame names a stack of `--folded` holds (`strsize`
@@ -47,6 +51,17 @@ fn names(rt: Runtime) -> (&'static str, &'static str) {
     match rt {
         Runtime::Python => ("basename(copyinstr(arg0))", "copyinstr(arg1)"),
         Runtime::Ruby => ("basename(copyinstr(arg2))", "strjoin(strjoin(copyinstr(arg0), \"#\"), copyinstr(arg1))"),
+        // HotSpot passes each name as a pointer and a length: the class
+        // (`java/lang/String`) stands where the file does.
+        Runtime::Java => ("copyinstr(arg1, arg2)", "copyinstr(arg3, arg4)"),
+    }
+}
+
+/// The probe names of a runtime's entry and return.
+pub(super) fn entry_return(rt: Runtime) -> (&'static str, &'static str) {
+    match rt {
+        Runtime::Python => ("function-entry", "function-return"),
+        Runtime::Ruby | Runtime::Java => ("method-entry", "method-return"),
     }
 }
 
@@ -69,6 +84,11 @@ pub fn program(rt: Runtime, o: &CallsOptions) -> Result<String, String> {
     let (file, func) = names(rt);
     let keep = condition(o, file, func)?;
     let timed = o.latency || o.distribution || o.stacks;
+    if rt == Runtime::Java && o.syscalls {
+        return Err(
+            "calls -S: not yet for Java (HotSpot's names are not NUL-terminated, and -S reads them later)".into()
+        );
+    }
     let mut d = String::new();
     let _ = writeln!(d, "#!/usr/bin/env -S sdtrace -s");
     let _ = writeln!(d, "/*");
@@ -86,6 +106,9 @@ pub fn program(rt: Runtime, o: &CallsOptions) -> Result<String, String> {
             " * Ruby fires method-entry/return only under a call/return TracePoint (see `sdtrace calls --help`)."
         );
     }
+    if rt == Runtime::Java {
+        let _ = writeln!(d, " * The JVM fires method-entry/return only when started with -XX:+DTraceMethodProbes.");
+    }
     let _ = writeln!(d, " */");
     let _ = writeln!(d, "#pragma D option quiet");
     if o.stacks {
@@ -97,16 +120,16 @@ pub fn program(rt: Runtime, o: &CallsOptions) -> Result<String, String> {
         let _ = writeln!(d, "self string stack;");
     }
     d.push('\n');
-    let entry = format!("{p}:::{}-entry", if rt == Runtime::Ruby { "method" } else { "function" });
-    let ret = format!("{p}:::{}-return", if rt == Runtime::Ruby { "method" } else { "function" });
+    let (entry, ret) = entry_return(rt);
+    let (entry, ret) = (o.by_path.desc(p, entry), o.by_path.desc(p, ret));
     if !timed && !o.syscalls {
-        let pred = if keep.is_empty() { String::new() } else { format!("/{keep}/\n") };
+        let pred = o.by_path.pred(&keep);
         let _ = writeln!(d, "{entry}\n{pred}{{\n\t@calls[{file}, {func}] = count();\n}}");
         return Ok(d);
     }
     // The calls in progress on each thread, by depth: when each started
     // and how long its callees took; with -S, the function's names.
-    let _ = writeln!(d, "{entry}\n{{\n\tself->depth++;");
+    let _ = writeln!(d, "{entry}\n{}{{\n\tself->depth++;", o.by_path.pred(""));
     let _ = writeln!(d, "\tt0[tid, self->depth] = timestamp;\n\tinner[tid, self->depth] = 0;");
     if o.stacks {
         // The caller's stack is kept, to go back to at return.
@@ -120,7 +143,7 @@ pub fn program(rt: Runtime, o: &CallsOptions) -> Result<String, String> {
     if o.syscalls {
         let (f, n) = match rt {
             Runtime::Python => ("arg0", "arg1"),
-            Runtime::Ruby => ("arg2", "arg1"),
+            Runtime::Ruby | Runtime::Java => ("arg2", "arg1"),
         };
         let _ = writeln!(d, "\tfilep[tid, self->depth] = {f};\n\tfnp[tid, self->depth] = {n};");
         if rt == Runtime::Ruby {
@@ -170,7 +193,7 @@ pub fn program(rt: Runtime, o: &CallsOptions) -> Result<String, String> {
                 "basename(copyinstr(filep[tid, self->depth]))".to_string(),
                 "copyinstr(fnp[tid, self->depth])".to_string(),
             ),
-            Runtime::Ruby => (
+            Runtime::Ruby | Runtime::Java => (
                 "basename(copyinstr(filep[tid, self->depth]))".to_string(),
                 "strjoin(strjoin(copyinstr(clsp[tid, self->depth]), \"#\"), copyinstr(fnp[tid, self->depth]))"
                     .to_string(),
@@ -406,6 +429,7 @@ pub fn run(cfg: &CallsRun, out: &mut dyn Write) -> Result<(), DError> {
                 Runtime::Ruby =>
                     ": Ruby fires its method probes only under a call/return TracePoint (run the program \
                                  with RUBYOPT=-r/path/to/tracer/d/rb_tracepoint.rb)",
+                Runtime::Java => ": the JVM fires its method probes only when started with -XX:+DTraceMethodProbes",
                 Runtime::Python => "",
             }
         );

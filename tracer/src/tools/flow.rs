@@ -34,6 +34,8 @@ pub struct FlowOptions {
     pub filter: Option<String>,
     /// `--file GLOB`: calls of functions of matching files only.
     pub file: Option<String>,
+    /// Where the runtime's probes are attached (the JVM's: on libjvm.so).
+    pub by_path: super::ByPath,
 }
 
 /// The D program of `flow`: one tab-separated printf record per event
@@ -46,6 +48,7 @@ pub fn program(rt: Runtime, o: &FlowOptions) -> Result<String, String> {
         Runtime::Ruby => {
             ("method", "strjoin(strjoin(copyinstr(arg0), \"#\"), copyinstr(arg1))", "basename(copyinstr(arg2))", "arg3")
         }
+        Runtime::Java => ("method", "copyinstr(arg3, arg4)", "copyinstr(arg1, arg2)", "0"),
     };
     let mut conds = Vec::new();
     if let Some(g) = &o.filter {
@@ -69,7 +72,7 @@ pub fn program(rt: Runtime, o: &FlowOptions) -> Result<String, String> {
         // The depth counts the calls shown, whose syscalls are shown.
         let step =
             if suffix == "entry" { "\t\tself->depth++;\n" } else { "\t\tself->depth -= self->depth > 0 ? 1 : 0;\n" };
-        let _ = writeln!(d, "{p}:::{probe}-{suffix}\n{{");
+        let _ = writeln!(d, "{}\n{}{{", o.by_path.desc(p, &format!("{probe}-{suffix}")), o.by_path.pred(""));
         let _ = writeln!(d, "\tthis->func = {func};\n\tthis->file = {file};");
         let _ = writeln!(
             d,
@@ -128,6 +131,16 @@ impl Ord for Event {
 impl PartialOrd for Event {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
+    }
+}
+
+/// `file:line`, or the file alone when the runtime gives no line (the
+/// JVM's probes).
+fn place(file: &str, line: i64) -> String {
+    if line > 0 {
+        format!("{file}:{line}")
+    } else {
+        file.to_string()
     }
 }
 
@@ -254,9 +267,9 @@ impl Flow<'_> {
         let us = |ns: u64| format!("{:.1}us", ns as f64 / 1000.0);
         let pad = "  ".repeat(depth);
         let text = match &e.what {
-            What::Entry { func, file, line } => format!("{pad}-> {func} ({file}:{line})"),
+            What::Entry { func, file, line } => format!("{pad}-> {func} ({})", place(file, *line)),
             What::Return { func, file, line } => {
-                format!("{pad}<- {func} ({file}:{line}) {}", elapsed.map(us).unwrap_or_default())
+                format!("{pad}<- {func} ({}) {}", place(file, *line), elapsed.map(us).unwrap_or_default())
             }
             What::Syscall(s) => format!("{pad}=> {s}"),
             What::SyscallReturn(s, r) => format!("{pad}<= {s} = {r}"),

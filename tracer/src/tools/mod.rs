@@ -156,6 +156,10 @@ pub enum Runtime {
     Python,
     /// Ruby (`ruby:method__entry`, `method__return`).
     Ruby,
+    /// The JVM (HotSpot's `hotspot:method__entry`, `method__return`, which
+    /// fire only under `-XX:+DTraceMethodProbes`; sdtrace adds the flag to
+    /// a `-c` command).
+    Java,
 }
 
 impl Runtime {
@@ -164,6 +168,7 @@ impl Runtime {
         match self {
             Runtime::Python => "python",
             Runtime::Ruby => "ruby",
+            Runtime::Java => "hotspot",
         }
     }
 
@@ -172,6 +177,7 @@ impl Runtime {
         match self {
             Runtime::Python => "Python",
             Runtime::Ruby => "Ruby",
+            Runtime::Java => "Java",
         }
     }
 
@@ -179,6 +185,7 @@ impl Runtime {
         match p {
             "python" => Some(Runtime::Python),
             "ruby" => Some(Runtime::Ruby),
+            "hotspot" => Some(Runtime::Java),
             _ => None,
         }
     }
@@ -190,6 +197,8 @@ impl Runtime {
             Some(Runtime::Python)
         } else if name.starts_with("ruby") {
             Some(Runtime::Ruby)
+        } else if name == "java" {
+            Some(Runtime::Java)
         } else {
             None
         }
@@ -236,6 +245,7 @@ fn interpreters_with_probes(runtime: Runtime) -> Vec<PathBuf> {
     let names: &[&str] = match runtime {
         Runtime::Python => &["/usr/bin/python3.11", "/usr/bin/python3"],
         Runtime::Ruby => &["/usr/bin/ruby3.1", "/usr/bin/ruby"],
+        Runtime::Java => &[],
     };
     names
         .iter()
@@ -300,6 +310,13 @@ pub fn detect(pids: &[u32], argv: &[String]) -> Result<Detected, String> {
         let image = target::executed_image(&exe);
         let mut files = vec![image.clone()];
         files.extend(target::needed_libraries(&image));
+        // The java launcher opens the JVM itself, beside it.
+        let image_real = std::fs::canonicalize(&image).unwrap_or(image.clone());
+        if let Some(jvm) = image_real.parent().and_then(Path::parent).map(|home| home.join("lib/server/libjvm.so")) {
+            if jvm.is_file() {
+                files.push(jvm);
+            }
+        }
         if let Some((runtime, object)) = providers_in(&files) {
             let note = (image != exe)
                 .then(|| format!("`{program}` is a script ({}); it runs {}", exe.display(), image.display()));
@@ -319,8 +336,8 @@ pub fn detect(pids: &[u32], argv: &[String]) -> Result<Detected, String> {
                 )),
             }),
             None => Err(format!(
-                "cannot tell which runtime `{program}` is: {} carries no Python or Ruby probes; name it with \
-                 --runtime",
+                "cannot tell which runtime `{program}` is: {} carries no Python, Ruby or Java probes; name it \
+                 with --runtime",
                 image.display()
             )),
         };
@@ -332,7 +349,7 @@ pub fn detect(pids: &[u32], argv: &[String]) -> Result<Detected, String> {
         match (providers_in(&paths), &found) {
             (None, _) => {
                 return Err(format!(
-                    "pid {pid} ({}) has no Python or Ruby probes mapped; name the runtime with --runtime if it \
+                    "pid {pid} ({}) has no Python, Ruby or Java probes mapped; name the runtime with --runtime if it \
                      loads them later",
                     target::process_executable(pid).unwrap_or_else(|| "?".into())
                 ))
@@ -376,6 +393,52 @@ pub fn target_objects(pids: &[u32], argv: &[String]) -> Result<Vec<PathBuf>, Str
 /// The first of `files` with a probe of `provider`.
 pub fn object_with_provider(files: &[PathBuf], provider: &str) -> Option<PathBuf> {
     files.iter().find(|p| discover_file(p).is_ok_and(|o| o.probes.iter().any(|pr| pr.provider == provider))).cloned()
+}
+
+/// Where a tool's runtime probes are attached: in the traced processes'
+/// objects (the default), or on one object for every process that maps it,
+/// with a condition that the process is one of those traced. The JVM's
+/// probes are attached so: the java launcher opens libjvm.so after it
+/// starts, and its method probes have no semaphore, so attaching to the
+/// file costs other JVMs nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ByPath(pub Option<(PathBuf, String)>);
+
+impl ByPath {
+    /// The description of `provider`'s probe `name`.
+    pub fn desc(&self, provider: &str, name: &str) -> String {
+        match &self.0 {
+            Some((module, _)) => format!("{provider}:{}::{name}", module.display()),
+            None => format!("{provider}:::{name}"),
+        }
+    }
+
+    /// A predicate `/…/` of the condition and `extra` (either may be
+    /// empty), with its newline; "" when both are.
+    pub fn pred(&self, extra: &str) -> String {
+        let conds: Vec<&str> = [self.0.as_ref().map(|(_, c)| c.as_str()).unwrap_or(""), extra]
+            .into_iter()
+            .filter(|c| !c.is_empty())
+            .collect();
+        match conds.as_slice() {
+            [] => String::new(),
+            [one] => format!("/{one}/\n"),
+            many => format!("/{}/\n", many.iter().map(|c| format!("({c})")).collect::<Vec<_>>().join(" && ")),
+        }
+    }
+
+    /// Attach `runtime`'s probes on `object` when it is the JVM, for the
+    /// processes `pids` or the command (`$target`).
+    pub fn for_runtime(runtime: Runtime, object: Option<&Path>, pids: &[u32]) -> ByPath {
+        let Some(object) = object.filter(|_| runtime == Runtime::Java) else { return ByPath(None) };
+        let object = std::fs::canonicalize(object).unwrap_or_else(|_| object.to_path_buf());
+        let cond = if pids.is_empty() {
+            "pid == $target".to_string()
+        } else {
+            pids.iter().map(|p| format!("pid == {p}")).collect::<Vec<_>>().join(" || ")
+        };
+        ByPath(Some((object, cond)))
+    }
 }
 
 /// A D condition that `expr` (a string) matches the shell glob `glob`,

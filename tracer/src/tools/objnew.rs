@@ -13,6 +13,9 @@ use crate::d::run::DError;
 
 /// The D program of `objnew`.
 pub fn program(rt: Runtime, sites: bool) -> Result<String, String> {
+    if rt == Runtime::Java {
+        return Err("objnew: not yet for Java (HotSpot's object__alloc, under -XX:+DTraceAllocProbes)".into());
+    }
     if rt != Runtime::Ruby {
         return Err(format!(
             "objnew: {} has no allocation probe (CPython's probes are calls, lines, GC, imports and audit \
