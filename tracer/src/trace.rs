@@ -231,7 +231,7 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<(), TraceError> {
             t.dropped
         );
     }
-    file.write_all(&t.to_perfetto()).map_err(TraceError::Output)?;
+    file.write_all(&t.to_perfetto().map_err(TraceError::Run)?).map_err(TraceError::Output)?;
     eprintln!("sdtrace: wrote {} (Perfetto trace): open it at https://ui.perfetto.dev", path.display());
     Ok(())
 }

@@ -392,7 +392,11 @@ pub fn run(cfg: &FlowRun, out: &mut dyn Write) -> Result<(), DError> {
             .filter_map(|(f, json, what)| f.map(|f| (f, json, what)))
         {
             let (path, mut f) = file;
-            let data = if bytes.is_some() { t.to_chrome_json().into_bytes() } else { t.to_perfetto() };
+            let data = if bytes.is_some() {
+                t.to_chrome_json().into_bytes()
+            } else {
+                t.to_perfetto().map_err(DError::Usage)?
+            };
             f.write_all(&data).map_err(DError::Output)?;
             eprintln!(
                 "sdtrace: wrote {} ({what}, {} slices): open it at https://ui.perfetto.dev",
