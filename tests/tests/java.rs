@@ -129,3 +129,41 @@ fn java_flow_nests_calls_as_the_source_does() {
     want.push("<- main".into());
     assert_eq!(events, want, "\n{text}");
 }
+
+#[test]
+fn java_collections_are_as_many_as_the_jvm_counts() {
+    if !can_attach() {
+        return;
+    }
+    let Some(javac) = system_file("/usr/bin/javac") else { return };
+    let dir = std::env::temp_dir().join(format!("sdtrace-java-gc-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Churn makes young collections in a small heap, System.gc() 3 full
+    // ones; the JVM's own management beans count them all.
+    let source = "import java.lang.management.*;
+public class GcMain {
+    static byte[] keep;
+    public static void main(String[] a) {
+        for (int i = 0; i < 3; i++) {
+            for (int j = 0; j < 20000; j++) keep = new byte[1000];
+            System.gc();
+        }
+        long n = 0;
+        for (GarbageCollectorMXBean b : ManagementFactory.getGarbageCollectorMXBeans()) n += b.getCollectionCount();
+        System.out.println(\"collections \" + n);
+    }
+}
+";
+    std::fs::write(dir.join("GcMain.java"), source).unwrap();
+    assert!(Command::new(javac).arg("GcMain.java").current_dir(&dir).status().unwrap().success());
+    let cmd = format!("java -XX:+UseSerialGC -Xmx16m -Xmn2m -cp {} GcMain", dir.display());
+    let out = Command::new(sdtrace_bin()).args(["gc", "--json", "-c", &cmd]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let counted: usize = stdout.lines().find_map(|l| l.strip_prefix("collections ")).unwrap().trim().parse().unwrap();
+    let events: Vec<J> =
+        stdout.lines().filter(|l| l.starts_with("{\"time_ns\"")).map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), counted, "{stdout}");
+    assert!(events.iter().filter(|e| e["gc"] == "full").count() >= 3, "{stdout}");
+    assert!(events.iter().any(|e| e["gc"] == "young"), "the churn collects young objects: {stdout}");
+}

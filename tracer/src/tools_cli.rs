@@ -197,6 +197,7 @@ fn tool_runtime(
     named: Option<tracer::tools::Runtime>,
     dump_script: bool,
     args: &TargetArgs,
+    method_probes: bool,
 ) -> anyhow::Result<(tracer::tools::Runtime, Target, ByPath)> {
     use tracer::tools::Runtime;
     let mut target = tool_target(args, false);
@@ -221,7 +222,7 @@ fn tool_runtime(
             (named.unwrap_or(found.runtime), found.object)
         }
     };
-    if runtime == Runtime::Java {
+    if runtime == Runtime::Java && method_probes {
         java_method_probes(&mut target);
     }
     let by_path = ByPath::for_runtime(runtime, object.as_deref(), &target.pids);
@@ -258,14 +259,15 @@ fn java_method_probes(target: &mut Target) {
 ///
 /// CPython's collections show their generation and the objects found
 /// unreachable (the gc__start and gc__done probes); Ruby's its mark and
-/// sweep phases (Ruby sweeps lazily, in steps). Totals per generation or
-/// phase at the end.
+/// sweep phases (Ruby sweeps lazily, in steps); the JVM's whether each is
+/// young or full. Totals per generation or phase at the end.
 #[derive(Debug, clap::Args)]
 #[command(after_help = "\
 Examples:
   sdtrace gc -c 'python3.11 app.py'
   sdtrace gc -p 1234 --duration 30 --json
-  sdtrace gc -c 'ruby app.rb' --dump-script > gc.d")]
+  sdtrace gc -c 'ruby app.rb' --dump-script > gc.d
+  sdtrace gc -c 'java -cp classes Main'")]
 pub(crate) struct GcArgs {
     #[command(flatten)]
     target: TargetArgs,
@@ -284,11 +286,11 @@ pub(crate) struct GcArgs {
 pub(crate) fn gc(args: GcArgs) -> anyhow::Result<ExitCode> {
     use tracer::tools::gc;
     let GcArgs { target, runtime, json, dump_script } = args;
-    let (runtime, target, _) = tool_runtime(runtime, dump_script, &target)?;
+    // HotSpot's gc probes fire without a flag.
+    let (runtime, target, by_path) = tool_runtime(runtime, dump_script, &target, false)?;
     let none = target.pids.is_empty() && target.command.is_empty();
-    let run = gc::GcRun { runtime, target, json };
-    gc::program(runtime).map_err(anyhow::Error::msg)?;
-    finish(dump_script, || gc::program(runtime), none, |out| gc::run(&run, out))
+    let run = gc::GcRun { runtime, target, json, by_path };
+    finish(dump_script, || gc::program(runtime, &run.by_path), none, |out| gc::run(&run, out))
 }
 
 /// The objects a Ruby program allocates, counted per class in the kernel.
@@ -326,7 +328,7 @@ pub(crate) struct ObjnewArgs {
 pub(crate) fn objnew(args: ObjnewArgs) -> anyhow::Result<ExitCode> {
     use tracer::tools::objnew;
     let ObjnewArgs { target, runtime, sites, top, json, dump_script } = args;
-    let (runtime, target, _) = tool_runtime(runtime, dump_script, &target)?;
+    let (runtime, target, _) = tool_runtime(runtime, dump_script, &target, true)?;
     let none = target.pids.is_empty() && target.command.is_empty();
     if !dump_script {
         objnew::program(runtime, sites).map_err(anyhow::Error::msg)?;
@@ -439,7 +441,7 @@ pub(crate) fn calls(args: CallsArgs) -> anyhow::Result<ExitCode> {
         stacks: stacks.folded || stacks.flamegraph.is_some(),
         by_path: ByPath::default(),
     };
-    let (runtime, target, by_path) = tool_runtime(runtime, dump_script, &target)?;
+    let (runtime, target, by_path) = tool_runtime(runtime, dump_script, &target, true)?;
     let none = target.pids.is_empty() && target.command.is_empty();
     let options = calls::CallsOptions { by_path, ..options };
     let run = calls::CallsRun { runtime, options, target, json, stacks: stacks.output() };
@@ -452,7 +454,7 @@ pub(crate) fn flow(args: FlowArgs) -> anyhow::Result<ExitCode> {
         args;
     use tracer::tools::flow;
     let options = flow::FlowOptions { syscalls, sched, filter, file, by_path: ByPath::default() };
-    let (runtime, target, by_path) = tool_runtime(runtime, dump_script, &target)?;
+    let (runtime, target, by_path) = tool_runtime(runtime, dump_script, &target, true)?;
     let none = target.pids.is_empty() && target.command.is_empty();
     let options = flow::FlowOptions { by_path, ..options };
     let run = flow::FlowRun { runtime, options, target, json, perfetto, chrome_json, quiet };

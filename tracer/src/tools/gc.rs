@@ -2,25 +2,21 @@
 //! happens, with its duration — CPython's generation and the objects it
 //! found unreachable (`gc__start`/`gc__done`), Ruby's mark and sweep
 //! phases (`gc__mark__begin`/`end`, `gc__sweep__begin`/`end`; Ruby sweeps
-//! lazily, so one collection may sweep in several steps) — and a summary
+//! lazily, so one collection may sweep in several steps), the JVM's young
+//! and full collections (`hotspot:gc__begin`/`gc__end`) — and a summary
 //! per generation or phase at the end.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
-use super::{run_program, OutputLines, Printed, Runtime, Target};
+use super::{run_program, ByPath, OutputLines, Printed, Runtime, Target};
 use crate::d::run::DError;
 
 /// The D program of `gc`: one tab-separated record per collection or
 /// phase: kind, time, pid, tid, program, then the duration (ns) and, for
 /// Python, the generation and the objects collected.
-pub fn program(rt: Runtime) -> Result<String, String> {
-    if rt == Runtime::Java {
-        return Err(
-            "gc: not yet for Java (HotSpot's gc__begin and gc__end are there; the tool does not read them yet)".into(),
-        );
-    }
+pub fn program(rt: Runtime, by_path: &ByPath) -> Result<String, String> {
     let who = "timestamp, pid, tid, execname";
     let mut d = String::new();
     let _ = writeln!(d, "#!/usr/bin/env -S sdtrace -s");
@@ -51,7 +47,22 @@ pub fn program(rt: Runtime) -> Result<String, String> {
                 );
             }
         }
-        Runtime::Java => {}
+        Runtime::Java => {
+            // HotSpot's, in the thread that runs the collection (the VM
+            // thread), `arg0` whether it is a full collection.
+            let _ = writeln!(
+                d,
+                "{}\n{}{{\n\tself->gc = timestamp;\n\tself->full = arg0;\n}}\n",
+                by_path.desc("hotspot", "gc-begin"),
+                by_path.pred("")
+            );
+            let _ = writeln!(
+                d,
+                "{}\n/self->gc/\n{{\n\tprintf(\"J\\t%d\\t%d\\t%d\\t%s\\t%d\\t%d\\n\", {who}, timestamp - self->gc, \
+                 self->full);\n\tself->gc = 0;\n}}",
+                by_path.desc("hotspot", "gc-end")
+            );
+        }
     }
     Ok(d)
 }
@@ -83,6 +94,7 @@ fn parse(line: &str) -> Option<Collection> {
         ("G", 8) => (format!("gen {}", f[6]), Some(f[7].parse().ok()?)),
         ("M", 6) => ("mark".to_string(), None),
         ("S", 6) => ("sweep".to_string(), None),
+        ("J", 7) => (if f[6] == "0" { "young" } else { "full" }.to_string(), None),
         _ => return None,
     };
     Some(Collection { ts, pid, tid, comm, what, ns, collected })
@@ -106,6 +118,8 @@ pub struct GcRun {
     pub target: Target,
     /// `--json`: one object per collection, and one of totals at the end.
     pub json: bool,
+    /// Where the runtime's probes are attached (the JVM's: on libjvm.so).
+    pub by_path: ByPath,
 }
 
 /// Run `gc`: a line per collection as it happens, totals at the end.
@@ -145,7 +159,7 @@ pub fn run(cfg: &GcRun, out: &mut dyn Write) -> Result<(), DError> {
             )?;
             out.flush()
         });
-        run_program("gc", program(cfg.runtime).map_err(DError::Usage)?, &cfg.target, &mut lines)?;
+        run_program("gc", program(cfg.runtime, &cfg.by_path).map_err(DError::Usage)?, &cfg.target, &mut lines)?;
     }
     if totals.is_empty() {
         eprintln!("sdtrace: gc: no {} garbage collection was traced", cfg.runtime.name());
@@ -165,7 +179,7 @@ pub fn run(cfg: &GcRun, out: &mut dyn Write) -> Result<(), DError> {
     }
     writeln!(out)?;
     for (what, t) in &totals {
-        let unit = if cfg.runtime == Runtime::Python { "collections" } else { "phases" };
+        let unit = if cfg.runtime == Runtime::Ruby { "phases" } else { "collections" };
         let mut line = format!(
             "{what}: {} {unit}, {:.1}us in all, {:.1}us at most",
             t.count,
@@ -188,6 +202,8 @@ mod tests {
     fn records_parse_by_runtime() {
         let c = parse("G\t10\t1\t2\tpython3\t500\t2\t40").unwrap();
         assert_eq!((c.what.as_str(), c.ns, c.collected), ("gen 2", 500, Some(40)));
+        let c = parse("J\t10\t1\t2\tVM Thread\t900\t1").unwrap();
+        assert_eq!((c.what.as_str(), c.ns), ("full", 900));
         let c = parse("S\t10\t1\t2\truby\t700").unwrap();
         assert_eq!((c.what.as_str(), c.collected), ("sweep", None));
         assert_eq!(parse("G\t10\t1\t2\tpython3\t500"), None);
