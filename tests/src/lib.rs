@@ -171,3 +171,13 @@ pub fn test_venv_python() -> Option<PathBuf> {
     eprintln!("NOT RUN: {} lacks the perfetto package; run scripts/install-deps test", p.display());
     None
 }
+
+/// Write `text` to `name` in this test process's scratch directory for
+/// `suite` (`$TMPDIR/sdtrace-SUITE-PID`), made if missing; its path.
+pub fn scratch_file(suite: &str, name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sdtrace-{suite}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("make the scratch directory");
+    let p = dir.join(name);
+    std::fs::write(&p, text).expect("write the scratch file");
+    p
+}

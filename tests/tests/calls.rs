@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value as J;
-use tests::{can_attach, sdtrace_bin, system_file};
+use tests::{can_attach, scratch_file, sdtrace_bin, system_file};
 
 const PYTHON: &str = "/usr/bin/python3.11";
 
@@ -46,11 +46,7 @@ print("main_ns", time.perf_counter_ns() - t0)
 "#;
 
 fn scratch(name: &str, text: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sdtrace-calls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
+    scratch_file("calls", name, text)
 }
 
 /// `sdtrace calls ARGS --json`: the report, and the traced program's output.

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use tests::{can_attach, sdtrace_bin, system_file, test_venv_python};
+use tests::{can_attach, scratch_file, sdtrace_bin, system_file, test_venv_python};
 
 const PYTHON: &str = "/usr/bin/python3.11";
 
@@ -43,11 +43,7 @@ for t in threads:
 "#;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("sdtrace-flow-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    std::fs::write(&p, APP).unwrap();
-    p
+    scratch_file("flow", name, APP)
 }
 
 fn flow(args: &[&str]) -> String {

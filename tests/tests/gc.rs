@@ -6,7 +6,7 @@
 use std::process::Command;
 
 use serde_json::Value as J;
-use tests::{can_attach, sdtrace_bin, system_file};
+use tests::{can_attach, scratch_file, sdtrace_bin, system_file};
 
 fn gc_json(cmd: &str) -> (Vec<J>, String) {
     let out = Command::new(sdtrace_bin()).args(["gc", "--json", "-c", cmd]).output().unwrap();
@@ -22,16 +22,13 @@ fn python_collections_show_the_generation_and_what_gc_collect_returned() {
         return;
     }
     let Some(python) = system_file("/usr/bin/python3.11") else { return };
-    let dir = std::env::temp_dir().join(format!("sdtrace-gc-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let app = dir.join("gcapp.py");
-    std::fs::write(
-        &app,
+    let app = scratch_file(
+        "gc",
+        "gcapp.py",
         "import gc\ngc.disable()\nclass Node:\n    pass\n\
          def cycles(n):\n    for _ in range(n):\n        a, b = Node(), Node()\n        a.other, b.other = b, a\n\
          for gen, n in [(0, 10), (0, 20), (1, 30), (2, 40)]:\n    cycles(n)\n    print('collected', gen, gc.collect(gen))\n",
-    )
-    .unwrap();
+    );
     let (events, stdout) = gc_json(&format!("{} {}", python.display(), app.display()));
     let asked: Vec<(String, i64)> = stdout
         .lines()

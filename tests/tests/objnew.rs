@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use tests::{can_attach, sdtrace_bin, system_file};
+use tests::{can_attach, scratch_file, sdtrace_bin, system_file};
 
 #[test]
 fn ruby_allocations_are_counted_per_class_and_site() {
@@ -13,16 +13,13 @@ fn ruby_allocations_are_counted_per_class_and_site() {
         return;
     }
     let Some(ruby) = system_file("/usr/bin/ruby3.1") else { return };
-    let dir = std::env::temp_dir().join(format!("sdtrace-objnew-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let app = dir.join("alloc.rb");
-    std::fs::write(
-        &app,
+    let app = scratch_file(
+        "objnew",
+        "alloc.rb",
         "class Order; end\nclass Item; end\nGC.disable\n\
          orders = Array.new(250) { Order.new }\nitems = Array.new(40) { Item.new }\n\
          puts \"live #{ObjectSpace.each_object(Order).count} #{ObjectSpace.each_object(Item).count}\"\n",
-    )
-    .unwrap();
+    );
     let out = Command::new(sdtrace_bin())
         .args(["objnew", "--sites", "--json", "-c"])
         .arg(format!("{} --disable-gems {}", ruby.display(), app.display()))

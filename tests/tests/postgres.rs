@@ -6,7 +6,7 @@
 //! 'copyinstr(arg0)'` groups them by the exact text sent.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -119,7 +119,8 @@ fn traced(args: &[&str], work: impl FnOnce()) -> String {
 }
 
 fn available() -> bool {
-    can_attach() && system_file(&format!("{BIN}/postgres")).is_some() && Path::new("/usr/bin/psql").exists()
+    // Each fails the test under CI when it cannot run.
+    can_attach() && system_file(&format!("{BIN}/postgres")).is_some() && system_file("/usr/bin/psql").is_some()
 }
 
 #[test]

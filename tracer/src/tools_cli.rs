@@ -42,10 +42,7 @@ empty one) with -r or RUBYOPT. Times are in microseconds; a call still
 running when tracing stops is not counted with -L.")]
 pub(crate) struct CallsArgs {
     #[command(flatten)]
-    target: TargetArgs,
-    /// The runtime, when it cannot be told from the program.
-    #[arg(long, value_enum)]
-    runtime: Option<tracer::tools::Runtime>,
+    traced: TracedArgs,
     /// Inclusive and exclusive time per function (total and average).
     #[arg(short = 'L', long)]
     latency: bool,
@@ -99,10 +96,7 @@ TIME is milliseconds since the first event shown; a return shows how long
 the call took. Calls that began before tracing show from their callees on.")]
 pub(crate) struct FlowArgs {
     #[command(flatten)]
-    target: TargetArgs,
-    /// The runtime, when it cannot be told from the program.
-    #[arg(long, value_enum)]
-    runtime: Option<tracer::tools::Runtime>,
+    traced: TracedArgs,
     /// Show the syscalls made inside calls.
     #[arg(long)]
     syscalls: bool,
@@ -194,13 +188,13 @@ pub(crate) struct LatencyArgs {
 /// only later (a wrapper in front of the interpreter), so the tool starts
 /// with -Z.
 fn tool_runtime(
-    named: Option<tracer::tools::Runtime>,
+    traced: &TracedArgs,
     dump_script: bool,
-    args: &TargetArgs,
     method_probes: bool,
 ) -> anyhow::Result<(tracer::tools::Runtime, Target, ByPath)> {
     use tracer::tools::Runtime;
-    let mut target = tool_target(args, false);
+    let named = traced.runtime;
+    let mut target = tool_target(&traced.target, false);
     let none = target.pids.is_empty() && target.command.is_empty();
     let (runtime, object) = match named {
         Some(r) if r != Runtime::Java || none => {
@@ -270,10 +264,7 @@ Examples:
   sdtrace gc -c 'java -cp classes Main'")]
 pub(crate) struct GcArgs {
     #[command(flatten)]
-    target: TargetArgs,
-    /// The runtime, when it cannot be told from the program.
-    #[arg(long, value_enum)]
-    runtime: Option<tracer::tools::Runtime>,
+    traced: TracedArgs,
     /// Print one JSON object per collection, and one of totals at the end.
     #[arg(long)]
     json: bool,
@@ -285,9 +276,9 @@ pub(crate) struct GcArgs {
 /// `sdtrace gc`.
 pub(crate) fn gc(args: GcArgs) -> anyhow::Result<ExitCode> {
     use tracer::tools::gc;
-    let GcArgs { target, runtime, json, dump_script } = args;
+    let GcArgs { traced, json, dump_script } = args;
     // HotSpot's gc probes fire without a flag.
-    let (runtime, target, by_path) = tool_runtime(runtime, dump_script, &target, false)?;
+    let (runtime, target, by_path) = tool_runtime(&traced, dump_script, false)?;
     let none = target.pids.is_empty() && target.command.is_empty();
     let run = gc::GcRun { runtime, target, json, by_path };
     finish(dump_script, || gc::program(runtime, &run.by_path), none, |out| gc::run(&run, out))
@@ -306,10 +297,7 @@ Examples:
   sdtrace objnew -p 1234 --json")]
 pub(crate) struct ObjnewArgs {
     #[command(flatten)]
-    target: TargetArgs,
-    /// The runtime, when it cannot be told from the program.
-    #[arg(long, value_enum)]
-    runtime: Option<tracer::tools::Runtime>,
+    traced: TracedArgs,
     /// Count per allocating file and line too.
     #[arg(long)]
     sites: bool,
@@ -327,12 +315,9 @@ pub(crate) struct ObjnewArgs {
 /// `sdtrace objnew`.
 pub(crate) fn objnew(args: ObjnewArgs) -> anyhow::Result<ExitCode> {
     use tracer::tools::objnew;
-    let ObjnewArgs { target, runtime, sites, top, json, dump_script } = args;
-    let (runtime, target, _) = tool_runtime(runtime, dump_script, &target, true)?;
+    let ObjnewArgs { traced, sites, top, json, dump_script } = args;
+    let (runtime, target, _) = tool_runtime(&traced, dump_script, true)?;
     let none = target.pids.is_empty() && target.command.is_empty();
-    if !dump_script {
-        objnew::program(runtime, sites).map_err(anyhow::Error::msg)?;
-    }
     let run = objnew::ObjnewRun { runtime, target, sites, top, json };
     finish(dump_script, || objnew::program(runtime, sites), none, |out| objnew::run(&run, out))
 }
@@ -384,6 +369,17 @@ pub(crate) fn stat(args: StatArgs) -> anyhow::Result<ExitCode> {
     finish(dump_script, || Ok(stat::program(&run.runtimes, interval, count)), false, |out| stat::run(&run, out))
 }
 
+/// What a runtime tool traces: the flags `calls`, `flow`, `gc` and
+/// `objnew` share, defined once.
+#[derive(Debug, clap::Args)]
+pub(crate) struct TracedArgs {
+    #[command(flatten)]
+    target: TargetArgs,
+    /// The runtime, when it cannot be told from the program.
+    #[arg(long, value_enum)]
+    runtime: Option<tracer::tools::Runtime>,
+}
+
 /// The end of every tool: with `--dump-script` print its D program
 /// (`program`), else check a target was named (`needs_target`) and run it
 /// with stdout as its output; compile errors and no-matches are rendered
@@ -428,8 +424,7 @@ fn tool_target(target: &TargetArgs, late: bool) -> Target {
 
 /// `sdtrace calls`.
 pub(crate) fn calls(args: CallsArgs) -> anyhow::Result<ExitCode> {
-    let CallsArgs { target, runtime, latency, distribution, syscalls, top, filter, file, json, stacks, dump_script } =
-        args;
+    let CallsArgs { traced, latency, distribution, syscalls, top, filter, file, json, stacks, dump_script } = args;
     use tracer::tools::calls;
     let options = calls::CallsOptions {
         latency,
@@ -441,7 +436,7 @@ pub(crate) fn calls(args: CallsArgs) -> anyhow::Result<ExitCode> {
         stacks: stacks.folded || stacks.flamegraph.is_some(),
         by_path: ByPath::default(),
     };
-    let (runtime, target, by_path) = tool_runtime(runtime, dump_script, &target, true)?;
+    let (runtime, target, by_path) = tool_runtime(&traced, dump_script, true)?;
     let none = target.pids.is_empty() && target.command.is_empty();
     let options = calls::CallsOptions { by_path, ..options };
     let run = calls::CallsRun { runtime, options, target, json, stacks: stacks.output() };
@@ -450,11 +445,10 @@ pub(crate) fn calls(args: CallsArgs) -> anyhow::Result<ExitCode> {
 
 /// `sdtrace flow`.
 pub(crate) fn flow(args: FlowArgs) -> anyhow::Result<ExitCode> {
-    let FlowArgs { target, runtime, syscalls, sched, filter, file, json, perfetto, chrome_json, quiet, dump_script } =
-        args;
+    let FlowArgs { traced, syscalls, sched, filter, file, json, perfetto, chrome_json, quiet, dump_script } = args;
     use tracer::tools::flow;
     let options = flow::FlowOptions { syscalls, sched, filter, file, by_path: ByPath::default() };
-    let (runtime, target, by_path) = tool_runtime(runtime, dump_script, &target, true)?;
+    let (runtime, target, by_path) = tool_runtime(&traced, dump_script, true)?;
     let none = target.pids.is_empty() && target.command.is_empty();
     let options = flow::FlowOptions { by_path, ..options };
     let run = flow::FlowRun { runtime, options, target, json, perfetto, chrome_json, quiet };

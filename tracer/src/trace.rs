@@ -216,14 +216,20 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<(), TraceError> {
     let mut file = std::fs::File::create(path).map_err(|e| TraceError::Usage(format!("{}: {e}", path.display())))?;
     let mut as_json = cfg.clone();
     as_json.json = true;
-    let mut events = Instants {
-        out,
-        pass: cfg.json,
-        timeline: crate::tools::timeline::Timeline::new(crate::tools::flow::TIMELINE_LIMIT),
-        partial: Vec::new(),
-    };
-    run_to(&as_json, &mut events)?;
-    let t = events.timeline;
+    let mut timeline = crate::tools::timeline::Timeline::new(crate::tools::flow::TIMELINE_LIMIT);
+    {
+        let pass = cfg.json;
+        let mut events = crate::tools::OutputLines::new(|p: crate::tools::Printed| {
+            let crate::tools::Printed::Object(e, raw) = p else { return Ok(()) };
+            if pass {
+                out.write_all(raw.as_bytes())?;
+            }
+            add_instant(&mut timeline, &e);
+            Ok(())
+        });
+        run_to(&as_json, &mut events)?;
+    }
+    let t = timeline;
     if t.dropped > 0 {
         eprintln!(
             "sdtrace: the timeline keeps {} events: {} later ones left out",
@@ -236,43 +242,20 @@ pub fn run(cfg: &TraceConfig, out: &mut dyn Write) -> Result<(), TraceError> {
     Ok(())
 }
 
-/// Events on their way to a Perfetto timeline: each NDJSON event line
-/// becomes an instant named `provider:probe` on its thread's track.
-struct Instants<'o> {
-    out: &'o mut dyn Write,
-    /// Write the lines on to `out` too.
-    pass: bool,
-    timeline: crate::tools::timeline::Timeline,
-    partial: Vec<u8>,
-}
-
-impl Write for Instants<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        use crate::tools::timeline::Arg;
-        self.partial.extend_from_slice(buf);
-        while let Some(at) = self.partial.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.partial.drain(..=at).collect();
-            if self.pass {
-                self.out.write_all(&line)?;
-            }
-            let Ok(e) = serde_json::from_slice::<serde_json::Value>(&line) else { continue };
-            let (Some(ts), Some(pid), Some(tid)) = (e["time_ns"].as_u64(), e["pid"].as_u64(), e["tid"].as_u64()) else {
-                continue;
-            };
-            let name = format!("{}:{}", e["provider"].as_str().unwrap_or(""), e["probe"].as_str().unwrap_or(""));
-            let args = e["args"]
-                .as_object()
-                .map(|a| a.iter().map(|(k, v)| (k.clone(), Arg::from_json(v))).collect())
-                .unwrap_or_default();
-            let comm = e["comm"].as_str().unwrap_or("");
-            self.timeline.instant(ts, (pid as u32, tid as u32, comm), name, "usdt", args);
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
-    }
+/// An NDJSON event (docs/trace-json.md) as an instant named
+/// `provider:probe` on its thread's track, its arguments as annotations.
+fn add_instant(timeline: &mut crate::tools::timeline::Timeline, e: &serde_json::Value) {
+    use crate::tools::timeline::Arg;
+    let (Some(ts), Some(pid), Some(tid)) = (e["time_ns"].as_u64(), e["pid"].as_u64(), e["tid"].as_u64()) else {
+        return;
+    };
+    let name = format!("{}:{}", e["provider"].as_str().unwrap_or(""), e["probe"].as_str().unwrap_or(""));
+    let args = e["args"]
+        .as_object()
+        .map(|a| a.iter().map(|(k, v)| (k.clone(), Arg::from_json(v))).collect())
+        .unwrap_or_default();
+    let comm = e["comm"].as_str().unwrap_or("");
+    timeline.instant(ts, (pid as u32, tid as u32, comm), name, "usdt", args);
 }
 
 /// Run a trace, printing events to `out`.

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::timeline::{Arg, Timeline};
-use super::{glob_condition, run_program, Runtime, Target};
+use super::{glob_condition, run_program, OutputLines, Printed, Runtime, Target};
 use crate::d::run::DError;
 
 /// How far event timestamps may come out of order (records of two CPUs
@@ -179,21 +179,15 @@ struct Flow<'o> {
     /// the CPU.
     threads: HashMap<u32, (Vec<u64>, Option<u64>)>,
     timeline: Option<Timeline>,
-    /// Bytes of a record line not yet ended.
-    partial: Vec<u8>,
     shown: u64,
 }
 
 impl Flow<'_> {
-    fn line(&mut self, text: &str) -> std::io::Result<()> {
-        // The engine's NDJSON: {"output":"…"} per printf record.
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else { return Ok(()) };
-        let Some(output) = v.get("output").and_then(|o| o.as_str()) else { return Ok(()) };
-        for l in output.lines() {
-            if let Some(e) = parse(l) {
-                self.latest = self.latest.max(e.ts);
-                self.pending.push(e);
-            }
+    /// One line of the program's records: held until it is its turn.
+    fn record_line(&mut self, line: &str) -> std::io::Result<()> {
+        if let Some(e) = parse(line) {
+            self.latest = self.latest.max(e.ts);
+            self.pending.push(e);
         }
         while self.pending.peek().is_some_and(|e| e.ts + REORDER_NS <= self.latest) {
             let e = self.pending.pop().expect("peeked");
@@ -309,22 +303,6 @@ impl Flow<'_> {
     }
 }
 
-impl Write for Flow<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.partial.extend_from_slice(buf);
-        while let Some(at) = self.partial.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = self.partial.drain(..=at).collect();
-            let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
-            self.line(&text)?;
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.out.flush()
-    }
-}
-
 /// How a `flow` run is started and where it writes.
 #[derive(Debug, Clone)]
 pub struct FlowRun {
@@ -370,13 +348,17 @@ pub fn run(cfg: &FlowRun, out: &mut dyn Write) -> Result<(), DError> {
         first: None,
         threads: HashMap::new(),
         timeline: (perfetto.is_some() || chrome.is_some()).then(|| Timeline::new(TIMELINE_LIMIT)),
-        partial: Vec::new(),
         shown: 0,
     };
     if !cfg.json && !cfg.quiet {
         writeln!(flow.out, "{:>12} {:>7}  EVENT", "TIME(ms)", "TID")?;
     }
-    run_program("flow", text, &cfg.target, &mut flow)?;
+    let mut lines = OutputLines::new(|p: Printed| match p {
+        Printed::Line(l) => flow.record_line(l),
+        Printed::Object(..) => Ok(()),
+    });
+    run_program("flow", text, &cfg.target, &mut lines)?;
+    drop(lines);
     flow.flush_all()?;
     flow.out.flush()?;
     if flow.shown == 0 {
@@ -442,16 +424,12 @@ mod tests {
                 first: None,
                 threads: HashMap::new(),
                 timeline: None,
-                partial: Vec::new(),
                 shown: 0,
             };
-            let rec = |ts: u64, tid: u32| {
-                let line = format!("E\t{ts}\t1\t{tid}\tp\tf\ta.py\t1\n");
-                format!("{}\n", serde_json::json!({ "output": line }))
-            };
+            let rec = |ts: u64, tid: u32| format!("E\t{ts}\t1\t{tid}\tp\tf\ta.py\t1");
             // Thread 3's event was stamped first but arrived second.
-            f.write_all(rec(200, 2).as_bytes()).unwrap();
-            f.write_all(rec(100, 3).as_bytes()).unwrap();
+            f.record_line(&rec(200, 2)).unwrap();
+            f.record_line(&rec(100, 3)).unwrap();
             f.flush_all().unwrap();
         }
         let text = String::from_utf8(buf).unwrap();

@@ -67,18 +67,19 @@ fn run_collect(tool: &'static str, text: String, t: &Target) -> Result<Vec<J>, D
     Ok(buf.split(|&b| b == b'\n').filter(|l| !l.is_empty()).filter_map(|l| serde_json::from_slice(l).ok()).collect())
 }
 
-/// One thing a tool's program printed: a line of the text of its printf
-/// records, or an aggregation (printed by `printa` or at exit).
+/// One thing a program printed as NDJSON: a line of the text of its
+/// printf records, or another object (an aggregation, printed by `printa`
+/// or at exit; a `printevent()` event).
 pub(crate) enum Printed<'a> {
     /// A line of text.
     Line(&'a str),
-    /// An aggregation's NDJSON object.
-    Aggregation(J),
+    /// Any other NDJSON object, and its line as printed.
+    Object(J, &'a str),
 }
 
-/// Reads what a tool's program prints as it runs (the engine's NDJSON:
-/// `{"output":…}` per printf record, an object per aggregation) and gives
-/// each line and aggregation to `on_item` in order.
+/// Reads what a program prints as it runs (the engine's NDJSON:
+/// `{"output":…}` per printf record, an object per aggregation or event)
+/// and gives each line and object to `on_item` in order.
 pub(crate) struct OutputLines<F: FnMut(Printed) -> std::io::Result<()>> {
     on_item: F,
     partial: Vec<u8>,
@@ -102,7 +103,10 @@ impl<F: FnMut(Printed) -> std::io::Result<()>> Write for OutputLines<F> {
                         (self.on_item)(Printed::Line(l))?;
                     }
                 }
-                None => (self.on_item)(Printed::Aggregation(v))?,
+                None => {
+                    let raw = String::from_utf8_lossy(&line);
+                    (self.on_item)(Printed::Object(v, &raw))?;
+                }
             }
         }
         Ok(buf.len())

@@ -114,7 +114,7 @@ pub fn run(cfg: &StatRun, out: &mut dyn Write) -> Result<(), DError> {
     let how = (cfg.interval, cfg.json);
     {
         let mut lines = OutputLines::new(|p: Printed| match p {
-            Printed::Aggregation(a) => {
+            Printed::Object(a, _) => {
                 let Some(col) = COLUMNS.iter().position(|c| a["aggregation"] == format!("@{}", c.1)) else {
                     return Ok(());
                 };
