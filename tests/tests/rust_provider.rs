@@ -274,7 +274,9 @@ fn probe_is_quiet_before_live_during_and_quiet_after_bpftrace() {
     let Some(bt) = bpftrace() else { return };
     let exe = rust_fixture("fixture-lto", "rust_fixture");
     let log = std::env::temp_dir().join(format!("rust-fixture-{}.log", std::process::id()));
-    let mut prog = Command::new(&exe).args(["400", "10"]).stdout(std::fs::File::create(&log).unwrap()).spawn().unwrap();
+    // 1,000 rounds of 10 ms: time enough for bpftrace to attach and detach
+    // on a loaded machine (400 ran out in CI while bpftrace detached).
+    let mut prog = Command::new(&exe).args(["1000", "10"]).stdout(std::fs::File::create(&log).unwrap()).spawn().unwrap();
     let read = || std::fs::read_to_string(&log).unwrap_or_default();
     let wait_for = |what: &dyn Fn(&str) -> bool| {
         let t = Instant::now();
@@ -302,6 +304,7 @@ fn probe_is_quiet_before_live_during_and_quiet_after_bpftrace() {
     let text = read();
     let _ = std::fs::remove_file(&log);
     let lines: Vec<&str> = text.lines().collect();
+    assert!(off_from + 1 < lines.len(), "the fixture ended before bpftrace had detached; log:\n{text}");
     assert!(lines[..5].iter().all(|l| l.ends_with("enabled=false")), "{text}");
     assert!(lines[on - 1].ends_with("enabled=true"));
     assert!(lines[off_from..lines.len() - 1].iter().all(|l| l.ends_with("enabled=false")), "{text}");
