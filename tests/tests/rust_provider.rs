@@ -276,7 +276,8 @@ fn probe_is_quiet_before_live_during_and_quiet_after_bpftrace() {
     let log = std::env::temp_dir().join(format!("rust-fixture-{}.log", std::process::id()));
     // 1,000 rounds of 10 ms: time enough for bpftrace to attach and detach
     // on a loaded machine (400 ran out in CI while bpftrace detached).
-    let mut prog = Command::new(&exe).args(["1000", "10"]).stdout(std::fs::File::create(&log).unwrap()).spawn().unwrap();
+    let mut prog =
+        Command::new(&exe).args(["1000", "10"]).stdout(std::fs::File::create(&log).unwrap()).spawn().unwrap();
     let read = || std::fs::read_to_string(&log).unwrap_or_default();
     let wait_for = |what: &dyn Fn(&str) -> bool| {
         let t = Instant::now();
